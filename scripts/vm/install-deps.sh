@@ -1,0 +1,62 @@
+#!/bin/bash
+# Install everything the VM test bed needs, from package registries only.
+# Idempotent: a second run installs nothing and takes a few seconds.
+#
+#   scripts/vm/install-deps.sh [SERIES...]     (default: 6.1; e.g. "6.1 6.12")
+#
+# Installs (apt): qemu-system-x86, udev (vng needs it to return the guest's
+# exit status), kmod, iproute2, busybox-static, python3-venv, build tools,
+# linux-compiler-gcc-12-x86 and, per kernel series, the Debian kernel image +
+# matching headers. The image's /lib/modules/<ver> is where the guest's
+# modprobe looks (the guest sees the host's filesystem); we run depmod.
+# Installs (PyPI): virtme-ng into a venv under $CACHE (default $REPO/.cache).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+[ "$(id -u)" = 0 ] || die "run as root (apt-get)"
+series=("$@")
+[ ${#series[@]} -gt 0 ] || series=("$DEFAULT_KERNEL")
+
+pkgs=(qemu-system-x86 udev kmod iproute2 busybox-static python3-venv
+      make gcc libelf-dev linux-compiler-gcc-12-x86)
+for s in "${series[@]}"; do
+	have=$(installed_kver "$s")
+	if [ -n "$have" ]; then
+		echo "kernel $s: $have already installed"
+		continue
+	fi
+	v=$(apt_kver "$s")
+	if [ -z "$v" ]; then
+		apt-get update -qq || true
+		v=$(apt_kver "$s")
+	fi
+	[ -n "$v" ] || die "no Debian kernel package found for series '$s'"
+	pkgs+=("linux-image-$v" "linux-headers-$v")
+done
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "apt-get install ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+		{ apt-get update -qq && apt-get install -y -q --no-install-recommends "${missing[@]}"; }
+fi
+
+for s in "${series[@]}"; do
+	r=$(installed_kver "$s")
+	[ -n "$r" ] || die "kernel series $s not installed correctly"
+	# Make sure modules.dep exists so modprobe in the guest works.
+	[ -s "/lib/modules/$r/modules.dep" ] || depmod -a "$r"
+	echo "kernel $s: $r ok (/boot/vmlinuz-$r)"
+done
+
+mkdir -p "$CACHE"
+if [ ! -x "$VNG" ]; then
+	/usr/bin/python3 -m venv "$VENV"
+	"$VENV/bin/pip" install -q virtme-ng
+fi
+"$VNG" --version
