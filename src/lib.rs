@@ -1,8 +1,20 @@
 //! ovn-vif-rs: the OVN VIF plug provider for SmartNIC/DPU representor ports.
 //!
 //! Layout (see README.md, "Architecture"):
-//! - [`port`], [`table`], [`lookup`], [`options`]: pure logic, no I/O.
-//! - `devlink`, `rtnl`: safe netlink protocol code (dump, monitor, parse).
-//! - `ffi`: the C ABI ovn-controller calls; the only `unsafe` in the crate.
+//! - [`port`], [`table`], [`lookup`], [`options`], [`snapshot`]: pure logic,
+//!   no I/O.
+//! - [`provider`]: the provider's state and freshness rules (safe Rust).
+//! - `devlink`, `rtnl`, [`sources`]: where the table comes from.
+//! - [`ffi`]: the C ABI ovn-controller calls; the only `unsafe` in the crate.
 
+pub mod fasthash;
+pub mod ffi;
+pub mod logging;
+pub mod lookup;
+pub mod options;
 pub mod port;
+pub mod provider;
+pub mod ratelimit;
+pub mod snapshot;
+pub mod sources;
+pub mod table;

@@ -1,0 +1,73 @@
+//! Small libc wrappers that need `unsafe`, kept here so the rest of the
+//! crate stays safe.
+
+/// Milliseconds of `CLOCK_MONOTONIC_COARSE`: served from the vDSO without
+/// entering the kernel on Linux (unlike `Instant::now()` on clocksources the
+/// vDSO cannot read, e.g. some VMs), with jiffy resolution — plenty for the
+/// provider's 100 ms freshness rule.
+pub fn coarse_monotonic_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; clock_gettime only writes it.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    (ts.tv_sec as u64).saturating_mul(1000) + (ts.tv_nsec as u64) / 1_000_000
+}
+
+/// Copies `s` into a `malloc`ed NUL-terminated string (NULL if out of
+/// memory), to be released with [`free_cstring`].  An interior NUL (never
+/// in a netdev name) truncates.
+pub fn malloc_cstring(s: &str) -> *mut libc::c_char {
+    let bytes = s.as_bytes();
+    let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    // SAFETY: malloc with a non-zero size; the result is checked for NULL.
+    let p = unsafe { libc::malloc(len + 1) }.cast::<u8>();
+    if p.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: `p` has room for len + 1 bytes and does not overlap `bytes`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, len);
+        *p.add(len) = 0;
+    }
+    p.cast()
+}
+
+/// Releases a string from [`malloc_cstring`] (NULL is fine).
+///
+/// # Safety
+/// `p` is NULL or came from `malloc_cstring` and was not freed yet.
+pub unsafe fn free_cstring(p: *mut libc::c_char) {
+    // SAFETY: per the contract, `p` is NULL or a live malloc allocation.
+    unsafe { libc::free(p.cast()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_moves_forward() {
+        let a = coarse_monotonic_ms();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let b = coarse_monotonic_ms();
+        assert!(a > 0 && b >= a + 20, "{a} -> {b}");
+    }
+
+    #[test]
+    fn cstring_round_trip() {
+        let p = malloc_cstring("eth5");
+        // SAFETY: p is a fresh NUL-terminated allocation.
+        let s = unsafe { std::ffi::CStr::from_ptr(p) }
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(s, "eth5");
+        // SAFETY: p came from malloc_cstring.
+        unsafe { free_cstring(p) };
+    }
+}

@@ -1,0 +1,253 @@
+//! The exported vtable: `vif_plug_provider_classes` and its entry points.
+//!
+//! Each entry point: runs through [`boundary`] (no panic reaches C),
+//! converts C arguments with a `// SAFETY:` note on what OVN guarantees,
+//! and calls safe code in [`crate::provider`].  The provider state lives in
+//! one mutex-protected global: OVN calls us from ovn-controller's main
+//! thread only, so the lock is never contended (~20 ns), but it keeps the
+//! library sound if a host ever calls from two threads.
+
+use std::os::raw::{c_char, c_int};
+use std::sync::{Mutex, MutexGuard};
+
+use super::panic::boundary;
+use super::smap;
+use super::sys::{coarse_monotonic_ms, free_cstring, malloc_cstring};
+use super::types::*;
+use crate::provider::{Prepared, Provider};
+
+/// The provider, `None` before `init` / after `destroy`, or when disabled.
+static STATE: Mutex<Option<Provider>> = Mutex::new(None);
+
+/// Locks the state.  If a panic poisoned the lock (the state may be half
+/// updated), the table is reloaded from the source before serving again;
+/// if that fails the provider disables itself (declines everything, says
+/// so in the log) until `destroy` + `init`.
+fn state() -> MutexGuard<'static, Option<Provider>> {
+    match STATE.lock() {
+        Ok(g) => g,
+        Err(poisoned) => {
+            let mut g = poisoned.into_inner();
+            STATE.clear_poison();
+            if let Some(p) = g.as_mut() {
+                match p.reload() {
+                    Ok(()) => {
+                        log::warn!("recovered from an internal error: representor table reloaded")
+                    }
+                    Err(e) => {
+                        log::error!(
+                            "recovering from an internal error failed ({e}): the representor \
+                             provider is disabled until ovn-controller restarts"
+                        );
+                        *g = None;
+                    }
+                }
+            }
+            g
+        }
+    }
+}
+
+/// The errno an `init` failure reports (OVN logs it with ovs_strerror).
+fn errno_of(e: &std::io::Error) -> c_int {
+    e.raw_os_error().unwrap_or(match e.kind() {
+        std::io::ErrorKind::NotFound => libc::ENOENT,
+        std::io::ErrorKind::PermissionDenied => libc::EACCES,
+        std::io::ErrorKind::Unsupported => libc::EOPNOTSUPP,
+        std::io::ErrorKind::InvalidData => libc::EINVAL,
+        _ => libc::EIO,
+    })
+}
+
+unsafe extern "C" fn representor_init() -> c_int {
+    boundary("init", libc::EIO, || {
+        crate::logging::init_default();
+        let mut g = state();
+        if g.is_some() {
+            return 0;
+        }
+        let source = match crate::sources::open_default() {
+            Ok(s) => s,
+            Err(e) => {
+                log::warn!("cannot open the representor source: {e}");
+                return errno_of(&e);
+            }
+        };
+        match Provider::new(source, coarse_monotonic_ms) {
+            Ok(p) => {
+                *g = Some(p);
+                0
+            }
+            Err(e) => {
+                log::warn!("cannot load the representor table: {e}");
+                errno_of(&e)
+            }
+        }
+    })
+}
+
+unsafe extern "C" fn representor_destroy() -> c_int {
+    boundary("destroy", 0, || {
+        // Dropping the provider closes its sockets and frees the table.
+        *state() = None;
+        0
+    })
+}
+
+unsafe extern "C" fn representor_run(_class: *mut vif_plug_class) -> bool {
+    boundary("run", false, || state().as_mut().is_some_and(|p| p.run()))
+}
+
+unsafe extern "C" fn representor_maintained_iface_options() -> *const sset {
+    // This provider sets no Interface options, so it maintains none; OVN
+    // handles NULL (ovsport_update_iface then only adds what we return).
+    std::ptr::null()
+}
+
+unsafe extern "C" fn representor_port_prepare(
+    ctx_in: *const vif_plug_port_ctx_in,
+    ctx_out: *mut vif_plug_port_ctx_out,
+) -> bool {
+    boundary("port_prepare", false, || {
+        // SAFETY: OVN passes a ctx_in it built with build_port_ctx() and
+        // keeps alive for the call; NULL is tolerated defensively.
+        let Some(ctx_in) = (unsafe { ctx_in.as_ref() }) else {
+            return false;
+        };
+        // SAFETY: lport_name is NULL or an xstrdup'ed string owned by ctx_in.
+        let lport = unsafe { smap::cstr(ctx_in.lport_name) };
+        let mut g = state();
+        let Some(provider) = g.as_mut() else {
+            return false;
+        };
+        if ctx_in.op_type == PLUG_OP_REMOVE {
+            // ctx_out is NULL for REMOVE.
+            return provider.prepare_remove(&lport);
+        }
+        if ctx_in.op_type != PLUG_OP_CREATE {
+            log::warn!("lport {lport}: unknown plug operation {}", ctx_in.op_type);
+            return false;
+        }
+        // SAFETY: for CREATE, OVN passes the ctx_out of the same port ctx,
+        // zeroed and with iface_options smap_init'ed; we only write `name`.
+        let Some(ctx_out) = (unsafe { ctx_out.as_mut() }) else {
+            return false;
+        };
+        // SAFETY: lport_options is a valid smap (smap_clone of the Port
+        // Binding options) that OVN does not touch during the call.
+        let opts = unsafe { smap::iter(&ctx_in.lport_options) };
+        match provider.prepare_create(&lport, OptsIter(opts)) {
+            Prepared::Plug(name) => {
+                let p = malloc_cstring(name);
+                if p.is_null() {
+                    log::error!("lport {lport}: out of memory copying the netdev name");
+                    return false;
+                }
+                // Ownership: the copy belongs to this ctx_out until
+                // ctx_destroy frees it; never a pointer into our table,
+                // which may change under OVN's feet.
+                // SAFETY (free): a name left by a previous prepare on the
+                // same ctx_out was ours and is not referenced any more.
+                unsafe { free_cstring(ctx_out.name) };
+                ctx_out.name = p;
+                true
+            }
+            Prepared::Decline => false,
+        }
+    })
+}
+
+/// `SmapIter` is not `Clone` (it borrows C memory); re-walking is cheap, so
+/// a clone re-walks from the start.
+struct OptsIter<'a>(smap::SmapIter<'a>);
+
+impl Clone for OptsIter<'_> {
+    fn clone(&self) -> Self {
+        OptsIter(self.0.restart())
+    }
+}
+
+impl<'a> Iterator for OptsIter<'a> {
+    type Item = <smap::SmapIter<'a> as Iterator>::Item;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next()
+    }
+}
+
+unsafe extern "C" fn representor_port_finish(
+    ctx_in: *const vif_plug_port_ctx_in,
+    _ctx_out: *mut vif_plug_port_ctx_out,
+) {
+    boundary("port_finish", (), || {
+        // SAFETY: as in prepare; only the name is read, for the debug log.
+        if let Some(ctx_in) = unsafe { ctx_in.as_ref() } {
+            // SAFETY: NULL or an xstrdup'ed string owned by ctx_in.
+            let lport = unsafe { smap::cstr(ctx_in.lport_name) };
+            log::debug!(
+                "lport {lport}: port transaction committed (op {})",
+                ctx_in.op_type
+            );
+        }
+    })
+}
+
+unsafe extern "C" fn representor_port_ctx_destroy(
+    _ctx_in: *const vif_plug_port_ctx_in,
+    ctx_out: *mut vif_plug_port_ctx_out,
+) {
+    boundary("port_ctx_destroy", (), || {
+        // SAFETY: OVN passes the ctx_out a successful CREATE prepare filled;
+        // NULL is tolerated.
+        if let Some(out) = unsafe { ctx_out.as_mut() } {
+            // SAFETY: `name` is NULL or the malloc'ed copy prepare stored.
+            unsafe { free_cstring(out.name) };
+            out.name = std::ptr::null_mut();
+        }
+    })
+}
+
+/// The provider's class, type `"representor"`.
+#[no_mangle]
+pub static vif_plug_representor_class: vif_plug_class = vif_plug_class {
+    type_: c"representor".as_ptr(),
+    init: Some(representor_init),
+    destroy: Some(representor_destroy),
+    run: Some(representor_run),
+    vif_plug_get_maintained_iface_options: Some(representor_maintained_iface_options),
+    vif_plug_port_prepare: Some(representor_port_prepare),
+    vif_plug_port_finish: Some(representor_port_finish),
+    vif_plug_port_ctx_destroy: Some(representor_port_ctx_destroy),
+};
+
+/// Number of slots in `vif_plug_provider_classes`.  The array is copy-
+/// relocated into ovn-controller with its size fixed at link time, so this
+/// length is ABI: it stays 4 for the life of soname 0 (room for three
+/// classes), NULL-terminated.
+pub const CLASS_SLOTS: usize = 4;
+
+/// `const struct vif_plug_class *vif_plug_provider_classes[]`.
+#[repr(transparent)]
+pub struct ClassList(pub [*const vif_plug_class; CLASS_SLOTS]);
+
+// SAFETY: the array is immutable and points at immutable statics.
+unsafe impl Sync for ClassList {}
+
+/// What OVN's `vif_plug_provider_initialize()` walks (NULL-terminated).
+#[no_mangle]
+pub static vif_plug_provider_classes: ClassList = ClassList([
+    &vif_plug_representor_class,
+    std::ptr::null(),
+    std::ptr::null(),
+    std::ptr::null(),
+]);
+
+/// The library version, for `ovn-appctl` and packaging checks.
+#[no_mangle]
+pub extern "C" fn ovn_vif_rs_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+#[cfg(test)]
+pub(crate) fn reset_for_tests() {
+    *state() = None;
+}

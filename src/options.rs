@@ -1,0 +1,366 @@
+//! Strict parsing of a Logical_Switch_Port's `vif-plug:representor:*`
+//! options.  Pure logic.
+//!
+//! A lenient parser here is a tenant-isolation bug: ovn-vif parses `vf-num`
+//! with `strtol` into a `uint16_t`, so `65536` plugs VF 0 and `1x` plugs VF 1.
+//! We accept exactly one spelling of each value and refuse everything else.
+
+use std::fmt;
+
+use crate::port::Mac;
+
+pub const OPT_PF_MAC: &str = "vif-plug:representor:pf-mac";
+pub const OPT_VF_NUM: &str = "vif-plug:representor:vf-num";
+pub const OPT_SF_NUM: &str = "vif-plug:representor:sf-num";
+/// The option prefix this provider owns; any other key under it is refused
+/// (a typo such as `vf_num` must not silently plug the PF).
+pub const OPT_PREFIX: &str = "vif-plug:representor:";
+
+/// Which function of the PF a request names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Function {
+    Pf,
+    Vf(u16),
+    Sf(u32),
+}
+
+impl fmt::Display for Function {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Function::Pf => write!(f, "PF"),
+            Function::Vf(n) => write!(f, "VF {n}"),
+            Function::Sf(n) => write!(f, "SF {n}"),
+        }
+    }
+}
+
+/// A parsed, valid request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Request {
+    pub pf_mac: Mac,
+    pub function: Function,
+}
+
+impl fmt::Display for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} of PF {}", self.function, self.pf_mac)
+    }
+}
+
+/// Why a set of options is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OptionError {
+    MissingPfMac,
+    BadMac {
+        value: String,
+        why: &'static str,
+    },
+    BadNumber {
+        key: &'static str,
+        value: String,
+        why: &'static str,
+    },
+    VfAndSf,
+    UnknownOption {
+        key: String,
+    },
+    Duplicate {
+        key: String,
+    },
+}
+
+impl fmt::Display for OptionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptionError::MissingPfMac => write!(f, "required option {OPT_PF_MAC} is missing"),
+            OptionError::BadMac { value, why } => {
+                write!(f, "{OPT_PF_MAC}={value:?} is not usable: {why}")
+            }
+            OptionError::BadNumber { key, value, why } => {
+                write!(f, "{key}={value:?} is invalid: {why}")
+            }
+            OptionError::VfAndSf => {
+                write!(f, "{OPT_VF_NUM} and {OPT_SF_NUM} are mutually exclusive")
+            }
+            OptionError::UnknownOption { key } => write!(
+                f,
+                "unknown option {key:?} (known: {OPT_PF_MAC}, {OPT_VF_NUM}, {OPT_SF_NUM})"
+            ),
+            OptionError::Duplicate { key } => write!(f, "option {key} given more than once"),
+        }
+    }
+}
+
+impl std::error::Error for OptionError {}
+
+/// Parses `aa:bb:cc:dd:ee:ff`: exactly six two-digit hex octets separated by
+/// `:`, any case.  Zero and multicast (incl. broadcast) addresses are refused:
+/// neither can be a PF's MAC.
+pub fn parse_mac(s: &str) -> Result<Mac, OptionError> {
+    let bad = |why| OptionError::BadMac {
+        value: s.to_owned(),
+        why,
+    };
+    let b = s.as_bytes();
+    if b.len() != 17 {
+        return Err(bad("expected six hex octets like 00:53:00:00:10:00"));
+    }
+    let mut out = [0u8; 6];
+    for (i, o) in out.iter_mut().enumerate() {
+        let at = i * 3;
+        if i > 0 && b[at - 1] != b':' {
+            return Err(bad("octets must be separated by ':'"));
+        }
+        let hi = hex(b[at]).ok_or_else(|| bad("not a hex digit"))?;
+        let lo = hex(b[at + 1]).ok_or_else(|| bad("not a hex digit"))?;
+        *o = hi << 4 | lo;
+    }
+    let mac = Mac(out);
+    if mac.is_zero() {
+        return Err(bad("the zero MAC is never a PF's address"));
+    }
+    if mac.is_multicast() {
+        return Err(bad("a multicast/broadcast MAC is never a PF's address"));
+    }
+    Ok(mac)
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Plain decimal: ASCII digits only, no sign, no spaces, no leading zeros
+/// (`007` could be meant as octal), no overflow.
+pub fn parse_decimal(key: &'static str, s: &str, max: u64) -> Result<u64, OptionError> {
+    let bad = |why| OptionError::BadNumber {
+        key,
+        value: s.to_owned(),
+        why,
+    };
+    if s.is_empty() {
+        return Err(bad("empty"));
+    }
+    if !s.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(bad("only decimal digits are allowed"));
+    }
+    if s.len() > 1 && s.starts_with('0') {
+        return Err(bad("leading zeros are not allowed"));
+    }
+    let mut v: u64 = 0;
+    for c in s.bytes() {
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((c - b'0') as u64))
+            .filter(|&v| v <= max)
+            .ok_or_else(|| {
+                bad(if max == u16::MAX as u64 {
+                    "out of range 0..=65535"
+                } else {
+                    "out of range 0..=4294967295"
+                })
+            })?;
+    }
+    Ok(v)
+}
+
+/// Parses a request from the LSP's options, given as (key, value) pairs in
+/// any order.  Keys outside `vif-plug:representor:` are ignored (they belong
+/// to OVN or other providers).
+pub fn parse<K, V>(options: impl IntoIterator<Item = (K, V)>) -> Result<Request, OptionError>
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let mut mac: Option<V> = None;
+    let mut vf: Option<V> = None;
+    let mut sf: Option<V> = None;
+    for (k, v) in options {
+        let key = k.as_ref();
+        let Some(rest) = key.strip_prefix(OPT_PREFIX) else {
+            continue;
+        };
+        let slot = match rest {
+            "pf-mac" => &mut mac,
+            "vf-num" => &mut vf,
+            "sf-num" => &mut sf,
+            _ => {
+                return Err(OptionError::UnknownOption {
+                    key: key.to_owned(),
+                })
+            }
+        };
+        if slot.replace(v).is_some() {
+            return Err(OptionError::Duplicate {
+                key: key.to_owned(),
+            });
+        }
+    }
+    let pf_mac = parse_mac(mac.as_ref().ok_or(OptionError::MissingPfMac)?.as_ref())?;
+    let function = match (vf, sf) {
+        (Some(_), Some(_)) => return Err(OptionError::VfAndSf),
+        (Some(v), None) => {
+            Function::Vf(parse_decimal(OPT_VF_NUM, v.as_ref(), u16::MAX as u64)? as u16)
+        }
+        (None, Some(s)) => {
+            Function::Sf(parse_decimal(OPT_SF_NUM, s.as_ref(), u32::MAX as u64)? as u32)
+        }
+        (None, None) => Function::Pf,
+    };
+    Ok(Request { pf_mac, function })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(opts: &[(&str, &str)]) -> Result<Request, OptionError> {
+        parse(opts.iter().copied())
+    }
+
+    const MAC: &str = "00:53:00:00:10:00";
+
+    #[test]
+    fn accepts_pf_vf_sf() {
+        let mac = Mac([0, 0x53, 0, 0, 0x10, 0]);
+        assert_eq!(
+            p(&[(OPT_PF_MAC, MAC)]),
+            Ok(Request {
+                pf_mac: mac,
+                function: Function::Pf
+            })
+        );
+        assert_eq!(
+            p(&[(OPT_PF_MAC, MAC), (OPT_VF_NUM, "65535")]),
+            Ok(Request {
+                pf_mac: mac,
+                function: Function::Vf(65535)
+            })
+        );
+        assert_eq!(
+            p(&[(OPT_SF_NUM, "4294967295"), (OPT_PF_MAC, MAC)]),
+            Ok(Request {
+                pf_mac: mac,
+                function: Function::Sf(u32::MAX)
+            })
+        );
+        assert_eq!(
+            p(&[(OPT_PF_MAC, "0A:bC:00:00:10:0f"), (OPT_VF_NUM, "0")]).map(|r| r.pf_mac),
+            Ok(Mac([0x0a, 0xbc, 0, 0, 0x10, 0x0f]))
+        );
+    }
+
+    #[test]
+    fn ignores_other_providers_and_ovn_options() {
+        let r = p(&[
+            ("requested-chassis", "dpu0"),
+            ("vif-plug-type", "representor"),
+            ("vif-plug-mtu-request", "9000"),
+            ("vif-plug:other:vf-num", "3"),
+            (OPT_PF_MAC, MAC),
+        ]);
+        assert_eq!(r.map(|r| r.function), Ok(Function::Pf));
+    }
+
+    /// Each row must be refused, with the named error kind.
+    #[test]
+    fn malformed_options_are_refused() {
+        use OptionError as E;
+        let kind = |e: &E| match e {
+            E::MissingPfMac => "missing",
+            E::BadMac { .. } => "mac",
+            E::BadNumber { .. } => "num",
+            E::VfAndSf => "both",
+            E::UnknownOption { .. } => "unknown",
+            E::Duplicate { .. } => "dup",
+        };
+        let rows: &[(&[(&str, &str)], &str)] = &[
+            (&[], "missing"),
+            (&[(OPT_VF_NUM, "1")], "missing"),
+            (&[(OPT_PF_MAC, "")], "mac"),
+            (&[(OPT_PF_MAC, "00:53:00:00:10")], "mac"),
+            (&[(OPT_PF_MAC, "00:53:00:00:10:00:00")], "mac"),
+            (&[(OPT_PF_MAC, "00-53-00-00-10-00")], "mac"),
+            (&[(OPT_PF_MAC, "0053.0000.1000")], "mac"),
+            (&[(OPT_PF_MAC, "00:53:00:00:10:0g")], "mac"),
+            (&[(OPT_PF_MAC, " 00:53:00:00:10:00")], "mac"),
+            (&[(OPT_PF_MAC, "00:53:00:00:10:00 ")], "mac"),
+            (&[(OPT_PF_MAC, "0:53:00:00:10:000")], "mac"),
+            (&[(OPT_PF_MAC, "00:00:00:00:00:00")], "mac"),
+            (&[(OPT_PF_MAC, "ff:ff:ff:ff:ff:ff")], "mac"),
+            (&[(OPT_PF_MAC, "01:00:5e:00:00:01")], "mac"),
+            (&[(OPT_PF_MAC, "33:33:00:00:00:01")], "mac"),
+            (&[(OPT_PF_MAC, "00:53:00:00:10:00\0")], "mac"),
+            (&[(OPT_PF_MAC, "００:53:00:00:10:00")], "mac"),
+            (&[(OPT_PF_MAC, MAC), (OPT_VF_NUM, "")], "num"),
+            (&[(OPT_PF_MAC, MAC), (OPT_VF_NUM, "65536")], "num"),
+            (
+                &[(OPT_PF_MAC, MAC), (OPT_VF_NUM, "99999999999999999999999")],
+                "num",
+            ),
+            (&[(OPT_PF_MAC, MAC), (OPT_VF_NUM, "-1")], "num"),
+            (&[(OPT_PF_MAC, MAC), (OPT_VF_NUM, "+1")], "num"),
+            (&[(OPT_PF_MAC, MAC), (OPT_VF_NUM, "1x")], "num"),
+            (&[(OPT_PF_MAC, MAC), (OPT_VF_NUM, " 1")], "num"),
+            (&[(OPT_PF_MAC, MAC), (OPT_VF_NUM, "1 ")], "num"),
+            (&[(OPT_PF_MAC, MAC), (OPT_VF_NUM, "0x1")], "num"),
+            (&[(OPT_PF_MAC, MAC), (OPT_VF_NUM, "01")], "num"),
+            (&[(OPT_PF_MAC, MAC), (OPT_VF_NUM, "1.0")], "num"),
+            (&[(OPT_PF_MAC, MAC), (OPT_VF_NUM, "1e3")], "num"),
+            (&[(OPT_PF_MAC, MAC), (OPT_VF_NUM, "١")], "num"),
+            (&[(OPT_PF_MAC, MAC), (OPT_SF_NUM, "4294967296")], "num"),
+            (&[(OPT_PF_MAC, MAC), (OPT_SF_NUM, "-0")], "num"),
+            (&[(OPT_PF_MAC, MAC), (OPT_SF_NUM, "")], "num"),
+            (
+                &[(OPT_PF_MAC, MAC), (OPT_VF_NUM, "1"), (OPT_SF_NUM, "1")],
+                "both",
+            ),
+            (
+                &[(OPT_PF_MAC, MAC), ("vif-plug:representor:vf_num", "1")],
+                "unknown",
+            ),
+            (
+                &[(OPT_PF_MAC, MAC), ("vif-plug:representor:pf-num", "1")],
+                "unknown",
+            ),
+            (
+                &[(OPT_PF_MAC, MAC), ("vif-plug:representor:", "1")],
+                "unknown",
+            ),
+            (&[(OPT_PF_MAC, MAC), (OPT_PF_MAC, MAC)], "dup"),
+            (
+                &[(OPT_PF_MAC, MAC), (OPT_VF_NUM, "1"), (OPT_VF_NUM, "1")],
+                "dup",
+            ),
+        ];
+        assert!(rows.len() >= 30);
+        for (opts, want) in rows {
+            match p(opts) {
+                Ok(r) => panic!("{opts:?} accepted as {r:?}"),
+                Err(e) => {
+                    assert_eq!(
+                        kind(&e),
+                        *want,
+                        "{opts:?} refused for the wrong reason: {e}"
+                    );
+                    assert!(!e.to_string().is_empty());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn error_messages_name_the_option_and_value() {
+        let e = p(&[(OPT_PF_MAC, MAC), (OPT_VF_NUM, "65536")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "vif-plug:representor:vf-num=\"65536\" is invalid: out of range 0..=65535"
+        );
+        let e = p(&[(OPT_PF_MAC, "ff:ff:ff:ff:ff:ff")]).unwrap_err();
+        assert!(e.to_string().contains("multicast"), "{e}");
+    }
+}

@@ -1,0 +1,284 @@
+//! The provider's state and decisions, in safe Rust: a [`Table`], the
+//! [`Source`] that keeps it fresh (the kernel, or a snapshot file), and the
+//! rules for when to look at the source.  `ffi::vtable` is a thin shell
+//! around this.
+//!
+//! ## Freshness without syscalls on the hit path
+//! ovn-controller calls `prepare` for every plugged port on every main-loop
+//! iteration, so a hit must be cheap, yet a hit must not serve a stale name
+//! forever after a rename or a delete.  The rule:
+//! - Once the host has called `run` (OVN with our ovn-patch calls it every
+//!   main-loop iteration, and `run` registers our sockets with the poll
+//!   loop, so any kernel event wakes the loop and is drained before the
+//!   next `prepare`), `prepare` never drains on a hit.
+//! - On a host that never calls `run` (stock OVN), `prepare` drains at most
+//!   once per [`STALE_AFTER_MS`], measured with the coarse monotonic clock
+//!   (vDSO, no kernel entry): ~0 syscalls per call, bounded staleness.
+//! - A miss drains once (if nothing was drained in this call) and retries,
+//!   re-checking udev settling for a port whose name is not final.
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::RawFd;
+
+use crate::lookup::{self, Refusal};
+use crate::options::{self, Request};
+use crate::ratelimit::RateLimit;
+use crate::table::Table;
+
+/// Longest a hit may serve without looking at the source, on hosts that
+/// never call `run`.
+pub const STALE_AFTER_MS: u64 = 100;
+
+/// Where the table comes from.
+pub trait Source: Send {
+    /// A full, fresh table.
+    fn load(&mut self) -> io::Result<Table>;
+    /// Applies pending changes without blocking; `Ok(true)` if the table
+    /// changed.  A source that lost events rebuilds the table itself.
+    fn drain(&mut self, table: &mut Table) -> io::Result<bool>;
+    /// Re-checks names that were not final; `true` if any became final.
+    fn recheck_unsettled(&mut self, _table: &mut Table) -> bool {
+        false
+    }
+    /// Descriptors that become readable when there is something to drain.
+    fn fds(&self) -> Vec<RawFd> {
+        Vec::new()
+    }
+    /// For `show` and logs, e.g. "kernel (devlink + rtnetlink)".
+    fn describe(&self) -> String;
+}
+
+/// Counters shown by `vif-plug-representor/show` and the benchmarks.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub prepares: u64,
+    pub hits: u64,
+    pub refusals: u64,
+    pub drains: u64,
+    pub drain_errors: u64,
+    pub runs: u64,
+    pub removes: u64,
+}
+
+/// What `prepare` decided.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Prepared<'a> {
+    Plug(&'a str),
+    Decline,
+}
+
+pub struct Provider {
+    table: Table,
+    source: Box<dyn Source>,
+    clock: fn() -> u64,
+    last_drain_ms: u64,
+    run_seen: bool,
+    /// Last refusal code logged per lport: a repeat logs at debug level,
+    /// a new reason at info level (through the rate limiter).
+    refused: HashMap<String, &'static str>,
+    limiter: RateLimit,
+    stats: Stats,
+}
+
+impl Provider {
+    /// Loads the table from `source`.
+    pub fn new(mut source: Box<dyn Source>, clock: fn() -> u64) -> io::Result<Provider> {
+        let table = source.load()?;
+        log::info!(
+            "representor table loaded from {}: {} devlink ports",
+            source.describe(),
+            table.len()
+        );
+        Ok(Provider {
+            table,
+            last_drain_ms: clock(),
+            source,
+            clock,
+            run_seen: false,
+            refused: HashMap::new(),
+            limiter: RateLimit::new(20, 20),
+            stats: Stats::default(),
+        })
+    }
+
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn source(&self) -> &dyn Source {
+        &*self.source
+    }
+
+    pub fn fds(&self) -> Vec<RawFd> {
+        self.source.fds()
+    }
+
+    /// Whether hits trust `run` for freshness (see the module docs).
+    pub fn run_seen(&self) -> bool {
+        self.run_seen
+    }
+
+    fn drain(&mut self) -> bool {
+        self.stats.drains += 1;
+        self.last_drain_ms = (self.clock)();
+        match self.source.drain(&mut self.table) {
+            Ok(changed) => changed,
+            Err(e) => {
+                self.stats.drain_errors += 1;
+                if self.limiter.allow((self.clock)()).is_some() {
+                    log::warn!(
+                        "reading representor events from {} failed: {e}",
+                        self.source.describe()
+                    );
+                }
+                false
+            }
+        }
+    }
+
+    /// The class's `run`: drain pending events; true if the table changed.
+    pub fn run(&mut self) -> bool {
+        self.run_seen = true;
+        self.stats.runs += 1;
+        self.drain()
+    }
+
+    /// Reloads the whole table (after a caught panic, or on request).
+    pub fn reload(&mut self) -> io::Result<()> {
+        self.table = self.source.load()?;
+        self.last_drain_ms = (self.clock)();
+        Ok(())
+    }
+
+    /// PLUG_OP_REMOVE: always allowed (the representor may be gone already;
+    /// refusing would leave a stale port in br-int).
+    pub fn prepare_remove(&mut self, lport: &str) -> bool {
+        self.stats.removes += 1;
+        self.refused.remove(lport);
+        log::debug!("lport {lport}: unplug allowed");
+        true
+    }
+
+    /// PLUG_OP_CREATE: which netdev to plug for `lport`, given its options.
+    pub fn prepare_create<K, V>(
+        &mut self,
+        lport: &str,
+        opts: impl IntoIterator<Item = (K, V)> + Clone,
+    ) -> Prepared<'_>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        self.stats.prepares += 1;
+        let req = match options::parse(opts.clone()) {
+            Ok(r) => r,
+            Err(e) => {
+                let text = format!("invalid options: {e}");
+                self.log_refusal(lport, "bad-options", &text, opts);
+                return Prepared::Decline;
+            }
+        };
+        let mut drained = false;
+        if !self.run_seen && (self.clock)().saturating_sub(self.last_drain_ms) >= STALE_AFTER_MS {
+            self.drain();
+            drained = true;
+        }
+        let refusal = match lookup::lookup(&self.table, &req) {
+            Ok(_) => None,
+            Err(r) => Some(r),
+        };
+        let refusal = match refusal {
+            None => None,
+            Some(r) => {
+                // One more look at the source per call, at most.
+                if let Refusal::NotSettled { .. } = r {
+                    self.source.recheck_unsettled(&mut self.table);
+                }
+                if !drained {
+                    self.drain();
+                }
+                lookup::lookup(&self.table, &req).err()
+            }
+        };
+        match refusal {
+            None => {
+                self.stats.hits += 1;
+                if !self.refused.is_empty() && self.refused.remove(lport).is_some() {
+                    log::info!("lport {lport}: {req} now resolves");
+                }
+                // Borrow again for the returned name (the retry above needed
+                // `&mut self`).
+                match lookup::lookup(&self.table, &req) {
+                    Ok(found) => Prepared::Plug(found.name),
+                    Err(_) => Prepared::Decline,
+                }
+            }
+            Some(r) => {
+                let text = lookup::explain(&self.table, &req, &r);
+                let hint = if r.may_resolve_later() {
+                    " (will plug when it appears)"
+                } else {
+                    " (needs operator action)"
+                };
+                self.log_refusal(lport, r.code(), &format!("{text}{hint}"), opts);
+                Prepared::Decline
+            }
+        }
+    }
+
+    /// The decision for a request without logging (CLI, appctl lookup).
+    pub fn lookup_explained(&self, req: &Request) -> Result<String, String> {
+        match lookup::lookup(&self.table, req) {
+            Ok(f) => Ok(format!(
+                "{req}: plug {} ({})",
+                f.name,
+                lookup::describe_port(f.entry)
+            )),
+            Err(r) => Err(format!(
+                "{req}: {} — {}",
+                r.code(),
+                lookup::explain(&self.table, req, &r)
+            )),
+        }
+    }
+
+    fn log_refusal<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        lport: &str,
+        code: &'static str,
+        text: &str,
+        opts: impl IntoIterator<Item = (K, V)>,
+    ) {
+        self.stats.refusals += 1;
+        let shown: Vec<String> = opts
+            .into_iter()
+            .filter(|(k, _)| k.as_ref().starts_with(options::OPT_PREFIX))
+            .map(|(k, v)| format!("{}={}", k.as_ref(), v.as_ref()))
+            .collect();
+        let repeat = self.refused.get(lport) == Some(&code);
+        if repeat {
+            log::debug!(
+                "lport {lport}: not plugging ({code}): {text}; options: {}",
+                shown.join(" ")
+            );
+            return;
+        }
+        if let Some(suppressed) = self.limiter.allow((self.clock)()) {
+            let more = if suppressed > 0 {
+                format!(" [{suppressed} similar lines suppressed]")
+            } else {
+                String::new()
+            };
+            log::info!(
+                "lport {lport}: not plugging ({code}): {text}; options: {}{more}",
+                shown.join(" ")
+            );
+            self.refused.insert(lport.to_owned(), code);
+        }
+    }
+}

@@ -1,0 +1,859 @@
+//! The representor table: every devlink port the kernel reported, joined with
+//! the rtnetlink view of its netdev, and indexed for O(1) lookups by
+//! (PF MAC, VF/SF number).  Pure logic, no I/O: the netlink layer feeds it
+//! events, the lookup reads it.
+//!
+//! ## Identity
+//! - A port is keyed by the kernel's identity `bus/dev/index` ([`PortId`]).
+//! - A PF is keyed by [`PfKey`] = (device, controller, pfnum).  VFs and SFs
+//!   hang off the PF with the same device, **controller** and pfnum, so a
+//!   BlueField's host functions (controller 1) never mix with its DPU-local
+//!   ones (controller 0).
+//! - The PF's MAC is looked up separately (`by_mac`), so a MAC change re-keys
+//!   all of its VFs/SFs in O(1), and a VF that arrives before its PF is
+//!   indexed under its PfKey and becomes reachable once the PF shows up.
+//!
+//! ## Where a PF's MAC comes from (in this order)
+//! 1. the PCI_PF port's function `hw_addr` when it is a usable unicast MAC;
+//! 2. the BlueField `smart_nic/pf/config` file of the PHYSICAL port with the
+//!    same pfnum (read by the netlink layer, fed in with
+//!    [`Table::set_smartnic_pf_mac`]) — given to the one PCI_PF port of that
+//!    pfnum with no MAC (preferring an `external` one); never guessed when
+//!    several qualify;
+//! 3. on a device with **no PCI_PF port at all** (a ConnectX-6 in switchdev
+//!    mode shows only `physical` + `pcivf`): the netdev MAC of the PHYSICAL
+//!    port with that pfnum, as PF (controller 0, pfnum).  Such a PF has no
+//!    representor of its own, so only VF/SF requests can resolve through it.
+//!
+//! A zero or multicast MAC is never a key.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Arc;
+
+use crate::fasthash::FastMap;
+use crate::port::{DevHandle, DevlinkPort, Flavour, Link, Mac, PortId};
+
+/// The index a port is found through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IndexKey {
+    Pf(PfKey),
+    Vf(PfKey, u16),
+    Sf(PfKey, u32),
+    Phys(DevIdx, u16),
+}
+
+/// Interned device number: cheap to hash on the hit path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DevIdx(pub u32);
+
+/// A physical function, as VFs/SFs refer to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PfKey {
+    pub dev: DevIdx,
+    pub controller: u32,
+    pub pfnum: u16,
+}
+
+/// Where the effective MAC of a PF came from (shown by `show` / `lookup`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MacSource {
+    /// The PCI_PF port's function hw_addr.
+    PortFunction,
+    /// `/sys/class/net/<uplink>/smart_nic/pf/config`.
+    SmartNicSysfs,
+    /// The PHYSICAL port's netdev MAC (device without PCI_PF ports).
+    PhysicalNetdev,
+}
+
+impl MacSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            MacSource::PortFunction => "port-function",
+            MacSource::SmartNicSysfs => "smart_nic-sysfs",
+            MacSource::PhysicalNetdev => "uplink-netdev",
+        }
+    }
+}
+
+/// The PFs that carry one MAC: one in a sane system, more is an ambiguity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PfSet {
+    One(PfKey),
+    Many(Vec<PfKey>),
+}
+
+impl PfSet {
+    fn keys(&self) -> &[PfKey] {
+        match self {
+            PfSet::One(k) => std::slice::from_ref(k),
+            PfSet::Many(v) => v,
+        }
+    }
+}
+
+/// One stored port plus what the table derived for it.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub port: DevlinkPort,
+    /// The netdev's current name: rtnetlink's when known, else devlink's.
+    pub name: Option<Arc<str>>,
+    /// The netdev's name is final (udev done, or nothing to wait for).
+    pub settled: bool,
+}
+
+impl Entry {
+    pub fn ifindex(&self) -> Option<u32> {
+        self.port.netdev.as_ref().map(|n| n.ifindex)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PfMac {
+    pub mac: Mac,
+    pub source: MacSource,
+}
+
+/// See the module documentation.
+#[derive(Clone)]
+pub struct Table {
+    /// When true (kernel mode), a port's netdev is plugged only once
+    /// rtnetlink reported the link and it is settled.  Snapshot mode has no
+    /// rtnetlink and trusts devlink's names.
+    require_link: bool,
+    devs: Vec<DevHandle>,
+    dev_idx: FastMap<DevHandle, DevIdx>,
+
+    slots: Vec<Option<Entry>>,
+    free_slots: Vec<u32>,
+    by_id: FastMap<PortId, u32>,
+    by_ifindex: FastMap<u32, u32>,
+    links: FastMap<u32, Link>,
+
+    pf_port: FastMap<PfKey, u32>,
+    physical: FastMap<(DevIdx, u16), u32>,
+    vf: FastMap<(PfKey, u16), u32>,
+    sf: FastMap<(PfKey, u32), u32>,
+    /// Number of VF/SF ports per PF (for "what was found instead").
+    children: FastMap<PfKey, (u32, u32)>,
+    /// Number of PCI_PF ports per device (decides the uplink fallback).
+    pcipf_count: FastMap<DevIdx, u32>,
+    smartnic_mac: FastMap<(DevIdx, u16), Mac>,
+
+    pf_mac: FastMap<PfKey, PfMac>,
+    by_mac: FastMap<u64, PfSet>,
+    generation: u64,
+}
+
+impl fmt::Debug for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Table")
+            .field("ports", &self.by_id.len())
+            .field("links", &self.links.len())
+            .field("pfs", &self.pf_mac.len())
+            .field("generation", &self.generation)
+            .finish()
+    }
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table::new(false)
+    }
+}
+
+impl Table {
+    pub fn new(require_link: bool) -> Table {
+        Table {
+            require_link,
+            devs: Vec::new(),
+            dev_idx: FastMap::default(),
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            by_id: FastMap::default(),
+            by_ifindex: FastMap::default(),
+            links: FastMap::default(),
+            pf_port: FastMap::default(),
+            physical: FastMap::default(),
+            vf: FastMap::default(),
+            sf: FastMap::default(),
+            children: FastMap::default(),
+            pcipf_count: FastMap::default(),
+            smartnic_mac: FastMap::default(),
+            pf_mac: FastMap::default(),
+            by_mac: FastMap::default(),
+            generation: 0,
+        }
+    }
+
+    /// An empty table with the same mode, for an atomic rebuild.
+    pub fn empty_like(&self) -> Table {
+        Table::new(self.require_link)
+    }
+
+    pub fn requires_link(&self) -> bool {
+        self.require_link
+    }
+
+    /// Bumped on every change; lets callers cache derived views.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    pub fn dev_handle(&self, dev: DevIdx) -> &DevHandle {
+        &self.devs[dev.0 as usize]
+    }
+
+    /// The interned index of a device, if any port of it was ever seen.
+    pub fn dev_index(&self, handle: &DevHandle) -> Option<DevIdx> {
+        self.dev_idx.get(handle).copied()
+    }
+
+    fn intern(&mut self, handle: &DevHandle) -> DevIdx {
+        if let Some(&i) = self.dev_idx.get(handle) {
+            return i;
+        }
+        // Devices are few and long-lived; an interned handle is kept for the
+        // table's life (a few bytes per device ever seen).
+        let i = DevIdx(self.devs.len() as u32);
+        self.devs.push(handle.clone());
+        self.dev_idx.insert(handle.clone(), i);
+        i
+    }
+
+    fn entry(&self, slot: u32) -> &Entry {
+        // Index maps only ever hold occupied slots (checked by `check`).
+        self.slots[slot as usize]
+            .as_ref()
+            .expect("index points at a free slot")
+    }
+
+    /// The PfKey a PCI_PF/VF/SF port belongs to.
+    fn pf_key_of(&self, dev: DevIdx, port: &DevlinkPort) -> Option<PfKey> {
+        match port.flavour {
+            Flavour::PciPf | Flavour::PciVf | Flavour::PciSf => port.pfnum.map(|pfnum| PfKey {
+                dev,
+                controller: port.controller,
+                pfnum,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Which index a port goes into, if any.
+    fn index_key(&self, dev: DevIdx, port: &DevlinkPort) -> Option<IndexKey> {
+        match (port.flavour, self.pf_key_of(dev, port)) {
+            (Flavour::PciPf, Some(k)) => Some(IndexKey::Pf(k)),
+            (Flavour::PciVf, Some(k)) => port.vfnum.map(|n| IndexKey::Vf(k, n)),
+            (Flavour::PciSf, Some(k)) => port.sfnum.map(|n| IndexKey::Sf(k, n)),
+            (Flavour::Physical, _) => port.pf_number().map(|n| IndexKey::Phys(dev, n)),
+            _ => None,
+        }
+    }
+
+    /// The slot an index key points at.
+    fn indexed(&self, key: IndexKey) -> Option<u32> {
+        match key {
+            IndexKey::Pf(k) => self.pf_port.get(&k),
+            IndexKey::Vf(k, n) => self.vf.get(&(k, n)),
+            IndexKey::Sf(k, n) => self.sf.get(&(k, n)),
+            IndexKey::Phys(d, n) => self.physical.get(&(d, n)),
+        }
+        .copied()
+    }
+
+    fn set_indexed(&mut self, key: IndexKey, slot: Option<u32>) {
+        fn put<K: std::hash::Hash + Eq>(m: &mut FastMap<K, u32>, k: K, v: Option<u32>) {
+            match v {
+                Some(v) => m.insert(k, v),
+                None => m.remove(&k),
+            };
+        }
+        match key {
+            IndexKey::Pf(k) => put(&mut self.pf_port, k, slot),
+            IndexKey::Vf(k, n) => put(&mut self.vf, (k, n), slot),
+            IndexKey::Sf(k, n) => put(&mut self.sf, (k, n), slot),
+            IndexKey::Phys(d, n) => put(&mut self.physical, (d, n), slot),
+        }
+    }
+
+    fn slot_id(&self, slot: u32) -> &PortId {
+        &self.entry(slot).port.id
+    }
+
+    /// The occupied slot, other than `except`, with the smallest port id
+    /// among those `pred` accepts.  Only used to resolve duplicate keys
+    /// (which a sane kernel never reports), so a scan is fine.
+    fn best_other(&self, except: u32, pred: impl Fn(&Entry) -> bool) -> Option<u32> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(s, e)| *s as u32 != except && e.as_ref().is_some_and(&pred))
+            .map(|(s, _)| s as u32)
+            .min_by(|a, b| self.slot_id(*a).cmp(self.slot_id(*b)))
+    }
+
+    /// Adds or replaces a port (devlink PORT_NEW / dump).  Returns whether
+    /// anything changed.
+    ///
+    /// Two ports claiming the same key (same PF and VF number, same ifindex)
+    /// cannot both be found: the smallest port id wins, deterministically,
+    /// so a table equals a rebuild of itself in any order.
+    pub fn upsert_port(&mut self, port: DevlinkPort) -> bool {
+        if let Some(&slot) = self.by_id.get(&port.id) {
+            if self.entry(slot).port == port {
+                return false;
+            }
+            self.remove_port(&port.id.clone());
+        }
+        let dev = self.intern(&port.id.handle);
+        let (name, settled) = self.netdev_view(&port);
+        let slot = match self.free_slots.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(None);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let key = self.index_key(dev, &port);
+        let ifindex = port.netdev.as_ref().map(|n| n.ifindex);
+        let flavour = port.flavour;
+        self.by_id.insert(port.id.clone(), slot);
+        self.slots[slot as usize] = Some(Entry {
+            port,
+            name,
+            settled,
+        });
+        if let Some(i) = ifindex {
+            match self.by_ifindex.get(&i) {
+                Some(&cur) if self.slot_id(cur) < self.slot_id(slot) => {}
+                _ => {
+                    self.by_ifindex.insert(i, slot);
+                }
+            }
+        }
+        if let Some(key) = key {
+            match self.indexed(key) {
+                Some(cur) if self.slot_id(cur) < self.slot_id(slot) => {}
+                Some(_) => self.set_indexed(key, Some(slot)),
+                None => {
+                    self.set_indexed(key, Some(slot));
+                    match key {
+                        IndexKey::Vf(k, _) => self.children.entry(k).or_default().0 += 1,
+                        IndexKey::Sf(k, _) => self.children.entry(k).or_default().1 += 1,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if flavour == Flavour::PciPf {
+            *self.pcipf_count.entry(dev).or_default() += 1;
+        }
+        if matches!(key, Some(IndexKey::Pf(_) | IndexKey::Phys(..))) {
+            self.recompute_pf_macs(dev);
+        }
+        self.generation += 1;
+        true
+    }
+
+    /// Removes a port (devlink PORT_DEL).  Returns whether it was known.
+    pub fn remove_port(&mut self, id: &PortId) -> bool {
+        let Some(&slot) = self.by_id.get(id) else {
+            return false;
+        };
+        let port = self.entry(slot).port.clone();
+        let dev = self.intern(&port.id.handle);
+        let key = self.index_key(dev, &port);
+        if let Some(nd) = &port.netdev {
+            if self.by_ifindex.get(&nd.ifindex) == Some(&slot) {
+                let i = nd.ifindex;
+                match self.best_other(slot, |e| e.ifindex() == Some(i)) {
+                    Some(other) => self.by_ifindex.insert(i, other),
+                    None => self.by_ifindex.remove(&i),
+                };
+            }
+        }
+        if let Some(key) = key {
+            if self.indexed(key) == Some(slot) {
+                let other = self.best_other(slot, |e| {
+                    self.dev_index(&e.port.id.handle)
+                        .and_then(|d| self.index_key(d, &e.port))
+                        == Some(key)
+                });
+                self.set_indexed(key, other);
+                if other.is_none() {
+                    match key {
+                        IndexKey::Vf(k, _) => self.drop_child(k, true),
+                        IndexKey::Sf(k, _) => self.drop_child(k, false),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        self.by_id.remove(id);
+        self.slots[slot as usize] = None;
+        self.free_slots.push(slot);
+        if port.flavour == Flavour::PciPf {
+            decrement(&mut self.pcipf_count, &dev);
+        }
+        if matches!(key, Some(IndexKey::Pf(_) | IndexKey::Phys(..))) {
+            self.recompute_pf_macs(dev);
+        }
+        self.generation += 1;
+        true
+    }
+
+    fn drop_child(&mut self, k: PfKey, vf: bool) {
+        if let Some(c) = self.children.get_mut(&k) {
+            if vf {
+                c.0 = c.0.saturating_sub(1);
+            } else {
+                c.1 = c.1.saturating_sub(1);
+            }
+            if *c == (0, 0) {
+                self.children.remove(&k);
+            }
+        }
+    }
+
+    /// The netdev name and settledness the table shows for a port.
+    fn netdev_view(&self, port: &DevlinkPort) -> (Option<Arc<str>>, bool) {
+        let Some(nd) = &port.netdev else {
+            return (None, false);
+        };
+        match self.links.get(&nd.ifindex) {
+            Some(link) => (Some(Arc::from(link.name.as_str())), link.settled),
+            None if self.require_link => (Some(Arc::from(nd.name.as_str())), false),
+            None => (Some(Arc::from(nd.name.as_str())), true),
+        }
+    }
+
+    /// Adds or updates a netdev (RTM_NEWLINK): renames, MAC changes, udev
+    /// settling.  Returns whether anything the table shows changed.
+    pub fn upsert_link(&mut self, link: Link) -> bool {
+        if self.links.get(&link.ifindex) == Some(&link) {
+            return false;
+        }
+        let ifindex = link.ifindex;
+        let mac_changed = self.links.get(&ifindex).map(|l| l.mac) != Some(link.mac);
+        self.links.insert(ifindex, link);
+        if let Some(&slot) = self.by_ifindex.get(&ifindex) {
+            self.refresh_netdev(slot);
+            if mac_changed && self.entry(slot).port.flavour == Flavour::Physical {
+                let dev = self.dev_index(&self.entry(slot).port.id.handle);
+                if let Some(dev) = dev {
+                    self.recompute_pf_macs(dev);
+                }
+            }
+        }
+        self.generation += 1;
+        true
+    }
+
+    /// Forgets a netdev (RTM_DELLINK).
+    pub fn remove_link(&mut self, ifindex: u32) -> bool {
+        if self.links.remove(&ifindex).is_none() {
+            return false;
+        }
+        if let Some(&slot) = self.by_ifindex.get(&ifindex) {
+            self.refresh_netdev(slot);
+            if self.entry(slot).port.flavour == Flavour::Physical {
+                if let Some(dev) = self.dev_index(&self.entry(slot).port.id.handle) {
+                    self.recompute_pf_macs(dev);
+                }
+            }
+        }
+        self.generation += 1;
+        true
+    }
+
+    fn refresh_netdev(&mut self, slot: u32) {
+        let (name, settled) = self.netdev_view(&self.entry(slot).port);
+        if let Some(e) = self.slots[slot as usize].as_mut() {
+            e.name = name;
+            e.settled = settled;
+        }
+    }
+
+    /// Records the MAC read from the uplink's `smart_nic/pf/config` (or its
+    /// absence) for (device, pfnum).
+    pub fn set_smartnic_pf_mac(
+        &mut self,
+        handle: &DevHandle,
+        pfnum: u16,
+        mac: Option<Mac>,
+    ) -> bool {
+        let dev = self.intern(handle);
+        let mac = mac.filter(Mac::is_usable);
+        let old = self.smartnic_mac.get(&(dev, pfnum)).copied();
+        if old == mac {
+            return false;
+        }
+        match mac {
+            Some(m) => self.smartnic_mac.insert((dev, pfnum), m),
+            None => self.smartnic_mac.remove(&(dev, pfnum)),
+        };
+        self.recompute_pf_macs(dev);
+        self.generation += 1;
+        true
+    }
+
+    /// (device, pfnum, uplink netdev name) for every PHYSICAL port whose
+    /// pfnum has a PCI_PF port without a usable function MAC: where the
+    /// netlink layer should read `smart_nic/pf/config`.
+    pub fn smartnic_candidates(&self) -> Vec<(DevHandle, u16, String)> {
+        let mut out = Vec::new();
+        for (&(dev, pfnum), &slot) in &self.physical {
+            let needs = self.pf_port.iter().any(|(k, &s)| {
+                k.dev == dev && k.pfnum == pfnum && self.entry(s).port.function_mac().is_none()
+            });
+            if !needs {
+                continue;
+            }
+            let e = self.entry(slot);
+            if let Some(name) = &e.name {
+                out.push((self.dev_handle(dev).clone(), pfnum, name.to_string()));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Recomputes the effective MAC of every PF of one device and re-keys
+    /// `by_mac`.  Runs only when a PF-MAC input changed (PCI_PF or PHYSICAL
+    /// port, uplink netdev MAC, smart_nic value): never for VF/SF churn.
+    fn recompute_pf_macs(&mut self, dev: DevIdx) {
+        let mut want: BTreeMap<PfKey, PfMac> = BTreeMap::new();
+        let mut pf_ports: Vec<(PfKey, &Entry)> = self
+            .pf_port
+            .iter()
+            .filter(|(k, _)| k.dev == dev)
+            .map(|(k, &s)| (*k, self.entry(s)))
+            .collect();
+        pf_ports.sort_by_key(|(k, _)| *k);
+        for (k, e) in &pf_ports {
+            if let Some(mac) = e.port.function_mac() {
+                want.insert(
+                    *k,
+                    PfMac {
+                        mac,
+                        source: MacSource::PortFunction,
+                    },
+                );
+            }
+        }
+        // smart_nic fallback: only to a single unambiguous PCI_PF per pfnum.
+        for (&(d, pfnum), &mac) in &self.smartnic_mac {
+            if d != dev {
+                continue;
+            }
+            let missing: Vec<&(PfKey, &Entry)> = pf_ports
+                .iter()
+                .filter(|(k, e)| k.pfnum == pfnum && e.port.function_mac().is_none())
+                .collect();
+            let chosen: Vec<&&(PfKey, &Entry)> = if missing.len() > 1 {
+                missing.iter().filter(|(_, e)| e.port.external).collect()
+            } else {
+                missing.iter().collect()
+            };
+            if let [only] = chosen.as_slice() {
+                want.insert(
+                    only.0,
+                    PfMac {
+                        mac,
+                        source: MacSource::SmartNicSysfs,
+                    },
+                );
+            }
+        }
+        // Uplink fallback for devices without any PCI_PF port.
+        if self.pcipf_count.get(&dev).copied().unwrap_or(0) == 0 {
+            for (&(d, pfnum), &slot) in &self.physical {
+                if d != dev {
+                    continue;
+                }
+                let e = self.entry(slot);
+                let mac = e
+                    .ifindex()
+                    .and_then(|i| self.links.get(&i))
+                    .and_then(|l| l.mac)
+                    .filter(Mac::is_usable);
+                if let Some(mac) = mac {
+                    let k = PfKey {
+                        dev,
+                        controller: 0,
+                        pfnum,
+                    };
+                    want.insert(
+                        k,
+                        PfMac {
+                            mac,
+                            source: MacSource::PhysicalNetdev,
+                        },
+                    );
+                }
+            }
+        }
+        // Re-key: drop this device's old MACs, insert the new ones.
+        let old: Vec<(PfKey, PfMac)> = self
+            .pf_mac
+            .iter()
+            .filter(|(k, _)| k.dev == dev)
+            .map(|(k, m)| (*k, m.clone()))
+            .collect();
+        for (k, m) in old {
+            if want.get(&k) == Some(&m) {
+                want.remove(&k);
+                continue;
+            }
+            self.pf_mac.remove(&k);
+            self.unindex_mac(m.mac, k);
+        }
+        for (k, m) in want {
+            self.index_mac(m.mac, k);
+            self.pf_mac.insert(k, m);
+        }
+    }
+
+    fn index_mac(&mut self, mac: Mac, k: PfKey) {
+        let key = mac.as_u64();
+        let new = match self.by_mac.remove(&key) {
+            None => PfSet::One(k),
+            Some(PfSet::One(o)) if o == k => PfSet::One(o),
+            Some(PfSet::One(o)) => {
+                let mut v = vec![o, k];
+                v.sort();
+                PfSet::Many(v)
+            }
+            Some(PfSet::Many(mut v)) => {
+                if let Err(pos) = v.binary_search(&k) {
+                    v.insert(pos, k);
+                }
+                PfSet::Many(v)
+            }
+        };
+        self.by_mac.insert(key, new);
+    }
+
+    fn unindex_mac(&mut self, mac: Mac, k: PfKey) {
+        let key = mac.as_u64();
+        let Some(set) = self.by_mac.remove(&key) else {
+            return;
+        };
+        let rest: Vec<PfKey> = set.keys().iter().copied().filter(|x| *x != k).collect();
+        match rest.as_slice() {
+            [] => {}
+            [one] => {
+                self.by_mac.insert(key, PfSet::One(*one));
+            }
+            _ => {
+                self.by_mac.insert(key, PfSet::Many(rest));
+            }
+        }
+    }
+
+    // ---- read side (used by lookup, show, dump) ----
+
+    pub fn pfs_with_mac(&self, mac: Mac) -> Option<&PfSet> {
+        self.by_mac.get(&mac.as_u64())
+    }
+
+    pub fn pf_mac(&self, k: &PfKey) -> Option<&PfMac> {
+        self.pf_mac.get(k)
+    }
+
+    pub fn pf_entry(&self, k: &PfKey) -> Option<&Entry> {
+        self.pf_port.get(k).map(|&s| self.entry(s))
+    }
+
+    pub fn vf_entry(&self, k: &PfKey, vf: u16) -> Option<&Entry> {
+        self.vf.get(&(*k, vf)).map(|&s| self.entry(s))
+    }
+
+    pub fn sf_entry(&self, k: &PfKey, sf: u32) -> Option<&Entry> {
+        self.sf.get(&(*k, sf)).map(|&s| self.entry(s))
+    }
+
+    pub fn physical_entry(&self, dev: DevIdx, pfnum: u16) -> Option<&Entry> {
+        self.physical.get(&(dev, pfnum)).map(|&s| self.entry(s))
+    }
+
+    /// (VF count, SF count) under a PF.
+    pub fn children_of(&self, k: &PfKey) -> (u32, u32) {
+        self.children.get(k).copied().unwrap_or((0, 0))
+    }
+
+    /// Every PF with a known MAC, sorted.
+    pub fn pf_macs(&self) -> Vec<(PfKey, PfMac)> {
+        let mut v: Vec<(PfKey, PfMac)> = self.pf_mac.iter().map(|(k, m)| (*k, m.clone())).collect();
+        v.sort_by_key(|(k, _)| *k);
+        v
+    }
+
+    /// Controllers seen on a device for a pfnum (PCI_PF/VF/SF ports).
+    pub fn pf_keys_for(&self, dev: DevIdx, pfnum: u16) -> Vec<PfKey> {
+        let set: BTreeSet<PfKey> = self
+            .pf_port
+            .keys()
+            .chain(self.children.keys())
+            .copied()
+            .filter(|k| k.dev == dev && k.pfnum == pfnum)
+            .collect();
+        set.into_iter().collect()
+    }
+
+    pub fn entry_by_id(&self, id: &PortId) -> Option<&Entry> {
+        self.by_id.get(id).map(|&s| self.entry(s))
+    }
+
+    pub fn entry_by_ifindex(&self, ifindex: u32) -> Option<&Entry> {
+        self.by_ifindex.get(&ifindex).map(|&s| self.entry(s))
+    }
+
+    pub fn link(&self, ifindex: u32) -> Option<&Link> {
+        self.links.get(&ifindex)
+    }
+
+    /// Every port, sorted by id (for dumps and comparisons).
+    pub fn entries(&self) -> Vec<&Entry> {
+        let mut v: Vec<&Entry> = self.slots.iter().flatten().collect();
+        v.sort_by(|a, b| a.port.id.cmp(&b.port.id));
+        v
+    }
+
+    /// A canonical view for "this table equals a fresh dump": ports, links
+    /// and smart_nic values, independent of insertion order and slots.
+    pub fn canonical(&self) -> Canonical {
+        let mut links: Vec<Link> = self.links.values().cloned().collect();
+        links.sort_by_key(|l| l.ifindex);
+        let mut smartnic: Vec<(DevHandle, u16, Mac)> = self
+            .smartnic_mac
+            .iter()
+            .map(|(&(d, p), &m)| (self.dev_handle(d).clone(), p, m))
+            .collect();
+        smartnic.sort();
+        Canonical {
+            ports: self.entries().into_iter().map(|e| e.port.clone()).collect(),
+            links,
+            smartnic,
+        }
+    }
+
+    /// Verifies every index against the stored ports; used by tests
+    /// (property tests call it after each step).  Returns the first
+    /// inconsistency found.
+    pub fn check(&self) -> Result<(), String> {
+        let mut rebuilt = self.empty_like();
+        for l in self.links.values() {
+            rebuilt.upsert_link(l.clone());
+        }
+        for e in self.slots.iter().flatten() {
+            rebuilt.upsert_port(e.port.clone());
+        }
+        for (&(d, p), &m) in &self.smartnic_mac {
+            rebuilt.set_smartnic_pf_mac(self.dev_handle(d), p, Some(m));
+        }
+        if self.by_id.len() != self.slots.iter().flatten().count() {
+            return Err("by_id and slots disagree".into());
+        }
+        for (id, &s) in &self.by_id {
+            match &self.slots[s as usize] {
+                Some(e) if &e.port.id == id => {}
+                _ => return Err(format!("by_id[{id}] points at the wrong slot")),
+            }
+        }
+        let ours = self.semantic();
+        let theirs = rebuilt.semantic();
+        if ours != theirs {
+            return Err(format!(
+                "indexes differ from a rebuild:\n ours:   {ours:?}\n rebuilt: {theirs:?}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Index contents expressed with port ids and device handles (not slots
+    /// or interned numbers), comparable across tables.
+    fn semantic(&self) -> Semantic {
+        let id = |s: &u32| self.entry(*s).port.id.clone();
+        let pk = |k: &PfKey| (self.dev_handle(k.dev).clone(), k.controller, k.pfnum);
+        let mut s = Semantic::default();
+        for e in self.slots.iter().flatten() {
+            s.names.push((
+                e.port.id.clone(),
+                e.name.as_deref().map(str::to_owned),
+                e.settled,
+            ));
+        }
+        s.names.sort();
+        s.pf_port = self.pf_port.iter().map(|(k, v)| (pk(k), id(v))).collect();
+        s.physical = self
+            .physical
+            .iter()
+            .map(|((d, p), v)| ((self.dev_handle(*d).clone(), *p), id(v)))
+            .collect();
+        s.vf = self
+            .vf
+            .iter()
+            .map(|((k, n), v)| ((pk(k), *n), id(v)))
+            .collect();
+        s.sf = self
+            .sf
+            .iter()
+            .map(|((k, n), v)| ((pk(k), *n), id(v)))
+            .collect();
+        s.children = self.children.iter().map(|(k, v)| (pk(k), *v)).collect();
+        s.pf_mac = self
+            .pf_mac
+            .iter()
+            .map(|(k, m)| (pk(k), (m.mac, m.source.name())))
+            .collect();
+        s.by_mac = self
+            .by_mac
+            .iter()
+            .map(|(m, set)| (*m, set.keys().iter().map(pk).collect()))
+            .collect();
+        s.ifindex = self.by_ifindex.iter().map(|(i, v)| (*i, id(v))).collect();
+        s
+    }
+}
+
+type PkView = (DevHandle, u32, u16);
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Semantic {
+    names: Vec<(PortId, Option<String>, bool)>,
+    pf_port: BTreeMap<PkView, PortId>,
+    physical: BTreeMap<(DevHandle, u16), PortId>,
+    vf: BTreeMap<(PkView, u16), PortId>,
+    sf: BTreeMap<(PkView, u32), PortId>,
+    children: BTreeMap<PkView, (u32, u32)>,
+    pf_mac: BTreeMap<PkView, (Mac, &'static str)>,
+    by_mac: BTreeMap<u64, Vec<PkView>>,
+    ifindex: BTreeMap<u32, PortId>,
+}
+
+/// See [`Table::canonical`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Canonical {
+    pub ports: Vec<DevlinkPort>,
+    pub links: Vec<Link>,
+    pub smartnic: Vec<(DevHandle, u16, Mac)>,
+}
+
+fn decrement<K: std::hash::Hash + Eq>(map: &mut FastMap<K, u32>, k: &K) {
+    if let Some(c) = map.get_mut(k) {
+        *c = c.saturating_sub(1);
+        if *c == 0 {
+            map.remove(k);
+        }
+    }
+}
