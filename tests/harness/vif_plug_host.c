@@ -24,7 +24,10 @@
  *     commands and vlog/set.
  *
  * Script commands (one per line or one per argv word-group; '#' comments):
- *   plug LPORT [OPTS]          prepare/finish/ctx_destroy for CREATE.
+ *   plug LPORT [OPTS]          The LSP is requested on this chassis: it is
+ *                              remembered (re-evaluated by every main-loop
+ *                              iteration) and evaluated once right away:
+ *                              prepare/finish/ctx_destroy for CREATE.
  *                              OPTS = key=value,key=value ('-' = none);
  *                              vif-plug-type selects the class, as in OVN.
  *                              Prints PLUG|UPDATE LPORT NAME [type=..]
@@ -33,7 +36,8 @@
  *                              IGNORE LPORT (no vif-plug-type) or
  *                              NOPROVIDER LPORT TYPE.
  *   plug-txn-fail LPORT [OPTS] same, but the transaction "fails": no finish.
- *   unplug LPORT [OPTS]        REMOVE for a plugged lport (OPTS given: the
+ *   unplug LPORT [OPTS]        The LSP is no longer requested here; then
+ *                              REMOVE for a plugged lport (OPTS given: the
  *                              Port_Binding still exists, e.g. moved to
  *                              another chassis; none: it was deleted).
  *                              Prints UNPLUG LPORT NAME, KEEP LPORT NAME or
@@ -41,13 +45,26 @@
  *   unplug-txn-fail LPORT [OPTS]  same, without finish (port stays).
  *   list                       PLUGGED LPORT NAME, one per plugged lport.
  *   maintained                 MAINTAINED TYPE opt,opt (sorted) per class.
- *   run                        run() of every class: RUN true|false.
- *   loop MS                    poll-loop for MS ms: each iteration calls
- *                              run() and serves unixctl, then poll_block()
- *                              (wakes on fds/timers the provider or vlog
- *                              registered).  LOOP changed=true|false.
+ *   run                        run() of every class: RUN true|false
+ *                              (RUN skipped (host stock) in stock mode).
+ *   host stock|patched         stock: like OVN v26.03.2's ovn-controller,
+ *                              never call run() (also --stock); patched
+ *                              (default): call run() every iteration, as
+ *                              with ovn-patch.
+ *   loop MS                    main loop for MS ms: each iteration calls
+ *                              run(), then (like vif_plug_run()) re-plugs
+ *                              every wanted lport and retries the unplug of
+ *                              unwanted plugged ones, serves unixctl, then
+ *                              poll_block() (wakes on fds/timers the
+ *                              provider registered).  Prints the outcome
+ *                              lines that changed (steady UPDATEs are not
+ *                              printed), then LOOP changed=true|false.
  *   wait-changed MS            loop until a run() returns true: CHANGED or
  *                              UNCHANGED (after MS ms).
+ *   wait-plugged LPORT MS      loop until LPORT is plugged: PLUGGED LPORT
+ *                              NAME or TIMEOUT LPORT.  The wait time is
+ *                              logged.
+ *   reconcile on|off           whether loops re-evaluate lports (default on).
  *   cycles N LPORT [OPTS]      N CREATE prepare/finish/ctx_destroy cycles
  *                              (no table update): CYCLES N plug=P
  *                              decline=D name=NAME|mixed|-; the time per
@@ -110,11 +127,30 @@ struct plugged {
     char *name;                 /* Interface name */
     char *type;                 /* Interface type ("" = system) */
     struct smap iface_options;  /* Interface options */
+    /* After an 'unplug' that did not complete (KEEP or failed txn): whether
+     * the Port_Binding still exists, and its options, for the retries. */
+    bool pb_exists;
+    struct smap pb_options;
 };
 static struct shash plugged_ports = SHASH_INITIALIZER(&plugged_ports);
 
+/* What the Southbound database asks of this chassis: lport -> struct smap *
+ * (Port_Binding options) for lports whose requested-chassis is here.  Like
+ * ovn-controller's vif_plug_run(), every main-loop iteration re-evaluates
+ * all of them (prepare/finish/ctx_destroy, UPDATE when already plugged) and
+ * retries the unplug of plugged ports that are no longer wanted. */
+static struct shash wanted_ports = SHASH_INITIALIZER(&wanted_ports);
+static bool reconcile = true;
+
+/* Last outcome line per lport, to print only changes from main loops. */
+static struct shash last_outcome = SHASH_INITIALIZER(&last_outcome);
+
 static struct unixctl_server *unixctl;
 static bool exiting;            /* 'exit' via unixctl. */
+/* Whether the host calls the providers' run().  Stock ovn-controller (OVN
+ * v26.03.2 and main) never calls vif_plug_provider_run_all(); ovn-patch
+ * adds the call once per main-loop iteration.  --stock clears this. */
+static bool provider_run = true;
 static bool busy;               /* Executing a command (no nesting). */
 static int n_errors;
 
@@ -242,6 +278,10 @@ run_all(void)
     struct shash_node *node;
     bool changed = false;
 
+    if (!provider_run) {
+        return false;
+    }
+
     SHASH_FOR_EACH_SAFE (node, &vif_plug_classes) {
         struct vif_plug_class *class = node->data;
         if (class->run && class->run(class)) {
@@ -301,7 +341,30 @@ plugged_destroy(struct plugged *p)
         free(p->name);
         free(p->type);
         smap_destroy(&p->iface_options);
+        smap_destroy(&p->pb_options);
         free(p);
+    }
+}
+
+static void
+set_last_outcome(const char *lport, const char *line)
+{
+    free(shash_replace(&last_outcome, lport, xstrdup(line)));
+}
+
+static void
+set_wanted(const char *lport, const struct smap *options)
+{
+    struct smap *copy = NULL;
+    if (options) {
+        copy = xmalloc(sizeof *copy);
+        smap_clone(copy, options);
+    }
+    struct smap *old = copy ? shash_replace(&wanted_ports, lport, copy)
+                            : shash_find_and_delete(&wanted_ports, lport);
+    if (old) {
+        smap_destroy(old);
+        free(old);
     }
 }
 
@@ -392,6 +455,10 @@ do_plug(const char *lport, const struct smap *pb_options, bool txn_ok,
     if (!ok) {
         /* Stock OVN v26.03.2 goes on to dereference the NULL ctx here
          * (consider_plug_lport); ovn-patch adds the check. */
+        if (!provider_run) {
+            VLOG_WARN("prepare declined lport %s: stock ovn-controller "
+                      "would crash here (NULL vif_plug_port_ctx)", lport);
+        }
         VLOG_INFO("Not plugging/updating lport %s on direction from VIF "
                   "plug provider.", lport);
         ds_put_format(out, "DECLINE %s\n", lport);
@@ -448,6 +515,7 @@ do_plug(const char *lport, const struct smap *pb_options, bool txn_ok,
             mine = xzalloc(sizeof *mine);
             mine->lport = xstrdup(lport);
             smap_init(&mine->iface_options);
+            smap_init(&mine->pb_options);
             shash_add(&plugged_ports, lport, mine);
         }
         free(mine->plug_type);
@@ -570,24 +638,96 @@ loop_wait(long long int deadline)
     poll_block();
 }
 
+/* Appends 'line' (one outcome for 'lport') to 'events' unless it is the
+ * steady state: the same as the last outcome, or an UPDATE that repeats the
+ * last PLUG/UPDATE.  Each distinct line is appended once per main loop. */
+static void
+note_event(const char *lport, const char *line, struct sset *seen,
+           struct ds *events)
+{
+    const char *last = shash_find_data(&last_outcome, lport);
+    if (last) {
+        const char *rest = strchr(line, ' ');
+        const char *last_rest = strchr(last, ' ');
+        if (!strcmp(line, last)
+            || (!strncmp(line, "UPDATE ", 7)
+                && (!strncmp(last, "PLUG ", 5) || !strncmp(last, "UPDATE ", 7))
+                && rest && last_rest && !strcmp(rest, last_rest))) {
+            return;
+        }
+    }
+    set_last_outcome(lport, line);
+    if (sset_add(seen, line)) {
+        ds_put_cstr(events, line);
+    }
+}
+
+/* One pass of ovn-controller's vif_plug_run(): every wanted lport is
+ * considered for plugging, every plugged but unwanted one for unplugging. */
+static void
+reconcile_all(struct sset *seen, struct ds *events)
+{
+    const struct shash_node **nodes = shash_sort(&wanted_ports);
+    size_t n = shash_count(&wanted_ports);
+    struct ds line = DS_EMPTY_INITIALIZER;
+
+    for (size_t i = 0; i < n; i++) {
+        ds_clear(&line);
+        do_plug(nodes[i]->name, nodes[i]->data, true, &line);
+        note_event(nodes[i]->name, ds_cstr(&line), seen, events);
+    }
+    free(nodes);
+
+    nodes = shash_sort(&plugged_ports);
+    n = shash_count(&plugged_ports);
+    struct svec unwanted = SVEC_EMPTY_INITIALIZER;
+    for (size_t i = 0; i < n; i++) {
+        if (!shash_find(&wanted_ports, nodes[i]->name)) {
+            svec_add(&unwanted, nodes[i]->name);
+        }
+    }
+    free(nodes);
+    for (size_t i = 0; i < unwanted.n; i++) {
+        struct plugged *p = shash_find_data(&plugged_ports, unwanted.names[i]);
+        if (p) {
+            ds_clear(&line);
+            do_unplug(unwanted.names[i], p->pb_exists ? &p->pb_options : NULL,
+                      true, &line);
+            note_event(unwanted.names[i], ds_cstr(&line), seen, events);
+        }
+    }
+    svec_destroy(&unwanted);
+    ds_destroy(&line);
+}
+
 /* Runs main-loop iterations until 'deadline' (LLONG_MAX: until 'exit'),
- * or until run() reports a change if 'stop_on_change'.  Returns whether any
- * run() returned true. */
+ * or until run() reports a change if 'stop_on_change', or until
+ * 'until_lport' is plugged.  Each iteration: run() of the providers (unless
+ * host stock), the vif_plug_run() pass (unless reconcile off), unixctl,
+ * then poll_block().  Outcome changes are appended to 'events'.  Returns
+ * whether any run() returned true. */
 static bool
-main_loop(long long int deadline, bool stop_on_change)
+main_loop(long long int deadline, bool stop_on_change,
+          const char *until_lport, struct ds *events)
 {
     bool changed = false;
     long long iterations = 0;
+    long long int start = time_msec();
+    struct sset seen = SSET_INITIALIZER(&seen);
 
     for (;;) {
         iterations++;
         if (run_all()) {
             changed = true;
-            if (stop_on_change) {
-                poll_immediate_wake();  /* Do not leave waits pending. */
-                poll_block();
-                break;
-            }
+        }
+        if (reconcile) {
+            reconcile_all(&seen, events);
+        }
+        if ((changed && stop_on_change)
+            || (until_lport && shash_find(&plugged_ports, until_lport))) {
+            poll_immediate_wake();  /* Do not leave waits pending. */
+            poll_block();
+            break;
         }
         if (unixctl) {
             unixctl_server_run(unixctl);
@@ -599,8 +739,9 @@ main_loop(long long int deadline, bool stop_on_change)
         }
         loop_wait(deadline);
     }
-    VLOG_DBG("main loop: %lld iterations, changed=%s", iterations,
-             changed ? "true" : "false");
+    VLOG_INFO("main loop: %lld iterations in %lld ms, changed=%s",
+              iterations, time_msec() - start, changed ? "true" : "false");
+    sset_destroy(&seen);
     return changed;
 }
 
@@ -650,11 +791,24 @@ run_command(const char *line, struct ds *out)
         if (!a1 || n > 3) {
             error_line(out, "usage: %s LPORT [key=value,...]", cmd);
         } else if (parse_options(a2, &opts, out)) {
+            size_t start = out->length;
             if (is_plug) {
+                /* The LSP is (still) requested on this chassis. */
+                set_wanted(a1, &opts);
                 do_plug(a1, &opts, txn_ok, out);
             } else {
+                /* Port_Binding deleted (no OPTS) or moved away. */
+                set_wanted(a1, NULL);
                 do_unplug(a1, a2 ? &opts : NULL, txn_ok, out);
+                struct plugged *p = shash_find_data(&plugged_ports, a1);
+                if (p) {
+                    /* Still there (KEEP, txn failed): remember for retries. */
+                    p->pb_exists = a2 != NULL;
+                    smap_destroy(&p->pb_options);
+                    smap_clone(&p->pb_options, &opts);
+                }
             }
+            set_last_outcome(a1, ds_cstr(out) + start);
             smap_destroy(&opts);
         }
     } else if (!strcmp(cmd, "list") && n == 1) {
@@ -685,6 +839,11 @@ run_command(const char *line, struct ds *out)
             ds_put_char(out, '\n');
         }
         free(nodes);
+    } else if (!strcmp(cmd, "host") && n == 2
+               && (!strcmp(a1, "stock") || !strcmp(a1, "patched"))) {
+        provider_run = !strcmp(a1, "patched");
+    } else if (!strcmp(cmd, "run") && n == 1 && !provider_run) {
+        ds_put_cstr(out, "RUN skipped (host stock)\n");
     } else if (!strcmp(cmd, "run") && n == 1) {
         ds_put_format(out, "RUN %s\n", run_all() ? "true" : "false");
         /* End the "iteration" without blocking: drop any waits run()
@@ -693,20 +852,35 @@ run_command(const char *line, struct ds *out)
             poll_immediate_wake();
             poll_block();
         }
-    } else if ((!strcmp(cmd, "loop") || !strcmp(cmd, "wait-changed"))
-               && n == 2) {
+    } else if (((!strcmp(cmd, "loop") || !strcmp(cmd, "wait-changed"))
+                && n == 2)
+               || (!strcmp(cmd, "wait-plugged") && n == 3)) {
+        bool wait_plugged = !strcmp(cmd, "wait-plugged");
         if (busy) {
             error_line(out, "%s cannot nest inside a unixctl command", cmd);
-        } else if (parse_count(a1, &count, out)) {
+        } else if (parse_count(wait_plugged ? a2 : a1, &count, out)) {
             bool until = !strcmp(cmd, "wait-changed");
-            bool changed = main_loop(time_msec() + count, until);
+            long long int start = time_msec();
+            bool changed = main_loop(start + count, until,
+                                     wait_plugged ? a1 : NULL, out);
+            VLOG_INFO("%s: returned after %lld ms", cmd, time_msec() - start);
             if (until) {
                 ds_put_cstr(out, changed ? "CHANGED\n" : "UNCHANGED\n");
+            } else if (wait_plugged) {
+                const struct plugged *p = shash_find_data(&plugged_ports, a1);
+                if (p) {
+                    ds_put_format(out, "PLUGGED %s %s\n", a1, p->name);
+                } else {
+                    ds_put_format(out, "TIMEOUT %s\n", a1);
+                }
             } else {
                 ds_put_format(out, "LOOP changed=%s\n",
                               changed ? "true" : "false");
             }
         }
+    } else if (!strcmp(cmd, "reconcile") && n == 2
+               && (!strcmp(a1, "on") || !strcmp(a1, "off"))) {
+        reconcile = !strcmp(a1, "on");
     } else if (!strcmp(cmd, "cycles") && (n == 3 || n == 4)) {
         if (parse_count(a1, &count, out) && parse_options(a3, &opts, out)) {
             do_cycles(count, a2, &opts, out);
@@ -743,7 +917,7 @@ run_command(const char *line, struct ds *out)
         } else if (!unixctl) {
             error_line(out, "serve needs --unixctl=PATH");
         } else {
-            main_loop(LLONG_MAX, false);
+            main_loop(LLONG_MAX, false, NULL, out);
             exiting = false;
             ds_put_cstr(out, "SERVED\n");
         }
@@ -852,6 +1026,8 @@ usage(void)
            "                        before the COMMAND arguments\n"
            "  --unixctl=PATH        create a unixctl server at PATH\n"
            "  --no-register         do not register the classes at start\n"
+           "  --stock               never call the providers' run(), like\n"
+           "                        stock ovn-controller (script: host stock)\n"
            "  -h, --help            this help\n",
            program_name, program_name);
     vlog_usage();
@@ -864,12 +1040,14 @@ main(int argc, char *argv[])
     enum {
         OPT_UNIXCTL = UCHAR_MAX + 1,
         OPT_NO_REGISTER,
+        OPT_STOCK,
         VLOG_OPTION_ENUMS
     };
     static const struct option long_options[] = {
         {"script", required_argument, NULL, 'f'},
         {"unixctl", required_argument, NULL, OPT_UNIXCTL},
         {"no-register", no_argument, NULL, OPT_NO_REGISTER},
+        {"stock", no_argument, NULL, OPT_STOCK},
         {"help", no_argument, NULL, 'h'},
         VLOG_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
@@ -897,6 +1075,9 @@ main(int argc, char *argv[])
             break;
         case OPT_NO_REGISTER:
             do_register = false;
+            break;
+        case OPT_STOCK:
+            provider_run = false;
             break;
         case 'h':
             usage();
@@ -957,6 +1138,13 @@ main(int argc, char *argv[])
         shash_delete(&plugged_ports, node);
     }
     shash_destroy(&plugged_ports);
+    SHASH_FOR_EACH_SAFE (node, &wanted_ports) {
+        smap_destroy(node->data);
+        free(node->data);
+        shash_delete(&wanted_ports, node);
+    }
+    shash_destroy(&wanted_ports);
+    shash_destroy_free_data(&last_outcome);
     shash_destroy(&vif_plug_classes);
     unixctl_server_destroy(unixctl);
 
