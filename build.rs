@@ -1,1 +1,76 @@
-fn main() {}
+//! Build script:
+//! 1. cbindgen writes the C header for what the library exports into
+//!    `$OUT_DIR/ovn-vif-rs.h`; `tests/header.rs` fails when the checked-in
+//!    `include/ovn-vif-rs.h` differs (regenerate with
+//!    `OVN_VIF_RS_UPDATE_HEADER=1 cargo build`).
+//! 2. The cdylib gets a SONAME (cargo sets none), so executables record
+//!    `libovn_vif_rs.so.0`, not a build path.
+//! 3. With `--features abi-check` and `OVN_SRC`/`OVS_SRC` naming source
+//!    trees, bindgen reads OVN's real `lib/vif-plug-provider.h` and writes
+//!    `$OUT_DIR/ovn_bindings.rs` for `tests/abi_layout.rs`.
+
+use std::env;
+use std::path::PathBuf;
+
+fn main() {
+    let crate_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+
+    println!("cargo:rerun-if-changed=src/ffi");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-env-changed=OVN_VIF_RS_UPDATE_HEADER");
+    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
+        .expect("cbindgen.toml is valid");
+    let generated = out_dir.join("ovn-vif-rs.h");
+    cbindgen::Builder::new()
+        .with_crate(&crate_dir)
+        .with_config(config)
+        .generate()
+        .expect("cbindgen can parse src/")
+        .write_to_file(&generated);
+    if env::var_os("OVN_VIF_RS_UPDATE_HEADER").is_some() {
+        std::fs::copy(&generated, crate_dir.join("include/ovn-vif-rs.h"))
+            .expect("include/ is writable");
+    }
+
+    // SONAME for the shared library (only affects the cdylib link).
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libovn_vif_rs.so.0");
+        // Export only the provider's symbols (see ovn-vif-rs.map).
+        let map = crate_dir.join("ovn-vif-rs.map");
+        println!("cargo:rerun-if-changed=ovn-vif-rs.map");
+        println!(
+            "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
+            map.display()
+        );
+    }
+
+    #[cfg(feature = "abi-check")]
+    abi_check(&out_dir);
+}
+
+#[cfg(feature = "abi-check")]
+fn abi_check(out_dir: &std::path::Path) {
+    println!("cargo:rerun-if-env-changed=OVN_SRC");
+    println!("cargo:rerun-if-env-changed=OVS_SRC");
+    let (Some(ovn), Some(ovs)) = (env::var_os("OVN_SRC"), env::var_os("OVS_SRC")) else {
+        panic!("--features abi-check needs OVN_SRC and OVS_SRC (source trees of OVN and its OVS)");
+    };
+    let ovn = PathBuf::from(ovn);
+    let ovs = PathBuf::from(ovs);
+    let bindings = bindgen::Builder::default()
+        .header(ovn.join("lib/vif-plug-provider.h").display().to_string())
+        .clang_arg(format!("-I{}", ovs.join("include").display()))
+        .clang_arg(format!("-I{}", ovs.join("lib").display()))
+        .clang_arg(format!("-I{}", ovs.display()))
+        .clang_arg(format!("-I{}", ovn.join("lib").display()))
+        .allowlist_type("vif_plug_class|vif_plug_port_ctx_in|vif_plug_port_ctx_out|smap|smap_node|sset|hmap|hmap_node")
+        .derive_debug(false)
+        .layout_tests(false)
+        .generate()
+        .expect("bindgen can read OVN's lib/vif-plug-provider.h");
+    bindings
+        .write_to_file(out_dir.join("ovn_bindings.rs"))
+        .expect("OUT_DIR is writable");
+}

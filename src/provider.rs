@@ -188,11 +188,7 @@ impl Provider {
             self.drain();
             drained = true;
         }
-        let refusal = match lookup::lookup(&self.table, &req) {
-            Ok(_) => None,
-            Err(r) => Some(r),
-        };
-        let refusal = match refusal {
+        let refusal = match lookup::lookup(&self.table, &req).err() {
             None => None,
             Some(r) => {
                 // One more look at the source per call, at most.

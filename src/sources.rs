@@ -29,14 +29,20 @@ impl SnapshotSource {
         }
     }
 
+    /// Wraps an I/O error with the file's path, keeping its kind (which
+    /// `init` turns into the errno OVN logs).
+    fn err(&self, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("{}: {e}", self.path.display()))
+    }
+
     fn stamp(&self) -> io::Result<(SystemTime, u64)> {
-        let md = std::fs::metadata(&self.path)?;
-        Ok((md.modified()?, md.len()))
+        let md = std::fs::metadata(&self.path).map_err(|e| self.err(e))?;
+        Ok((md.modified().map_err(|e| self.err(e))?, md.len()))
     }
 
     fn read(&mut self) -> io::Result<Table> {
         let stamp = self.stamp()?;
-        let text = std::fs::read_to_string(&self.path)?;
+        let text = std::fs::read_to_string(&self.path).map_err(|e| self.err(e))?;
         let table = snapshot::parse(&text, false).map_err(|e| {
             io::Error::new(
                 io::ErrorKind::InvalidData,

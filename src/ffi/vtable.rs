@@ -248,6 +248,94 @@ pub extern "C" fn ovn_vif_rs_version() -> *const c_char {
 }
 
 #[cfg(test)]
-pub(crate) fn reset_for_tests() {
-    *state() = None;
+mod tests {
+    use super::*;
+    use crate::ffi::smap::testing;
+    use std::ffi::CStr;
+
+    fn ctx_in(lport: &'static CStr, opts: &testing::OwnedSmap) -> vif_plug_port_ctx_in {
+        vif_plug_port_ctx_in {
+            op_type: PLUG_OP_CREATE,
+            ovs_table: std::ptr::null(),
+            br_int: std::ptr::null(),
+            lport_name: lport.as_ptr(),
+            lport_options: crate::ffi::types::smap {
+                map: crate::ffi::types::hmap {
+                    buckets: opts.map.map.buckets,
+                    one: opts.map.map.one,
+                    mask: opts.map.map.mask,
+                    n: opts.map.map.n,
+                },
+            },
+            iface_name: std::ptr::null(),
+            iface_type: std::ptr::null(),
+            iface_options: empty_smap(),
+        }
+    }
+
+    fn empty_smap() -> crate::ffi::types::smap {
+        crate::ffi::types::smap {
+            map: crate::ffi::types::hmap {
+                buckets: std::ptr::null_mut(),
+                one: std::ptr::null_mut(),
+                mask: 0,
+                n: 0,
+            },
+        }
+    }
+
+    fn prepare_name(opts: &testing::OwnedSmap) -> Option<String> {
+        let input = ctx_in(c"lsp", opts);
+        let mut out = vif_plug_port_ctx_out {
+            name: std::ptr::null_mut(),
+            type_: std::ptr::null_mut(),
+            iface_options: empty_smap(),
+        };
+        // SAFETY: valid ctx structs built above, alive for the call.
+        let ok = unsafe { representor_port_prepare(&input, &mut out) };
+        // SAFETY: on success name is a malloc'ed NUL-terminated string.
+        let name = ok.then(|| {
+            unsafe { CStr::from_ptr(out.name) }
+                .to_string_lossy()
+                .into_owned()
+        });
+        // SAFETY: frees what prepare allocated.
+        unsafe { representor_port_ctx_destroy(&input, &mut out) };
+        assert!(out.name.is_null());
+        name
+    }
+
+    /// A panic while the state lock is held poisons it; the next call
+    /// reloads the table and keeps serving instead of aborting or
+    /// declining forever.
+    #[test]
+    fn keeps_serving_after_a_panic_poisoned_the_state() {
+        let snap = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/dpu.snapshot");
+        std::env::set_var(crate::sources::ENV_SNAPSHOT, snap);
+        // SAFETY: plain calls of our own entry points.
+        assert_eq!(unsafe { representor_init() }, 0);
+        let opts = testing::build(
+            &[
+                ("vif-plug:representor:pf-mac", "00:53:00:00:10:00"),
+                ("vif-plug:representor:vf-num", "3"),
+            ],
+            1,
+        );
+        assert_eq!(prepare_name(&opts).as_deref(), Some("c1pf0vf3"));
+
+        let before = crate::ffi::panic::caught_panics();
+        let r = boundary("test", false, || {
+            let _g = state();
+            panic!("simulated bug while holding the provider lock");
+        });
+        assert!(!r);
+        assert_eq!(crate::ffi::panic::caught_panics(), before + 1);
+        assert!(STATE.is_poisoned());
+
+        assert_eq!(prepare_name(&opts).as_deref(), Some("c1pf0vf3"));
+        assert!(!STATE.is_poisoned());
+        // SAFETY: plain call of our own entry point.
+        assert_eq!(unsafe { representor_destroy() }, 0);
+        assert!(state().is_none());
+    }
 }
