@@ -124,6 +124,7 @@ build() {
     fi
     # Only the two targets we need, but generated headers (BUILT_SOURCES,
     # e.g. odp-netlink.h) first: automake builds them only for `make all`.
+    # shellcheck disable=SC2016 # $(BUILT_SOURCES) is for make, not bash.
     if ! make -C "$BUILD" -j"$JOBS" -f Makefile -f - ovn-vif-rs-built-sources \
             <<<'ovn-vif-rs-built-sources: $(BUILT_SOURCES)' >>"$LOG" 2>&1 \
        || ! make -C "$BUILD" -j"$JOBS" lib/libopenvswitch.la utilities/ovs-appctl \

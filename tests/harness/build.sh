@@ -54,7 +54,7 @@ $CC -std=gnu11 -g -O1 -Wall -Wextra -Wno-sign-compare -Wno-unused-parameter \
     -c "$HERE/vif_plug_host.c" -o "$OUT/vif_plug_host.o"
 
 link=("$CC" -o "$OUT/vif_plug_host" "$OUT/vif_plug_host.o" "$PROVIDER")
-# shellcheck disable=SC2206
+# shellcheck disable=SC2206,SC2054 # word-split OVS_LIBS; the commas are ld's.
 link+=($OVS_LIBS -Wl,-rpath,"$rpath")
 printf '%q ' "${link[@]}" >"$OUT/link.cmd"
 echo >>"$OUT/link.cmd"

@@ -94,6 +94,7 @@ for scen in "${scenarios[@]}"; do
     while IFS= read -r kv; do
         [ -n "$kv" ] || continue
         # Expand the documented variables only.
+        # shellcheck disable=SC2016 # envsubst's SHELL-FORMAT, not bash.
         kv=$(SCENARIO_DIR=$dir OUT=$OUT OVS_APPCTL=$OVS_APPCTL \
              VIF_PLUG_HOST_CTL=$ctl envsubst \
              '$SCENARIO_DIR $OUT $OVS_APPCTL $VIF_PLUG_HOST_CTL' <<<"$kv")
