@@ -7,14 +7,18 @@
 //! - `devlink`, `rtnl`, [`sources`]: where the table comes from.
 //! - [`ffi`]: the C ABI ovn-controller calls; the only `unsafe` in the crate.
 
+pub mod devlink;
 pub mod fasthash;
 pub mod ffi;
+pub mod kernel;
 pub mod logging;
 pub mod lookup;
 pub mod options;
 pub mod port;
 pub mod provider;
 pub mod ratelimit;
+pub mod rtnl;
+pub mod smartnic;
 pub mod snapshot;
 pub mod sources;
 pub mod table;

@@ -1,0 +1,268 @@
+//! Socket I/O, factored behind [`Transport`] so that tests can replay
+//! kernel messages (`crate::kernel::testing`).
+//!
+//! The real transport is neli's low-level [`NlSocket`] (no router thread, no
+//! blocking receive): the fd is `O_NONBLOCK` and every `recv` also passes
+//! `MSG_DONTWAIT | MSG_TRUNC`, so a receive never blocks and a datagram
+//! larger than our buffer is detected (and treated as lost: resync), never
+//! silently cut.
+//!
+//! On top of it: [`dump`] (request + collect until `NLMSG_DONE`, reporting
+//! `NLM_F_DUMP_INTR`) and [`resolve_family`] (nlctrl `GETFAMILY`).
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+
+use neli::consts::socket::{Msg, NlFamily};
+use neli::socket::NlSocket;
+use neli::utils::Groups;
+
+use super::parse::{emit_getfamily_request, parse_family_payload, FamilyInfo};
+use super::wire::{self, NlMsg};
+
+/// Receive buffer size: larger than any netlink datagram the kernel
+/// builds for a dump (it caps them at 32 KiB) or a notification.
+pub const RECV_BUF_LEN: usize = 64 * 1024;
+
+/// One netlink socket's datagram I/O.
+pub trait Transport {
+    /// Sends one request.
+    fn send(&mut self, msg: &[u8]) -> io::Result<()>;
+    /// Receives one datagram into `buf` without blocking.  Returns the
+    /// datagram's real length, which exceeds `buf.len()` when it was
+    /// truncated; `ErrorKind::WouldBlock` when nothing is pending.
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    /// The fd to poll (`-1` for fakes).
+    fn raw_fd(&self) -> RawFd;
+}
+
+/// A real netlink socket (neli [`NlSocket`]), non-blocking.
+pub struct NetlinkSocket {
+    sock: NlSocket,
+}
+
+impl NetlinkSocket {
+    /// Opens a socket of `family`, joins the multicast `groups` (group
+    /// numbers, not a bitmask) and sets it non-blocking.  `rcvbuf` sets
+    /// `SO_RCVBUF` (the kernel doubles it and caps it at `rmem_max`).
+    pub fn open(
+        family: NlFamily,
+        groups: &[u32],
+        rcvbuf: Option<usize>,
+    ) -> io::Result<NetlinkSocket> {
+        let sock = NlSocket::connect(family, None, Groups::new_groups(groups))?;
+        sock.nonblock()?;
+        if let Some(n) = rcvbuf {
+            sock.set_recv_buffer_size(n)?;
+        }
+        Ok(NetlinkSocket { sock })
+    }
+
+    pub fn generic(groups: &[u32], rcvbuf: Option<usize>) -> io::Result<NetlinkSocket> {
+        NetlinkSocket::open(NlFamily::Generic, groups, rcvbuf)
+    }
+
+    pub fn route(groups: &[u32], rcvbuf: Option<usize>) -> io::Result<NetlinkSocket> {
+        NetlinkSocket::open(NlFamily::Route, groups, rcvbuf)
+    }
+
+    pub fn join(&self, group: u32) -> io::Result<()> {
+        self.sock.add_mcast_membership(Groups::new_groups(&[group]))
+    }
+}
+
+impl Transport for NetlinkSocket {
+    fn send(&mut self, msg: &[u8]) -> io::Result<()> {
+        loop {
+            match self.sock.send(msg, Msg::empty()) {
+                Ok(n) if n == msg.len() => return Ok(()),
+                Ok(n) => {
+                    return Err(io::Error::other(format!(
+                        "netlink send: {n} of {} bytes sent",
+                        msg.len()
+                    )))
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.sock.recv(&mut *buf, Msg::DONTWAIT | Msg::TRUNC) {
+                Ok((n, _)) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
+/// The errno of a received `NLMSG_ERROR`, as an `io::Error`.
+pub fn nlmsg_error(m: &NlMsg<'_>) -> io::Result<()> {
+    let code =
+        wire::error_code(m.payload).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(code.saturating_neg()))
+    }
+}
+
+/// How many consecutive `EAGAIN`s a dump tolerates before giving up.  The
+/// kernel queues the first batch while handling the request and the next
+/// one inside each `recvmsg`, so a dump in progress always has data: an
+/// `EAGAIN` means the kernel failed to build a batch.
+const DUMP_STALL_LIMIT: u32 = 16;
+
+/// Sends `request` (whose header carries `seq`) and hands every reply
+/// message of that sequence to `each`, until `NLMSG_DONE`.  Returns whether
+/// the kernel flagged the dump `NLM_F_DUMP_INTR` (the caller must redo it).
+/// Messages of other sequence numbers (leftovers of an abandoned request)
+/// are skipped.
+pub fn dump<T: Transport + ?Sized>(
+    t: &mut T,
+    buf: &mut [u8],
+    seq: u32,
+    request: &[u8],
+    mut each: impl FnMut(&NlMsg<'_>),
+) -> io::Result<bool> {
+    t.send(request)?;
+    let mut interrupted = false;
+    let mut stalls = 0;
+    loop {
+        let n = match t.recv(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                stalls += 1;
+                if stalls > DUMP_STALL_LIMIT {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "netlink dump stalled (no reply and no NLMSG_DONE)",
+                    ));
+                }
+                std::thread::yield_now();
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        stalls = 0;
+        if n > buf.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "netlink dump datagram of {n} bytes truncated to {}",
+                    buf.len()
+                ),
+            ));
+        }
+        for m in wire::messages(&buf[..n]) {
+            let m = m.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            if m.seq != seq {
+                log::debug!(
+                    "netlink dump: skipping a message of sequence {} (want {seq})",
+                    m.seq
+                );
+                continue;
+            }
+            if m.flags & wire::NLM_F_DUMP_INTR != 0 {
+                interrupted = true;
+            }
+            match m.ty {
+                wire::NLMSG_DONE => {
+                    // 4-byte error code (0, or a negative errno).
+                    if let Ok(code) = wire::error_code(m.payload) {
+                        if code < 0 {
+                            return Err(io::Error::from_raw_os_error(-code));
+                        }
+                    }
+                    return Ok(interrupted);
+                }
+                wire::NLMSG_ERROR => {
+                    nlmsg_error(&m)?;
+                    // An ACK ends a non-dump request.
+                    return Ok(interrupted);
+                }
+                wire::NLMSG_NOOP => {}
+                wire::NLMSG_OVERRUN => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "netlink dump overrun",
+                    ))
+                }
+                _ => each(&m),
+            }
+        }
+    }
+}
+
+/// Resolves a generic netlink family by name through nlctrl.  A kernel
+/// without that family answers `ENOENT`, returned as `ErrorKind::NotFound`.
+pub fn resolve_family<T: Transport + ?Sized>(
+    t: &mut T,
+    buf: &mut [u8],
+    seq: u32,
+    name: &str,
+) -> io::Result<FamilyInfo> {
+    t.send(&emit_getfamily_request(name, seq))?;
+    let mut stalls = 0;
+    loop {
+        let n = match t.recv(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                stalls += 1;
+                if stalls > DUMP_STALL_LIMIT {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("no reply from nlctrl for family {name:?}"),
+                    ));
+                }
+                std::thread::yield_now();
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if n > buf.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "nlctrl reply truncated",
+            ));
+        }
+        for m in wire::messages(&buf[..n]) {
+            let m = m.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            if m.seq != seq {
+                continue;
+            }
+            if m.ty == wire::NLMSG_ERROR {
+                nlmsg_error(&m)?;
+                continue;
+            }
+            return parse_family_payload(m.payload)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e));
+        }
+    }
+}
+
+/// An `NLMSG_ERROR` reply for `seq` (for fakes and fixtures): `errno` is
+/// positive (`ENOENT`), the kernel stores it negated.
+pub fn emit_error(errno: i32, seq: u32) -> Vec<u8> {
+    let mut b = wire::MsgBuilder::new(wire::NLMSG_ERROR, 0, seq, 0);
+    let mut p = Vec::with_capacity(20);
+    p.extend_from_slice(&(-errno).to_ne_bytes());
+    // The offending request's header (we echo an empty one).
+    p.extend_from_slice(&[0u8; wire::NLMSG_HDRLEN]);
+    b.raw(&p);
+    b.finish()
+}
+
+/// `NLMSG_DONE` for `seq`, with the dump's flags (e.g. `NLM_F_DUMP_INTR`).
+pub fn emit_done(seq: u32, flags: u16) -> Vec<u8> {
+    let mut b = wire::MsgBuilder::new(wire::NLMSG_DONE, wire::NLM_F_MULTI | flags, seq, 0);
+    b.raw(&0i32.to_ne_bytes());
+    b.finish()
+}

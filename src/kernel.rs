@@ -1,0 +1,934 @@
+//! The kernel source: devlink ports and rtnetlink links, joined into a
+//! [`Table`].
+//!
+//! - [`KernelSource::open`] resolves the `devlink` generic netlink family and
+//!   its `config` multicast group, and opens two monitor sockets (devlink
+//!   `config`, rtnetlink `RTNLGRP_LINK`) plus two request sockets for dumps.
+//!   The monitors are joined *before* any dump, so no change falls between a
+//!   dump and the events that follow it.
+//! - [`KernelSource::load`] dumps links and ports into a fresh table.
+//! - [`KernelSource::drain`] reads what is pending on both monitors without
+//!   blocking (one `recv` returning `EAGAIN` per socket when idle) and
+//!   applies it with [`apply`].
+//!
+//! ## Nothing lost
+//! Every notification carries the full state of its port or link, keyed by
+//! `bus/dev/index` or ifindex, so applying the events that follow a dump to
+//! that dump, in order, yields the current state.  When events may have been
+//! lost — `ENOBUFS` (receive queue overflow), a truncated datagram, any
+//! other socket error — the next drain rebuilds the table from a full dump
+//! into a new [`Table`] (`empty_like`) and swaps it in whole: a lookup never
+//! sees a half-built table.  A dump the kernel flags `NLM_F_DUMP_INTR`
+//! (changed while dumping) is redone.  Netlink multicast carries no sequence
+//! numbers (always 0), so there is no gap to detect beyond `ENOBUFS`.
+//!
+//! ## Renames
+//! 6.1 sends no devlink notification when a netdev is renamed; names come
+//! from rtnetlink and the table prefers them.  A link's name is only handed
+//! out once settled (see [`crate::rtnl::settled`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::os::fd::RawFd;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::devlink::attrs::{DEVLINK_GENL_MCGRP_CONFIG_NAME, DEVLINK_GENL_NAME, RTNLGRP_LINK};
+use crate::devlink::parse::{emit_port_dump_request, parse_port_payload, FamilyInfo, PortEvent};
+use crate::devlink::socket::{self, NetlinkSocket, Transport, RECV_BUF_LEN};
+use crate::devlink::wire;
+use crate::port::{DevHandle, DevlinkPort, Flavour, Link, PortId};
+use crate::rtnl::parse::{emit_getlink_dump_request, parse_link_payload, LinkEvent, LinkInfo};
+use crate::rtnl::settled::UdevProbe;
+use crate::smartnic::SmartNicReader;
+use crate::table::Table;
+
+/// A change to apply to the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// devlink PORT_NEW (or a dump entry): the full state of a port.
+    PortNew(DevlinkPort),
+    /// devlink PORT_DEL.
+    PortDel(PortId),
+    /// RTM_NEWLINK, with the settled rule already applied.
+    LinkNew(Link),
+    /// RTM_DELLINK.
+    LinkDel(u32),
+}
+
+impl From<PortEvent> for Event {
+    fn from(e: PortEvent) -> Event {
+        match e {
+            PortEvent::New(p) => Event::PortNew(p),
+            PortEvent::Del(id) => Event::PortDel(id),
+        }
+    }
+}
+
+/// Applies one event; pure (no I/O).  Returns whether the table changed.
+pub fn apply(table: &mut Table, event: Event) -> bool {
+    match event {
+        Event::PortNew(p) => table.upsert_port(p),
+        Event::PortDel(id) => table.remove_port(&id),
+        Event::LinkNew(l) => table.upsert_link(l),
+        Event::LinkDel(i) => table.remove_link(i),
+    }
+}
+
+/// Counters for `show`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KernelStats {
+    /// devlink port notifications applied.
+    pub port_events: u64,
+    /// rtnetlink link notifications applied.
+    pub link_events: u64,
+    /// Full re-dumps after lost events.
+    pub resyncs: u64,
+    /// Of which caused by `ENOBUFS`.
+    pub overflows: u64,
+    /// Dumps redone because the kernel flagged them `NLM_F_DUMP_INTR`.
+    pub dump_retries: u64,
+    /// Messages (or dump entries) rejected by a parser.
+    pub parse_errors: u64,
+    /// The last parse error or socket error, for `show`.
+    pub last_error: Option<String>,
+}
+
+impl KernelStats {
+    pub fn events(&self) -> u64 {
+        self.port_events + self.link_events
+    }
+}
+
+/// Knobs, mostly for tests and the VM test bed.
+#[derive(Clone, Debug)]
+pub struct KernelOptions {
+    /// `SO_RCVBUF` of the two monitor sockets (`None`: the kernel default).
+    pub rcvbuf: Option<usize>,
+    /// udev's run directory (`/run/udev`).
+    pub udev_root: PathBuf,
+    /// sysfs root (`/sys`), for `smart_nic/pf/config`.
+    pub sysfs_root: PathBuf,
+}
+
+impl Default for KernelOptions {
+    fn default() -> Self {
+        KernelOptions {
+            rcvbuf: None,
+            udev_root: PathBuf::from("/run/udev"),
+            sysfs_root: PathBuf::from("/sys"),
+        }
+    }
+}
+
+/// A dump redone this many times in a row (the kernel kept changing while
+/// we read) is given up on with an error; the next drain tries again.
+const MAX_DUMP_ATTEMPTS: u32 = 8;
+/// Datagrams read per monitor per drain: a storm of events cannot keep a
+/// drain (and ovn-controller's main loop) busy forever; the rest waits for
+/// the next drain.
+const MAX_DATAGRAMS_PER_DRAIN: usize = 1024;
+/// `recheck_unsettled` re-reads the smart_nic files at most this often.
+const SMARTNIC_RECHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// See the module documentation.
+pub struct KernelSource<T: Transport = NetlinkSocket> {
+    dl_req: T,
+    dl_mon: T,
+    rt_req: T,
+    rt_mon: T,
+    family: FamilyInfo,
+    seq: u32,
+    buf: Vec<u8>,
+    udev: UdevProbe,
+    smartnic: SmartNicReader,
+    /// Links seen unsettled, and since when.
+    unsettled: BTreeMap<u32, Instant>,
+    /// (device, pfnum) we fed a smart_nic MAC for.
+    smartnic_set: BTreeSet<(DevHandle, u16)>,
+    last_smartnic_check: Option<Instant>,
+    need_resync: bool,
+    stats: KernelStats,
+}
+
+impl KernelSource<NetlinkSocket> {
+    /// Opens the sockets and resolves devlink.  On a kernel without devlink
+    /// the error is `ErrorKind::NotFound` with a message saying so.
+    pub fn open() -> io::Result<KernelSource> {
+        KernelSource::open_with(KernelOptions::default())
+    }
+
+    pub fn open_with(opts: KernelOptions) -> io::Result<KernelSource> {
+        let dl_req = NetlinkSocket::generic(&[], None)?;
+        let dl_mon = NetlinkSocket::generic(&[], opts.rcvbuf)?;
+        let rt_req = NetlinkSocket::route(&[], None)?;
+        let rt_mon = NetlinkSocket::route(&[RTNLGRP_LINK], opts.rcvbuf)?;
+        let s = KernelSource::with_transports(dl_req, dl_mon, rt_req, rt_mon, opts)?;
+        let group = s.config_group()?;
+        s.dl_mon.join(group)?;
+        Ok(s)
+    }
+}
+
+impl<T: Transport> KernelSource<T> {
+    /// Builds a source over any transports (tests use fakes): resolves the
+    /// devlink family on `dl_req`.  The caller joins `dl_mon` to the
+    /// `config` group (the real `open` does; fakes need not).
+    pub fn with_transports(
+        mut dl_req: T,
+        dl_mon: T,
+        rt_req: T,
+        rt_mon: T,
+        opts: KernelOptions,
+    ) -> io::Result<KernelSource<T>> {
+        let mut buf = vec![0u8; RECV_BUF_LEN];
+        let family = match socket::resolve_family(&mut dl_req, &mut buf, 1, DEVLINK_GENL_NAME) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!(
+                    "this kernel has no devlink: generic netlink family \"{DEVLINK_GENL_NAME}\" \
+                         not found ({e}); is CONFIG_NET_DEVLINK enabled?"
+                ),
+                ))
+            }
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("resolving generic netlink family \"{DEVLINK_GENL_NAME}\": {e}"),
+                ))
+            }
+        };
+        let s = KernelSource {
+            dl_req,
+            dl_mon,
+            rt_req,
+            rt_mon,
+            family,
+            seq: 1,
+            buf,
+            udev: UdevProbe::new(opts.udev_root),
+            smartnic: SmartNicReader::new(opts.sysfs_root),
+            unsettled: BTreeMap::new(),
+            smartnic_set: BTreeSet::new(),
+            last_smartnic_check: None,
+            need_resync: false,
+            stats: KernelStats::default(),
+        };
+        s.config_group()?;
+        Ok(s)
+    }
+
+    fn config_group(&self) -> io::Result<u32> {
+        self.family
+            .group(DEVLINK_GENL_MCGRP_CONFIG_NAME)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!(
+                        "generic netlink family \"{DEVLINK_GENL_NAME}\" has no multicast group \
+                     \"{DEVLINK_GENL_MCGRP_CONFIG_NAME}\""
+                    ),
+                )
+            })
+    }
+
+    /// The resolved devlink family id and groups.
+    pub fn family(&self) -> &FamilyInfo {
+        &self.family
+    }
+
+    /// The monitor fds (devlink, rtnetlink), for `poll_fd_wait`.
+    pub fn fds(&self) -> [RawFd; 2] {
+        [self.dl_mon.raw_fd(), self.rt_mon.raw_fd()]
+    }
+
+    pub fn stats(&self) -> KernelStats {
+        self.stats.clone()
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1).max(1);
+        self.seq
+    }
+
+    fn note_parse_error(&mut self, what: &str, e: &dyn std::fmt::Display) {
+        self.stats.parse_errors += 1;
+        let msg = format!("{what}: {e}");
+        log::warn!("{msg}; message ignored");
+        self.stats.last_error = Some(msg);
+    }
+
+    /// A full dump (links, ports, smart_nic) into a new table in kernel
+    /// mode.
+    pub fn load(&mut self) -> io::Result<Table> {
+        self.build(Table::new(true))
+    }
+
+    /// Fills `table` (empty) from full dumps, redoing interrupted ones.
+    fn build(&mut self, mut table: Table) -> io::Result<Table> {
+        let links = self.dump_with_retry(|s| s.dump_links())?;
+        let ports = self.dump_with_retry(|s| s.dump_ports())?;
+        let now = Instant::now();
+        let mut unsettled = BTreeMap::new();
+        for info in links {
+            let ifindex = info.ifindex;
+            let since = self.unsettled.get(&ifindex).copied().unwrap_or(now);
+            let settled = self.udev.is_settled_since(ifindex, since, now);
+            if !settled {
+                unsettled.insert(ifindex, since);
+            }
+            table.upsert_link(info.into_link(settled));
+        }
+        for p in ports {
+            table.upsert_port(p);
+        }
+        self.unsettled = unsettled;
+        let mut set = BTreeSet::new();
+        refresh_smartnic(&self.smartnic, &mut table, &mut set);
+        self.smartnic_set = set;
+        self.last_smartnic_check = Some(now);
+        Ok(table)
+    }
+
+    fn dump_with_retry<R>(
+        &mut self,
+        mut f: impl FnMut(&mut Self) -> io::Result<(R, bool)>,
+    ) -> io::Result<R> {
+        for _ in 0..MAX_DUMP_ATTEMPTS {
+            let (r, interrupted) = f(self)?;
+            if !interrupted {
+                return Ok(r);
+            }
+            self.stats.dump_retries += 1;
+            log::info!(
+                "netlink dump interrupted by concurrent changes (NLM_F_DUMP_INTR): redoing it"
+            );
+        }
+        Err(io::Error::other(format!(
+            "netlink dump interrupted {MAX_DUMP_ATTEMPTS} times in a row by concurrent changes"
+        )))
+    }
+
+    /// RTM_GETLINK dump.  Returns (links, interrupted).
+    fn dump_links(&mut self) -> io::Result<(Vec<LinkInfo>, bool)> {
+        let seq = self.next_seq();
+        let req = emit_getlink_dump_request(seq);
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        let intr =
+            socket::dump(
+                &mut self.rt_req,
+                &mut self.buf,
+                seq,
+                &req,
+                |m| match parse_link_payload(m.ty, m.payload) {
+                    Ok(Some(LinkEvent::New(l))) => out.push(l),
+                    Ok(_) => {}
+                    Err(e) => errors.push(e),
+                },
+            )?;
+        for e in errors {
+            self.note_parse_error("rtnetlink link dump entry", &e);
+        }
+        Ok((out, intr))
+    }
+
+    /// DEVLINK_CMD_PORT_GET dump.  Returns (ports, interrupted).
+    fn dump_ports(&mut self) -> io::Result<(Vec<DevlinkPort>, bool)> {
+        let seq = self.next_seq();
+        let family = self.family.id;
+        let req = emit_port_dump_request(family, seq);
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        let intr = socket::dump(&mut self.dl_req, &mut self.buf, seq, &req, |m| {
+            if m.ty != family {
+                return;
+            }
+            match parse_port_payload(m.payload) {
+                Ok(Some(PortEvent::New(p))) => out.push(p),
+                Ok(_) => {}
+                Err(e) => errors.push(e),
+            }
+        })?;
+        for e in errors {
+            self.note_parse_error("devlink port dump entry", &e);
+        }
+        Ok((out, intr))
+    }
+
+    /// Applies pending notifications without blocking.  After lost events
+    /// (or a failed earlier resync) rebuilds the table from a full dump and
+    /// swaps it in.  `Ok(changed)`.  An error leaves the table as it was and
+    /// the next drain retries the resync.
+    pub fn drain(&mut self, table: &mut Table) -> io::Result<bool> {
+        let mut changed = false;
+        let mut smartnic_dirty = false;
+        if !self.need_resync {
+            let (c, d) = self.drain_devlink(table);
+            changed |= c;
+            smartnic_dirty |= d;
+        }
+        if !self.need_resync {
+            let (c, d) = self.drain_links(table);
+            changed |= c;
+            smartnic_dirty |= d;
+        }
+        if self.need_resync {
+            return Ok(self.resync(table)? || changed);
+        }
+        if smartnic_dirty {
+            changed |= refresh_smartnic(&self.smartnic, table, &mut self.smartnic_set);
+        }
+        Ok(changed)
+    }
+
+    fn lost_events(&mut self, what: &str, e: &io::Error) {
+        if e.raw_os_error() == Some(libc::ENOBUFS) {
+            self.stats.overflows += 1;
+            log::warn!("{what} monitor overflowed (ENOBUFS): resynchronising from a full dump");
+        } else {
+            log::warn!("{what} monitor socket error ({e}): resynchronising from a full dump");
+        }
+        self.stats.last_error = Some(format!("{what} monitor: {e}"));
+        self.need_resync = true;
+    }
+
+    /// Returns (changed, smart_nic inputs touched).
+    fn drain_devlink(&mut self, table: &mut Table) -> (bool, bool) {
+        let mut changed = false;
+        let mut dirty = false;
+        for _ in 0..MAX_DATAGRAMS_PER_DRAIN {
+            let n = match self.dl_mon.recv(&mut self.buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    self.lost_events("devlink", &e);
+                    break;
+                }
+            };
+            if n > self.buf.len() {
+                let e = io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("datagram of {n} bytes truncated"),
+                );
+                self.lost_events("devlink", &e);
+                break;
+            }
+            let mut events = Vec::new();
+            let mut errors = Vec::new();
+            for m in wire::messages(&self.buf[..n]) {
+                match m {
+                    Ok(m) if m.ty == self.family.id => match parse_port_payload(m.payload) {
+                        Ok(Some(ev)) => events.push(ev),
+                        Ok(None) => {}
+                        Err(e) => errors.push(e),
+                    },
+                    Ok(_) => {}
+                    Err(e) => {
+                        errors.push(e);
+                        break;
+                    }
+                }
+            }
+            for e in errors {
+                self.note_parse_error("devlink notification", &e);
+            }
+            for ev in events {
+                self.stats.port_events += 1;
+                dirty |= touches_pf_mac(table, &ev);
+                log::debug!("devlink event: {ev:?}");
+                changed |= apply(table, ev.into());
+            }
+        }
+        (changed, dirty)
+    }
+
+    fn drain_links(&mut self, table: &mut Table) -> (bool, bool) {
+        let mut changed = false;
+        let mut dirty = false;
+        for _ in 0..MAX_DATAGRAMS_PER_DRAIN {
+            let n = match self.rt_mon.recv(&mut self.buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    self.lost_events("rtnetlink", &e);
+                    break;
+                }
+            };
+            if n > self.buf.len() {
+                let e = io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("datagram of {n} bytes truncated"),
+                );
+                self.lost_events("rtnetlink", &e);
+                break;
+            }
+            let mut events = Vec::new();
+            let mut errors = Vec::new();
+            for m in wire::messages(&self.buf[..n]) {
+                match m {
+                    Ok(m) => match parse_link_payload(m.ty, m.payload) {
+                        Ok(Some(ev)) => events.push(ev),
+                        Ok(None) => {}
+                        Err(e) => errors.push(e),
+                    },
+                    Err(e) => {
+                        errors.push(e);
+                        break;
+                    }
+                }
+            }
+            for e in errors {
+                self.note_parse_error("rtnetlink notification", &e);
+            }
+            for ev in events {
+                self.stats.link_events += 1;
+                let ifindex = match &ev {
+                    LinkEvent::New(l) => l.ifindex,
+                    LinkEvent::Del(i) => *i,
+                };
+                dirty |= table
+                    .entry_by_ifindex(ifindex)
+                    .is_some_and(|e| e.port.flavour == Flavour::Physical);
+                let event = self.link_event(table, ev);
+                log::debug!("rtnetlink event: {event:?}");
+                changed |= apply(table, event);
+            }
+        }
+        (changed, dirty)
+    }
+
+    /// Applies the settled rule to a link event.
+    fn link_event(&mut self, table: &Table, ev: LinkEvent) -> Event {
+        match ev {
+            LinkEvent::New(info) => {
+                let ifindex = info.ifindex;
+                // Once settled, a link stays settled (later renames are
+                // final names too): no stat for it.
+                let settled = table.link(ifindex).is_some_and(|l| l.settled) || {
+                    let now = Instant::now();
+                    let since = *self.unsettled.entry(ifindex).or_insert(now);
+                    self.udev.is_settled_since(ifindex, since, now)
+                };
+                if settled {
+                    self.unsettled.remove(&ifindex);
+                }
+                Event::LinkNew(info.into_link(settled))
+            }
+            LinkEvent::Del(i) => {
+                self.unsettled.remove(&i);
+                Event::LinkDel(i)
+            }
+        }
+    }
+
+    /// Rebuilds the table from full dumps and swaps it in.
+    fn resync(&mut self, table: &mut Table) -> io::Result<bool> {
+        self.stats.resyncs += 1;
+        let fresh = self.build(table.empty_like()).inspect_err(|e| {
+            log::warn!("resynchronisation failed ({e}); will retry at the next drain");
+            self.stats.last_error = Some(format!("resync: {e}"));
+        })?;
+        self.need_resync = false;
+        let changed = fresh.canonical() != table.canonical();
+        *table = fresh;
+        log::info!(
+            "resynchronised from a full dump ({} ports)",
+            table.entries().len()
+        );
+        Ok(changed)
+    }
+
+    /// Re-stats links whose name was not final (provider's miss path), and
+    /// at most once a second re-reads the smart_nic files (a host PF MAC may
+    /// appear later).  Returns whether the table changed.
+    pub fn recheck_unsettled(&mut self, table: &mut Table) -> bool {
+        let now = Instant::now();
+        let mut changed = false;
+        let pending: Vec<(u32, Instant)> = self.unsettled.iter().map(|(i, t)| (*i, *t)).collect();
+        for (ifindex, since) in pending {
+            let Some(link) = table.link(ifindex) else {
+                self.unsettled.remove(&ifindex);
+                continue;
+            };
+            if link.settled {
+                self.unsettled.remove(&ifindex);
+                continue;
+            }
+            if self.udev.is_settled_since(ifindex, since, now) {
+                let mut l = link.clone();
+                l.settled = true;
+                changed |= table.upsert_link(l);
+                self.unsettled.remove(&ifindex);
+            }
+        }
+        let due = match self.last_smartnic_check {
+            Some(t) => now.saturating_duration_since(t) >= SMARTNIC_RECHECK_INTERVAL,
+            None => true,
+        };
+        if due {
+            self.last_smartnic_check = Some(now);
+            changed |= refresh_smartnic(&self.smartnic, table, &mut self.smartnic_set);
+        }
+        changed
+    }
+
+    /// Links currently waiting for udev.
+    pub fn unsettled(&self) -> Vec<u32> {
+        self.unsettled.keys().copied().collect()
+    }
+}
+
+/// Does a port event change a PF-MAC input (a PHYSICAL or PCI_PF port)?
+fn touches_pf_mac(table: &Table, ev: &PortEvent) -> bool {
+    let is_pf = |f: Flavour| matches!(f, Flavour::Physical | Flavour::PciPf);
+    match ev {
+        PortEvent::New(p) => {
+            is_pf(p.flavour)
+                || table
+                    .entry_by_id(&p.id)
+                    .is_some_and(|e| is_pf(e.port.flavour))
+        }
+        PortEvent::Del(id) => table.entry_by_id(id).is_some_and(|e| is_pf(e.port.flavour)),
+    }
+}
+
+/// Reads `smart_nic/pf/config` for every candidate uplink and feeds the
+/// table; clears values fed earlier for pairs that are no longer candidates.
+pub fn refresh_smartnic(
+    reader: &SmartNicReader,
+    table: &mut Table,
+    set: &mut BTreeSet<(DevHandle, u16)>,
+) -> bool {
+    let mut changed = false;
+    let mut now_set = BTreeSet::new();
+    for (handle, pfnum, netdev) in table.smartnic_candidates() {
+        let mac = reader.read_pf_mac(&netdev);
+        if let Some(m) = mac {
+            log::debug!("{handle} pf{pfnum}: host PF MAC {m} from {netdev}'s smart_nic/pf/config");
+            now_set.insert((handle.clone(), pfnum));
+        }
+        changed |= table.set_smartnic_pf_mac(&handle, pfnum, mac);
+    }
+    for (handle, pfnum) in set.difference(&now_set) {
+        changed |= table.set_smartnic_pf_mac(handle, *pfnum, None);
+    }
+    *set = now_set;
+    changed
+}
+
+/// A fake kernel for tests: answers nlctrl, `PORT_GET` and `RTM_GETLINK`
+/// dumps from its state, and queues notifications on the monitor
+/// transports.  Public so integration tests and benchmarks can drive a
+/// [`KernelSource`] without devlink.
+pub mod testing {
+    use std::collections::{BTreeMap, VecDeque};
+    use std::io;
+    use std::os::fd::RawFd;
+    use std::sync::{Arc, Mutex, MutexGuard};
+
+    use super::{KernelOptions, KernelSource};
+    use crate::devlink::attrs::*;
+    use crate::devlink::parse::{
+        emit_family_message, emit_port_message, parse_genl_header, FamilyInfo,
+    };
+    use crate::devlink::socket::{emit_done, emit_error, Transport};
+    use crate::devlink::wire::{self, NLM_F_DUMP_INTR, NLM_F_MULTI};
+    use crate::port::{DevlinkPort, PortId};
+    use crate::rtnl::parse::{emit_dellink, emit_newlink, LinkInfo};
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Role {
+        DevlinkReq,
+        DevlinkMon,
+        RtnlReq,
+        RtnlMon,
+    }
+
+    #[derive(Default)]
+    pub struct State {
+        pub family: Option<FamilyInfo>,
+        pub ports: BTreeMap<PortId, DevlinkPort>,
+        pub links: BTreeMap<u32, LinkInfo>,
+        /// The next N port / link dumps are flagged NLM_F_DUMP_INTR.
+        pub interrupt_port_dumps: u32,
+        pub interrupt_link_dumps: u32,
+        /// Messages per dump datagram.
+        pub per_datagram: usize,
+        pub port_dumps: u32,
+        pub link_dumps: u32,
+        /// `recv` calls per role (to check the idle cost of a drain).
+        pub recvs: BTreeMap<&'static str, u64>,
+        queues: BTreeMap<&'static str, VecDeque<io::Result<Vec<u8>>>>,
+    }
+
+    fn key(r: Role) -> &'static str {
+        match r {
+            Role::DevlinkReq => "devlink-req",
+            Role::DevlinkMon => "devlink-mon",
+            Role::RtnlReq => "rtnl-req",
+            Role::RtnlMon => "rtnl-mon",
+        }
+    }
+
+    impl State {
+        fn queue(&mut self, r: Role) -> &mut VecDeque<io::Result<Vec<u8>>> {
+            self.queues.entry(key(r)).or_default()
+        }
+    }
+
+    #[derive(Clone)]
+    pub struct FakeKernel(Arc<Mutex<State>>);
+
+    impl Default for FakeKernel {
+        fn default() -> Self {
+            FakeKernel::new()
+        }
+    }
+
+    /// The devlink family id the fake reports (the real one is dynamic).
+    pub const FAKE_DEVLINK_FAMILY: u16 = 0x15;
+    pub const FAKE_CONFIG_GROUP: u32 = 4;
+
+    impl FakeKernel {
+        pub fn new() -> FakeKernel {
+            let s = State {
+                family: Some(FamilyInfo {
+                    id: FAKE_DEVLINK_FAMILY,
+                    groups: vec![("config".into(), FAKE_CONFIG_GROUP)],
+                }),
+                per_datagram: 3,
+                ..State::default()
+            };
+            FakeKernel(Arc::new(Mutex::new(s)))
+        }
+
+        /// A kernel without devlink (nlctrl answers ENOENT).
+        pub fn without_devlink() -> FakeKernel {
+            let k = FakeKernel::new();
+            k.state().family = None;
+            k
+        }
+
+        pub fn state(&self) -> MutexGuard<'_, State> {
+            self.0.lock().unwrap_or_else(|e| e.into_inner())
+        }
+
+        pub fn transport(&self, role: Role) -> FakeTransport {
+            FakeTransport {
+                kernel: self.clone(),
+                role,
+            }
+        }
+
+        /// A source over this fake, with the given udev/sysfs roots.
+        pub fn source(&self, opts: KernelOptions) -> io::Result<KernelSource<FakeTransport>> {
+            KernelSource::with_transports(
+                self.transport(Role::DevlinkReq),
+                self.transport(Role::DevlinkMon),
+                self.transport(Role::RtnlReq),
+                self.transport(Role::RtnlMon),
+                opts,
+            )
+        }
+
+        fn family_id(&self) -> u16 {
+            self.state()
+                .family
+                .as_ref()
+                .map_or(FAKE_DEVLINK_FAMILY, |f| f.id)
+        }
+
+        /// Queues raw bytes (or an error) on a transport.
+        pub fn push(&self, role: Role, d: io::Result<Vec<u8>>) {
+            self.state().queue(role).push_back(d);
+        }
+
+        /// Notifies PORT_NEW for `port` and records it.
+        pub fn port_new(&self, port: &DevlinkPort) {
+            let b = emit_port_message(self.family_id(), 0, 0, DEVLINK_CMD_PORT_NEW, port);
+            let mut s = self.state();
+            s.ports.insert(port.id.clone(), port.clone());
+            s.queue(Role::DevlinkMon).push_back(Ok(b));
+        }
+
+        /// Notifies PORT_DEL (the port as last known, without netdev).
+        pub fn port_del(&self, id: &PortId) {
+            let port = self.state().ports.remove(id);
+            if let Some(mut p) = port {
+                p.netdev = None;
+                let b = emit_port_message(self.family_id(), 0, 0, DEVLINK_CMD_PORT_DEL, &p);
+                self.push(Role::DevlinkMon, Ok(b));
+            }
+        }
+
+        /// 6.1's add sequence: PORT_NEW (notset, no netdev), then PORT_NEW
+        /// (eth + netdev).
+        pub fn add_port_61(&self, port: &DevlinkPort) {
+            let mut bare = port.clone();
+            bare.netdev = None;
+            self.port_new(&bare);
+            self.port_new(port);
+        }
+
+        /// 6.1's delete sequence: PORT_NEW (notset), then PORT_DEL.
+        pub fn remove_port_61(&self, id: &PortId) {
+            let port = self.state().ports.get(id).cloned();
+            if let Some(mut p) = port {
+                p.netdev = None;
+                self.port_new(&p);
+                self.port_del(id);
+            }
+        }
+
+        pub fn link_new(&self, l: &LinkInfo) {
+            let b = emit_newlink(l, 0, 0);
+            let mut s = self.state();
+            s.links.insert(l.ifindex, l.clone());
+            s.queue(Role::RtnlMon).push_back(Ok(b));
+        }
+
+        pub fn link_del(&self, ifindex: u32) {
+            let l = self.state().links.remove(&ifindex);
+            if let Some(l) = l {
+                self.push(Role::RtnlMon, Ok(emit_dellink(ifindex, &l.name)));
+            }
+        }
+
+        /// The receive queue overflowed: pending notifications are lost and
+        /// the next recv fails with ENOBUFS.
+        pub fn overflow(&self, role: Role) {
+            let mut s = self.state();
+            let q = s.queue(role);
+            q.clear();
+            q.push_back(Err(io::Error::from_raw_os_error(libc::ENOBUFS)));
+        }
+
+        pub fn recvs(&self, role: Role) -> u64 {
+            self.state().recvs.get(key(role)).copied().unwrap_or(0)
+        }
+
+        fn answer(&self, role: Role, req: &[u8]) -> io::Result<()> {
+            let Some(Ok(m)) = wire::messages(req).next() else {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "fake: bad request",
+                ));
+            };
+            let seq = m.seq;
+            let mut s = self.state();
+            match role {
+                Role::DevlinkReq if m.ty == GENL_ID_CTRL => {
+                    let reply = match &s.family {
+                        Some(f) => emit_family_message(f, DEVLINK_GENL_NAME, seq),
+                        None => emit_error(libc::ENOENT, seq),
+                    };
+                    s.queue(role).push_back(Ok(reply));
+                }
+                Role::DevlinkReq => {
+                    let cmd = parse_genl_header(m.payload).map(|(h, _)| h.cmd);
+                    let fam = s.family.as_ref().map(|f| f.id);
+                    if fam != Some(m.ty) || cmd != Ok(DEVLINK_CMD_PORT_GET) {
+                        s.queue(role)
+                            .push_back(Ok(emit_error(libc::EOPNOTSUPP, seq)));
+                        return Ok(());
+                    }
+                    s.port_dumps += 1;
+                    let intr = s.interrupt_port_dumps > 0;
+                    s.interrupt_port_dumps = s.interrupt_port_dumps.saturating_sub(1);
+                    let flags = NLM_F_MULTI | if intr { NLM_F_DUMP_INTR } else { 0 };
+                    let msgs: Vec<Vec<u8>> = s
+                        .ports
+                        .values()
+                        .map(|p| emit_port_message(m.ty, flags, seq, DEVLINK_CMD_PORT_NEW, p))
+                        .collect();
+                    let per = s.per_datagram.max(1);
+                    queue_dump(
+                        s.queue(role),
+                        msgs,
+                        per,
+                        seq,
+                        if intr { NLM_F_DUMP_INTR } else { 0 },
+                    );
+                }
+                Role::RtnlReq => {
+                    if m.ty != RTM_GETLINK {
+                        s.queue(role)
+                            .push_back(Ok(emit_error(libc::EOPNOTSUPP, seq)));
+                        return Ok(());
+                    }
+                    s.link_dumps += 1;
+                    let intr = s.interrupt_link_dumps > 0;
+                    s.interrupt_link_dumps = s.interrupt_link_dumps.saturating_sub(1);
+                    let flags = NLM_F_MULTI | if intr { NLM_F_DUMP_INTR } else { 0 };
+                    let msgs: Vec<Vec<u8>> = s
+                        .links
+                        .values()
+                        .map(|l| emit_newlink(l, flags, seq))
+                        .collect();
+                    let per = s.per_datagram.max(1);
+                    queue_dump(
+                        s.queue(role),
+                        msgs,
+                        per,
+                        seq,
+                        if intr { NLM_F_DUMP_INTR } else { 0 },
+                    );
+                }
+                Role::DevlinkMon | Role::RtnlMon => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "fake: request on a monitor socket",
+                    ))
+                }
+            }
+            Ok(())
+        }
+    }
+
+    fn queue_dump(
+        q: &mut VecDeque<io::Result<Vec<u8>>>,
+        msgs: Vec<Vec<u8>>,
+        per: usize,
+        seq: u32,
+        done_flags: u16,
+    ) {
+        let mut all = msgs;
+        all.push(emit_done(seq, done_flags));
+        for chunk in all.chunks(per) {
+            q.push_back(Ok(chunk.concat()));
+        }
+    }
+
+    /// One fake socket.
+    pub struct FakeTransport {
+        kernel: FakeKernel,
+        role: Role,
+    }
+
+    impl Transport for FakeTransport {
+        fn send(&mut self, msg: &[u8]) -> io::Result<()> {
+            self.kernel.answer(self.role, msg)
+        }
+
+        fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let mut s = self.kernel.state();
+            *s.recvs.entry(key(self.role)).or_default() += 1;
+            match s.queue(self.role).pop_front() {
+                None => Err(io::Error::from(io::ErrorKind::WouldBlock)),
+                Some(Err(e)) => Err(e),
+                Some(Ok(d)) => {
+                    let n = d.len().min(buf.len());
+                    buf[..n].copy_from_slice(&d[..n]);
+                    Ok(d.len())
+                }
+            }
+        }
+
+        fn raw_fd(&self) -> RawFd {
+            -1
+        }
+    }
+}
