@@ -128,6 +128,10 @@ pub struct Table {
     free_slots: Vec<u32>,
     by_id: FastMap<PortId, u32>,
     by_ifindex: FastMap<u32, u32>,
+    /// Number of ports per ifindex: more than one only when the kernel's
+    /// reports disagree (stale port, reused ifindex); then a link event must
+    /// reach every one of them, not only the `by_ifindex` winner.
+    ifindex_refs: FastMap<u32, u32>,
     links: FastMap<u32, Link>,
 
     pf_port: FastMap<PfKey, u32>,
@@ -172,6 +176,7 @@ impl Table {
             free_slots: Vec::new(),
             by_id: FastMap::default(),
             by_ifindex: FastMap::default(),
+            ifindex_refs: FastMap::default(),
             links: FastMap::default(),
             pf_port: FastMap::default(),
             physical: FastMap::default(),
@@ -333,6 +338,7 @@ impl Table {
             settled,
         });
         if let Some(i) = ifindex {
+            *self.ifindex_refs.entry(i).or_default() += 1;
             match self.by_ifindex.get(&i) {
                 Some(&cur) if self.slot_id(cur) < self.slot_id(slot) => {}
                 _ => {
@@ -357,7 +363,9 @@ impl Table {
         if flavour == Flavour::PciPf {
             *self.pcipf_count.entry(dev).or_default() += 1;
         }
-        if matches!(key, Some(IndexKey::Pf(_) | IndexKey::Phys(..))) {
+        // Any PCI_PF port (even one without a pfnum) switches the device's
+        // uplink fallback off, so it is a PF-MAC input too.
+        if flavour == Flavour::PciPf || matches!(key, Some(IndexKey::Phys(..))) {
             self.recompute_pf_macs(dev);
         }
         self.generation += 1;
@@ -373,6 +381,7 @@ impl Table {
         let dev = self.intern(&port.id.handle);
         let key = self.index_key(dev, &port);
         if let Some(nd) = &port.netdev {
+            decrement(&mut self.ifindex_refs, &nd.ifindex);
             if self.by_ifindex.get(&nd.ifindex) == Some(&slot) {
                 let i = nd.ifindex;
                 match self.best_other(slot, |e| e.ifindex() == Some(i)) {
@@ -404,7 +413,7 @@ impl Table {
         if port.flavour == Flavour::PciPf {
             decrement(&mut self.pcipf_count, &dev);
         }
-        if matches!(key, Some(IndexKey::Pf(_) | IndexKey::Phys(..))) {
+        if port.flavour == Flavour::PciPf || matches!(key, Some(IndexKey::Phys(..))) {
             self.recompute_pf_macs(dev);
         }
         self.generation += 1;
@@ -445,15 +454,7 @@ impl Table {
         let ifindex = link.ifindex;
         let mac_changed = self.links.get(&ifindex).map(|l| l.mac) != Some(link.mac);
         self.links.insert(ifindex, link);
-        if let Some(&slot) = self.by_ifindex.get(&ifindex) {
-            self.refresh_netdev(slot);
-            if mac_changed && self.entry(slot).port.flavour == Flavour::Physical {
-                let dev = self.dev_index(&self.entry(slot).port.id.handle);
-                if let Some(dev) = dev {
-                    self.recompute_pf_macs(dev);
-                }
-            }
-        }
+        self.apply_link(ifindex, mac_changed);
         self.generation += 1;
         true
     }
@@ -463,16 +464,40 @@ impl Table {
         if self.links.remove(&ifindex).is_none() {
             return false;
         }
-        if let Some(&slot) = self.by_ifindex.get(&ifindex) {
-            self.refresh_netdev(slot);
-            if self.entry(slot).port.flavour == Flavour::Physical {
-                if let Some(dev) = self.dev_index(&self.entry(slot).port.id.handle) {
-                    self.recompute_pf_macs(dev);
-                }
-            }
-        }
+        self.apply_link(ifindex, true);
         self.generation += 1;
         true
+    }
+
+    /// Shows a link change on every port with that ifindex; when the uplink
+    /// MAC may have changed, recomputes the PF MACs of its device.
+    fn apply_link(&mut self, ifindex: u32, mac_changed: bool) {
+        let slots: Vec<u32> = match self.ifindex_refs.get(&ifindex) {
+            // The common case: one port, the by_ifindex entry.
+            Some(1) => self.by_ifindex.get(&ifindex).copied().into_iter().collect(),
+            None => Vec::new(),
+            // Several ports claim the ifindex: rare, a scan is fine.
+            Some(_) => (0..self.slots.len() as u32)
+                .filter(|&s| {
+                    self.slots[s as usize]
+                        .as_ref()
+                        .is_some_and(|e| e.ifindex() == Some(ifindex))
+                })
+                .collect(),
+        };
+        let mut devs = Vec::new();
+        for slot in slots {
+            self.refresh_netdev(slot);
+            let port = &self.entry(slot).port;
+            if mac_changed && port.flavour == Flavour::Physical {
+                devs.extend(self.dev_index(&port.id.handle));
+            }
+        }
+        devs.sort();
+        devs.dedup();
+        for dev in devs {
+            self.recompute_pf_macs(dev);
+        }
     }
 
     fn refresh_netdev(&mut self, slot: u32) {
@@ -819,7 +844,13 @@ impl Table {
         s.by_mac = self
             .by_mac
             .iter()
-            .map(|(m, set)| (*m, set.keys().iter().map(pk).collect()))
+            .map(|(m, set)| {
+                // PfSet is sorted by interned device number, which depends
+                // on arrival order: compare as sorted handles.
+                let mut v: Vec<PkView> = set.keys().iter().map(pk).collect();
+                v.sort();
+                (*m, v)
+            })
             .collect();
         s.ifindex = self.by_ifindex.iter().map(|(i, v)| (*i, id(v))).collect();
         s
