@@ -1,0 +1,530 @@
+//! State-machine property tests for the representor table.
+//!
+//! Random sequences of devlink/rtnetlink events over small domains (two
+//! devices, a handful of port indexes, ifindexes, PF/VF/SF numbers and MACs,
+//! so that collisions, duplicates and ambiguities happen often) are applied to
+//! one table, in both modes (`require_link` true and false).  After every
+//! step:
+//! - `Table::check()` is Ok (every index agrees with a rebuild);
+//! - an op's return value says whether anything changed, and the generation
+//!   moves exactly when it does;
+//! - for every request in the domain, `lookup` on the incrementally built
+//!   table agrees with `lookup` on a table freshly built from
+//!   `table.canonical()` (incremental == rebuild), and with a naive reference
+//!   model that scans the canonical ports and applies the documented rules
+//!   (src/table.rs module docs) directly.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::*;
+use ovn_vif_rs::options::{Function, Request};
+use ovn_vif_rs::port::{
+    DevHandle, DevlinkPort, Flavour, Link, Mac, NetdevRef, PortFunction, PortId,
+};
+use ovn_vif_rs::table::{Canonical, Table};
+use proptest::prelude::*;
+use proptest::test_runner::Config;
+
+// ---- domains ----
+
+const DEVS: [&str; 2] = [D0, D1];
+const NAMES: [&str; 4] = ["eth0", "eth1", "rep0", "rep1"];
+/// Usable MACs that PFs, uplinks and smart_nic files can carry.
+const USABLE: [[u8; 6]; 3] = [
+    [0x00, 0x53, 0, 0, 0, 0x0a],
+    [0x00, 0x53, 0, 0, 0, 0x0b],
+    [0x00, 0x53, 0, 0, 0, 0x0c],
+];
+
+fn any_mac() -> impl Strategy<Value = Mac> {
+    prop_oneof![
+        1 => Just(Mac::ZERO),
+        1 => Just(Mac([0x01, 0x00, 0x5e, 0, 0, 0x01])),
+        1 => Just(Mac([0xff; 6])),
+        6 => (0..USABLE.len()).prop_map(|i| Mac(USABLE[i])),
+    ]
+}
+
+fn dev() -> impl Strategy<Value = &'static str> {
+    (0..DEVS.len()).prop_map(|i| DEVS[i])
+}
+
+fn port_id() -> impl Strategy<Value = PortId> {
+    (dev(), 0..6u32).prop_map(|(d, i)| pid(d, i))
+}
+
+fn flavour() -> impl Strategy<Value = Flavour> {
+    prop_oneof![
+        3 => Just(Flavour::Physical),
+        4 => Just(Flavour::PciPf),
+        5 => Just(Flavour::PciVf),
+        2 => Just(Flavour::PciSf),
+        1 => Just(Flavour::Other(5)),
+    ]
+}
+
+/// Mostly Some: a missing attribute is the exception.
+fn mostly<T: std::fmt::Debug + Clone + 'static>(
+    s: impl Strategy<Value = T>,
+) -> impl Strategy<Value = Option<T>> {
+    prop_oneof![1 => Just(None), 6 => s.prop_map(Some)]
+}
+
+fn netdev() -> impl Strategy<Value = Option<NetdevRef>> {
+    prop_oneof![
+        1 => Just(None),
+        4 => (1..6u32, 0..NAMES.len()).prop_map(|(ifindex, n)| Some(NetdevRef {
+            ifindex,
+            name: NAMES[n].to_owned(),
+        })),
+    ]
+}
+
+fn function() -> impl Strategy<Value = Option<PortFunction>> {
+    prop_oneof![
+        1 => Just(None),
+        4 => (mostly(any_mac()), any::<bool>()).prop_map(|(hw_addr, up)| Some(PortFunction {
+            hw_addr,
+            state: up.then_some(1),
+            opstate: None,
+        })),
+    ]
+}
+
+fn devlink_port() -> impl Strategy<Value = DevlinkPort> {
+    (
+        port_id(),
+        flavour(),
+        prop_oneof![3 => Just(0u32), 2 => Just(1u32), 1 => Just(2u32)],
+        any::<bool>(),
+        mostly(0..2u32),
+        mostly(0..2u16),
+        mostly(0..3u16),
+        mostly(0..2u32),
+        netdev(),
+        function(),
+    )
+        .prop_map(
+            |(id, flavour, controller, external, number, pfnum, vfnum, sfnum, netdev, function)| {
+                // Keep the attributes each flavour carries (mostly), so the
+                // ports look like the kernel's; the occasional odd one stays.
+                let is = |f: Flavour| flavour == f;
+                DevlinkPort {
+                    id,
+                    flavour,
+                    controller,
+                    external,
+                    number: if is(Flavour::Physical) { number } else { None },
+                    pfnum: if is(Flavour::Physical) { None } else { pfnum },
+                    vfnum: if is(Flavour::PciVf) { vfnum } else { None },
+                    sfnum: if is(Flavour::PciSf) { sfnum } else { None },
+                    netdev,
+                    function,
+                }
+            },
+        )
+}
+
+fn a_link() -> impl Strategy<Value = Link> {
+    (1..6u32, 0..NAMES.len(), mostly(any_mac()), any::<bool>()).prop_map(
+        |(ifindex, n, mac, settled)| Link {
+            ifindex,
+            name: NAMES[n].to_owned(),
+            mac,
+            settled,
+        },
+    )
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    UpsertPort(DevlinkPort),
+    RemovePort(PortId),
+    UpsertLink(Link),
+    RemoveLink(u32),
+    SetSmartnic(DevHandle, u16, Option<Mac>),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        8 => devlink_port().prop_map(Op::UpsertPort),
+        3 => port_id().prop_map(Op::RemovePort),
+        5 => a_link().prop_map(Op::UpsertLink),
+        2 => (1..6u32).prop_map(Op::RemoveLink),
+        2 => (dev(), 0..2u16, mostly(any_mac())).prop_map(|(d, p, m)| Op::SetSmartnic(handle(d), p, m)),
+    ]
+}
+
+fn apply(t: &mut Table, op: &Op) -> bool {
+    match op.clone() {
+        Op::UpsertPort(p) => t.upsert_port(p),
+        Op::RemovePort(id) => t.remove_port(&id),
+        Op::UpsertLink(l) => t.upsert_link(l),
+        Op::RemoveLink(i) => t.remove_link(i),
+        Op::SetSmartnic(h, p, m) => t.set_smartnic_pf_mac(&h, p, m),
+    }
+}
+
+/// Every request of the domain, plus one MAC nobody carries.
+fn requests() -> Vec<Request> {
+    let mut macs: Vec<Mac> = USABLE.iter().map(|m| Mac(*m)).collect();
+    macs.push(mac("00:53:00:00:00:ff"));
+    let mut functions = vec![Function::Pf];
+    functions.extend((0..4).map(Function::Vf));
+    functions.extend((0..3).map(Function::Sf));
+    macs.iter()
+        .flat_map(|m| functions.iter().map(move |f| request(*m, *f)))
+        .collect()
+}
+
+// ---- the reference model: a linear scan over canonical ports ----
+
+struct Model<'a> {
+    c: &'a Canonical,
+    require_link: bool,
+    links: BTreeMap<u32, &'a Link>,
+}
+
+impl<'a> Model<'a> {
+    fn new(c: &'a Canonical, require_link: bool) -> Model<'a> {
+        Model {
+            c,
+            require_link,
+            links: c.links.iter().map(|l| (l.ifindex, l)).collect(),
+        }
+    }
+
+    /// The PfView a PCI_PF/VF/SF port belongs to.
+    fn pf_of(p: &DevlinkPort) -> Option<PfView> {
+        match p.flavour {
+            Flavour::PciPf | Flavour::PciVf | Flavour::PciSf => {
+                p.pfnum.map(|n| (p.id.handle.clone(), p.controller, n))
+            }
+            _ => None,
+        }
+    }
+
+    /// The port with the smallest id among those `pred` accepts (ports are
+    /// sorted by id in `canonical()`, but do not rely on it).
+    fn winner(&self, pred: impl Fn(&DevlinkPort) -> bool) -> Option<&'a DevlinkPort> {
+        self.c
+            .ports
+            .iter()
+            .filter(|p| pred(p))
+            .min_by(|a, b| a.id.cmp(&b.id))
+    }
+
+    fn pf_port(&self, k: &PfView) -> Option<&'a DevlinkPort> {
+        self.winner(|p| p.flavour == Flavour::PciPf && Self::pf_of(p).as_ref() == Some(k))
+    }
+
+    /// Effective MAC of every PF, per the documented rules.
+    fn pf_macs(&self) -> BTreeMap<PfView, Mac> {
+        let mut out = BTreeMap::new();
+        let devs: BTreeSet<DevHandle> = self
+            .c
+            .ports
+            .iter()
+            .map(|p| p.id.handle.clone())
+            .chain(self.c.smartnic.iter().map(|(h, _, _)| h.clone()))
+            .collect();
+        for dev in devs {
+            let pf_keys: BTreeSet<PfView> = self
+                .c
+                .ports
+                .iter()
+                .filter(|p| p.flavour == Flavour::PciPf && p.id.handle == dev)
+                .filter_map(Self::pf_of)
+                .collect();
+            let pfs: Vec<(PfView, &DevlinkPort)> = pf_keys
+                .into_iter()
+                .map(|k| {
+                    let p = self.pf_port(&k).unwrap();
+                    (k, p)
+                })
+                .collect();
+            // 1. the port function's hw_addr.
+            for (k, p) in &pfs {
+                if let Some(m) = p.function_mac() {
+                    out.insert(k.clone(), m);
+                }
+            }
+            // 2. smart_nic: the single PF of that pfnum without a MAC,
+            //    preferring an external one.
+            for (h, pfnum, m) in &self.c.smartnic {
+                if *h != dev || !m.is_usable() {
+                    continue;
+                }
+                let missing: Vec<&(PfView, &DevlinkPort)> = pfs
+                    .iter()
+                    .filter(|(k, p)| k.2 == *pfnum && p.function_mac().is_none())
+                    .collect();
+                let chosen: Vec<&&(PfView, &DevlinkPort)> = if missing.len() > 1 {
+                    missing.iter().filter(|(_, p)| p.external).collect()
+                } else {
+                    missing.iter().collect()
+                };
+                if let [only] = chosen.as_slice() {
+                    out.insert(only.0.clone(), *m);
+                }
+            }
+            // 3. no PCI_PF port on the device at all: the uplink netdev MAC.
+            let any_pcipf = self
+                .c
+                .ports
+                .iter()
+                .any(|p| p.flavour == Flavour::PciPf && p.id.handle == dev);
+            if !any_pcipf {
+                let pfnums: BTreeSet<u16> = self
+                    .c
+                    .ports
+                    .iter()
+                    .filter(|p| p.flavour == Flavour::Physical && p.id.handle == dev)
+                    .filter_map(|p| p.pf_number())
+                    .collect();
+                for n in pfnums {
+                    let up = self
+                        .winner(|p| {
+                            p.flavour == Flavour::Physical
+                                && p.id.handle == dev
+                                && p.pf_number() == Some(n)
+                        })
+                        .unwrap();
+                    let m = up
+                        .netdev
+                        .as_ref()
+                        .and_then(|nd| self.links.get(&nd.ifindex))
+                        .and_then(|l| l.mac)
+                        .filter(Mac::is_usable);
+                    if let Some(m) = m {
+                        out.insert((dev.clone(), 0, n), m);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn lookup(&self, pf_macs: &BTreeMap<PfView, Mac>, r: &Request) -> Outcome {
+        let mut pfs: Vec<PfView> = pf_macs
+            .iter()
+            .filter(|(_, m)| **m == r.pf_mac)
+            .map(|(k, _)| k.clone())
+            .collect();
+        pfs.sort();
+        let k = match pfs.len() {
+            0 => return Outcome::NoPf,
+            1 => pfs.pop().unwrap(),
+            _ => return Outcome::Ambiguous(pfs),
+        };
+        let port = match r.function {
+            Function::Pf => match self.pf_port(&k) {
+                Some(p) => p,
+                None => return Outcome::PfWithoutRepresentor(k),
+            },
+            Function::Vf(n) => {
+                match self.winner(|p| {
+                    p.flavour == Flavour::PciVf
+                        && Self::pf_of(p).as_ref() == Some(&k)
+                        && p.vfnum == Some(n)
+                }) {
+                    Some(p) => p,
+                    None => return Outcome::NoFunction(k),
+                }
+            }
+            Function::Sf(n) => {
+                match self.winner(|p| {
+                    p.flavour == Flavour::PciSf
+                        && Self::pf_of(p).as_ref() == Some(&k)
+                        && p.sfnum == Some(n)
+                }) {
+                    Some(p) => p,
+                    None => return Outcome::NoFunction(k),
+                }
+            }
+        };
+        let Some(nd) = &port.netdev else {
+            return Outcome::NoNetdev(port.id.clone());
+        };
+        let (name, settled) = match self.links.get(&nd.ifindex) {
+            Some(l) => (l.name.clone(), l.settled),
+            None => (nd.name.clone(), !self.require_link),
+        };
+        if !settled {
+            return Outcome::NotSettled {
+                port: port.id.clone(),
+                ifindex: nd.ifindex,
+                name,
+            };
+        }
+        Outcome::Found {
+            name,
+            port: port.id.clone(),
+            pf: k,
+        }
+    }
+}
+
+/// Runs one sequence, checking every invariant after every step.
+fn run(require_link: bool, ops: &[Op]) -> Result<(), TestCaseError> {
+    let reqs = requests();
+    let mut t = Table::new(require_link);
+    for (step, op) in ops.iter().enumerate() {
+        let before = t.canonical();
+        let g = t.generation();
+        let changed = apply(&mut t, op);
+        let ctx = || format!("step {step}: {op:?}");
+
+        if let Err(e) = t.check() {
+            return Err(TestCaseError::fail(format!("{}: check failed: {e}", ctx())));
+        }
+        prop_assert_eq!(
+            t.generation() != g,
+            changed,
+            "{}: generation vs return value",
+            ctx()
+        );
+        prop_assert!(t.generation() >= g, "{}: generation went back", ctx());
+        if !changed {
+            prop_assert_eq!(
+                &t.canonical(),
+                &before,
+                "{}: no change reported, but the table changed",
+                ctx()
+            );
+        }
+
+        let fresh = rebuild(&t);
+        let c = t.canonical();
+        prop_assert_eq!(
+            &fresh.canonical(),
+            &c,
+            "{}: rebuild has other contents",
+            ctx()
+        );
+        let model = Model::new(&c, require_link);
+        let pf_macs = model.pf_macs();
+        let got: BTreeMap<PfView, Mac> = t
+            .pf_macs()
+            .iter()
+            .map(|(k, m)| (pf_view(&t, k), m.mac))
+            .collect();
+        prop_assert_eq!(
+            &got,
+            &pf_macs,
+            "{}: effective PF MACs differ from the model",
+            ctx()
+        );
+        for r in &reqs {
+            let inc = outcome(&t, r);
+            let reb = outcome(&fresh, r);
+            prop_assert_eq!(&inc, &reb, "{}: {}: incremental vs rebuild", ctx(), r);
+            let want = model.lookup(&pf_macs, r);
+            prop_assert_eq!(&inc, &want, "{}: {}: table vs reference model", ctx(), r);
+        }
+    }
+    Ok(())
+}
+
+/// A modest number of cases so that `cargo test` stays fast in debug builds;
+/// `PROPTEST_CASES=2000 cargo test --release --test table_props` for a
+/// deeper search.
+fn config() -> Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    Config {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: 4096,
+        ..Config::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn state_machine_snapshot_mode(ops in prop::collection::vec(op(), 1..200)) {
+        run(false, &ops)?;
+    }
+
+    #[test]
+    fn state_machine_kernel_mode(ops in prop::collection::vec(op(), 1..200)) {
+        run(true, &ops)?;
+    }
+}
+
+/// Dense sequences on one device and one PF number: most ops hit the same
+/// keys, so duplicates, PF replacement and smart_nic races dominate.
+fn dense_op() -> impl Strategy<Value = Op> {
+    let port = (
+        0..4u32,
+        flavour(),
+        0..2u32,
+        any::<bool>(),
+        0..2u16,
+        netdev(),
+        function(),
+    )
+        .prop_map(
+            |(i, flavour, controller, external, vfnum, netdev, function)| DevlinkPort {
+                id: pid(D0, i),
+                flavour,
+                controller,
+                external,
+                number: (flavour == Flavour::Physical).then_some(0),
+                pfnum: (flavour != Flavour::Physical).then_some(0),
+                vfnum: (flavour == Flavour::PciVf).then_some(vfnum),
+                sfnum: (flavour == Flavour::PciSf).then_some(vfnum as u32),
+                netdev,
+                function,
+            },
+        );
+    prop_oneof![
+        8 => port.prop_map(Op::UpsertPort),
+        3 => (0..4u32).prop_map(|i| Op::RemovePort(pid(D0, i))),
+        4 => a_link().prop_map(Op::UpsertLink),
+        1 => (1..6u32).prop_map(Op::RemoveLink),
+        3 => mostly(any_mac()).prop_map(|m| Op::SetSmartnic(handle(D0), 0, m)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn state_machine_dense(require_link in any::<bool>(), ops in prop::collection::vec(dense_op(), 1..120)) {
+        run(require_link, &ops)?;
+    }
+}
+
+/// The model itself must be able to fail: a hand-built case where it and the
+/// table agree on a non-trivial answer (ambiguity + smart_nic + uplink).
+#[test]
+fn model_agrees_on_a_known_case() {
+    let mut t = Table::new(true);
+    t.upsert_link(link(1, "p0", "00:53:00:00:00:0a", true));
+    t.upsert_port(physical(D1, 0, 0, 1, "p0"));
+    t.upsert_port(vf(D1, 1, 0, 0, 2, 0, ""));
+    t.upsert_port(pf(D0, 1, 1, 0, "", 0, ""));
+    t.set_smartnic_pf_mac(&handle(D0), 0, Some(mac("00:53:00:00:00:0a")));
+    let c = t.canonical();
+    let m = Model::new(&c, true);
+    let macs = m.pf_macs();
+    assert_eq!(macs.len(), 2);
+    let r = request(mac("00:53:00:00:00:0a"), Function::Vf(2));
+    let want = Outcome::Ambiguous(vec![(handle(D0), 1, 0), (handle(D1), 0, 0)]);
+    assert_eq!(m.lookup(&macs, &r), want);
+    assert_eq!(outcome(&t, &r), want);
+    // Remove the smart_nic value: the uplink-derived PF of D1 is alone.
+    t.set_smartnic_pf_mac(&handle(D0), 0, None);
+    let c = t.canonical();
+    let m = Model::new(&c, true);
+    let want = Outcome::NoNetdev(pid(D1, 1));
+    assert_eq!(m.lookup(&m.pf_macs(), &r), want);
+    assert_eq!(outcome(&t, &r), want);
+}
