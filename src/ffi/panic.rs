@@ -52,7 +52,8 @@ mod tests {
         let before = caught_panics();
         let r = boundary("test", false, || -> bool { panic!("boom {}", 1) });
         assert!(!r);
-        assert_eq!(caught_panics(), before + 1);
+        // Other tests may panic concurrently: the counter only grows.
+        assert!(caught_panics() > before);
         assert_eq!(boundary("test", -1, || 7), 7);
     }
 }

@@ -123,6 +123,8 @@ pub mod testing {
 
     pub struct OwnedSmap {
         pub map: Box<smap>,
+        // Boxed so node addresses stay put while the Vec grows.
+        #[allow(clippy::vec_box)]
         _nodes: Vec<Box<smap_node>>,
         _buckets: Vec<*mut hmap_node>,
         _strings: Vec<CString>,

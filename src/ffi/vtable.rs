@@ -329,7 +329,7 @@ mod tests {
             panic!("simulated bug while holding the provider lock");
         });
         assert!(!r);
-        assert_eq!(crate::ffi::panic::caught_panics(), before + 1);
+        assert!(crate::ffi::panic::caught_panics() > before);
         assert!(STATE.is_poisoned());
 
         assert_eq!(prepare_name(&opts).as_deref(), Some("c1pf0vf3"));
