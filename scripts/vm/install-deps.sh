@@ -17,7 +17,7 @@ set -euo pipefail
 series=("$@")
 [ ${#series[@]} -gt 0 ] || series=("$DEFAULT_KERNEL")
 
-pkgs=(qemu-system-x86 udev kmod iproute2 busybox-static python3-venv
+pkgs=(qemu-system-x86 udev kmod iproute2 busybox-static python3-venv jq
       make gcc libelf-dev linux-compiler-gcc-12-x86)
 for s in "${series[@]}"; do
 	have=$(installed_kver "$s")

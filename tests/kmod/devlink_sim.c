@@ -453,6 +453,14 @@ static int sim_port_add_spec(struct sim_dev *sdev, struct sim_port_spec *s,
 		}
 		if (s->index >= 0)
 			one.index = s->index + i;
+		/*
+		 * A literal name= with count>1 gets the vf/sf number appended.
+		 * Explicit names are much cheaper than "eth%d" for thousands of
+		 * ports: the kernel scans every netdev to expand a %d template.
+		 */
+		if (s->count > 1 && s->name[0] && !strchr(s->name, '%') &&
+		    snprintf(one.name, IFNAMSIZ, "%s%u", s->name, s->fn + i) >= IFNAMSIZ)
+			return -ENAMETOOLONG;
 		port = sim_port_add(sdev, &one, s->fn + i, s->has_mac ? mac : NULL);
 		if (IS_ERR(port))
 			return PTR_ERR(port);
@@ -657,8 +665,6 @@ static int sim_parse_spec(char *line, struct sim_port_spec *s)
 		return -EINVAL;
 	if (s->flavour == DEVLINK_PORT_FLAVOUR_PCI_VF && s->fn + s->count - 1 > U16_MAX)
 		return -ERANGE;
-	if (s->count > 1 && s->name[0] && !strchr(s->name, '%'))
-		return -EINVAL;	/* one fixed name cannot be used twice */
 	return 0;
 }
 
