@@ -16,6 +16,14 @@ fn target_dir() -> PathBuf {
 #[test]
 fn c_host_drives_the_vtable_through_dlopen() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // `cargo test` links tests against the rlib only; build the cdylib the
+    // way a user would (same target dir and profile: debug).
+    let st = Command::new(env!("CARGO"))
+        .args(["build", "--lib", "--locked", "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .status()
+        .expect("cargo runs");
+    assert!(st.success(), "cargo build --lib failed");
     let lib = target_dir().join("libovn_vif_rs.so");
     assert!(
         lib.exists(),
