@@ -34,9 +34,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::devlink::attrs::{DEVLINK_GENL_MCGRP_CONFIG_NAME, DEVLINK_GENL_NAME, RTNLGRP_LINK};
-use crate::devlink::parse::{emit_port_dump_request, parse_port_payload, FamilyInfo, PortEvent};
+use crate::devlink::parse::{
+    emit_port_dump_request, parse_port_dump_payload, parse_port_payload, FamilyInfo, PortEvent,
+};
 use crate::devlink::socket::{self, NetlinkSocket, Transport, RECV_BUF_LEN};
-use crate::devlink::wire;
+use crate::devlink::wire::{self, ParseError};
 use crate::port::{DevHandle, DevlinkPort, Flavour, Link, PortId};
 use crate::rtnl::parse::{emit_getlink_dump_request, parse_link_payload, LinkEvent, LinkInfo};
 use crate::rtnl::settled::UdevProbe;
@@ -159,21 +161,102 @@ impl KernelSource<NetlinkSocket> {
     }
 
     pub fn open_with(opts: KernelOptions) -> io::Result<KernelSource> {
-        let dl_req = NetlinkSocket::generic(&[], None)?;
-        let dl_mon = NetlinkSocket::generic(&[], opts.rcvbuf)?;
-        let rt_req = NetlinkSocket::route(&[], None)?;
-        let rt_mon = NetlinkSocket::route(&[RTNLGRP_LINK], opts.rcvbuf)?;
-        let s = KernelSource::with_transports(dl_req, dl_mon, rt_req, rt_mon, opts)?;
-        let group = s.config_group()?;
-        s.dl_mon.join(group)?;
-        Ok(s)
+        KernelSource::open_wrapped(opts, |s, _| s)
     }
 }
 
+/// Which of the four sockets a transport is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Channel {
+    /// Generic netlink requests: nlctrl, `PORT_GET` dumps.
+    DevlinkReq,
+    /// devlink `config` multicast group.
+    DevlinkMon,
+    /// rtnetlink requests: `RTM_GETLINK` dumps.
+    RtnlReq,
+    /// rtnetlink `RTNLGRP_LINK`.
+    RtnlMon,
+}
+
+impl Channel {
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::DevlinkReq => "devlink-req",
+            Channel::DevlinkMon => "devlink-mon",
+            Channel::RtnlReq => "rtnl-req",
+            Channel::RtnlMon => "rtnl-mon",
+        }
+    }
+}
+
+/// Resolves the devlink family and checks it has the `config` group.  A
+/// kernel without devlink gives `ErrorKind::NotFound` saying so.
+pub fn resolve_devlink<T: Transport + ?Sized>(
+    t: &mut T,
+    buf: &mut [u8],
+    seq: u32,
+) -> io::Result<FamilyInfo> {
+    let family = match socket::resolve_family(t, buf, seq, DEVLINK_GENL_NAME) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "this kernel has no devlink: generic netlink family \"{DEVLINK_GENL_NAME}\" \
+                     not found ({e}); is CONFIG_NET_DEVLINK enabled?"
+                ),
+            ))
+        }
+        Err(e) => {
+            return Err(io::Error::new(
+                e.kind(),
+                format!("resolving generic netlink family \"{DEVLINK_GENL_NAME}\": {e}"),
+            ))
+        }
+    };
+    if family.group(DEVLINK_GENL_MCGRP_CONFIG_NAME).is_none() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "generic netlink family \"{DEVLINK_GENL_NAME}\" has no multicast group \
+                 \"{DEVLINK_GENL_MCGRP_CONFIG_NAME}\""
+            ),
+        ));
+    }
+    Ok(family)
+}
+
 impl<T: Transport> KernelSource<T> {
-    /// Builds a source over any transports (tests use fakes): resolves the
-    /// devlink family on `dl_req`.  The caller joins `dl_mon` to the
-    /// `config` group (the real `open` does; fakes need not).
+    /// Opens real sockets, each wrapped by `wrap` (e.g. a [`Tap`] that
+    /// records received datagrams).  The devlink family is resolved first,
+    /// then the monitors join their groups, before any dump.
+    pub fn open_wrapped(
+        opts: KernelOptions,
+        mut wrap: impl FnMut(NetlinkSocket, Channel) -> T,
+    ) -> io::Result<KernelSource<T>> {
+        let mut buf = vec![0u8; RECV_BUF_LEN];
+        let mut dl_req = NetlinkSocket::generic(&[], None)?;
+        let family = resolve_devlink(&mut dl_req, &mut buf, 1)?;
+        let group = family
+            .group(DEVLINK_GENL_MCGRP_CONFIG_NAME)
+            .unwrap_or_default();
+        let dl_mon = NetlinkSocket::generic(&[group], opts.rcvbuf)?;
+        let rt_mon = NetlinkSocket::route(&[RTNLGRP_LINK], opts.rcvbuf)?;
+        let rt_req = NetlinkSocket::route(&[], None)?;
+        Ok(KernelSource::from_parts(
+            wrap(dl_req, Channel::DevlinkReq),
+            wrap(dl_mon, Channel::DevlinkMon),
+            wrap(rt_req, Channel::RtnlReq),
+            wrap(rt_mon, Channel::RtnlMon),
+            family,
+            buf,
+            opts,
+        ))
+    }
+
+    /// Builds a source over any transports (tests use fakes), resolving
+    /// the devlink family on `dl_req`; `dl_mon` must already receive the
+    /// `config` group.
     pub fn with_transports(
         mut dl_req: T,
         dl_mon: T,
@@ -182,25 +265,22 @@ impl<T: Transport> KernelSource<T> {
         opts: KernelOptions,
     ) -> io::Result<KernelSource<T>> {
         let mut buf = vec![0u8; RECV_BUF_LEN];
-        let family = match socket::resolve_family(&mut dl_req, &mut buf, 1, DEVLINK_GENL_NAME) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!(
-                    "this kernel has no devlink: generic netlink family \"{DEVLINK_GENL_NAME}\" \
-                         not found ({e}); is CONFIG_NET_DEVLINK enabled?"
-                ),
-                ))
-            }
-            Err(e) => {
-                return Err(io::Error::new(
-                    e.kind(),
-                    format!("resolving generic netlink family \"{DEVLINK_GENL_NAME}\": {e}"),
-                ))
-            }
-        };
-        let s = KernelSource {
+        let family = resolve_devlink(&mut dl_req, &mut buf, 1)?;
+        Ok(KernelSource::from_parts(
+            dl_req, dl_mon, rt_req, rt_mon, family, buf, opts,
+        ))
+    }
+
+    fn from_parts(
+        dl_req: T,
+        dl_mon: T,
+        rt_req: T,
+        rt_mon: T,
+        family: FamilyInfo,
+        buf: Vec<u8>,
+        opts: KernelOptions,
+    ) -> KernelSource<T> {
+        KernelSource {
             dl_req,
             dl_mon,
             rt_req,
@@ -215,23 +295,7 @@ impl<T: Transport> KernelSource<T> {
             last_smartnic_check: None,
             need_resync: false,
             stats: KernelStats::default(),
-        };
-        s.config_group()?;
-        Ok(s)
-    }
-
-    fn config_group(&self) -> io::Result<u32> {
-        self.family
-            .group(DEVLINK_GENL_MCGRP_CONFIG_NAME)
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!(
-                        "generic netlink family \"{DEVLINK_GENL_NAME}\" has no multicast group \
-                     \"{DEVLINK_GENL_MCGRP_CONFIG_NAME}\""
-                    ),
-                )
-            })
+        }
     }
 
     /// The resolved devlink family id and groups.
@@ -311,51 +375,22 @@ impl<T: Transport> KernelSource<T> {
         )))
     }
 
-    /// RTM_GETLINK dump.  Returns (links, interrupted).
     fn dump_links(&mut self) -> io::Result<(Vec<LinkInfo>, bool)> {
         let seq = self.next_seq();
-        let req = emit_getlink_dump_request(seq);
-        let mut out = Vec::new();
-        let mut errors = Vec::new();
-        let intr =
-            socket::dump(
-                &mut self.rt_req,
-                &mut self.buf,
-                seq,
-                &req,
-                |m| match parse_link_payload(m.ty, m.payload) {
-                    Ok(Some(LinkEvent::New(l))) => out.push(l),
-                    Ok(_) => {}
-                    Err(e) => errors.push(e),
-                },
-            )?;
-        for e in errors {
-            self.note_parse_error("rtnetlink link dump entry", &e);
+        let d = dump_links(&mut self.rt_req, &mut self.buf, seq)?;
+        for e in &d.errors {
+            self.note_parse_error("rtnetlink link dump entry", e);
         }
-        Ok((out, intr))
+        Ok((d.items, d.interrupted))
     }
 
-    /// DEVLINK_CMD_PORT_GET dump.  Returns (ports, interrupted).
     fn dump_ports(&mut self) -> io::Result<(Vec<DevlinkPort>, bool)> {
         let seq = self.next_seq();
-        let family = self.family.id;
-        let req = emit_port_dump_request(family, seq);
-        let mut out = Vec::new();
-        let mut errors = Vec::new();
-        let intr = socket::dump(&mut self.dl_req, &mut self.buf, seq, &req, |m| {
-            if m.ty != family {
-                return;
-            }
-            match parse_port_payload(m.payload) {
-                Ok(Some(PortEvent::New(p))) => out.push(p),
-                Ok(_) => {}
-                Err(e) => errors.push(e),
-            }
-        })?;
-        for e in errors {
-            self.note_parse_error("devlink port dump entry", &e);
+        let d = dump_ports(&mut self.dl_req, &mut self.buf, seq, self.family.id)?;
+        for e in &d.errors {
+            self.note_parse_error("devlink port dump entry", e);
         }
-        Ok((out, intr))
+        Ok((d.items, d.interrupted))
     }
 
     /// Applies pending notifications without blocking.  After lost events
@@ -581,6 +616,65 @@ impl<T: Transport> KernelSource<T> {
     }
 }
 
+/// One dump's result: entries parsed, entries rejected, and whether the
+/// kernel flagged it `NLM_F_DUMP_INTR` (redo it).
+#[derive(Debug)]
+pub struct Dump<I> {
+    pub items: Vec<I>,
+    pub errors: Vec<ParseError>,
+    pub interrupted: bool,
+}
+
+/// One `RTM_GETLINK` dump on a request socket.
+pub fn dump_links<T: Transport + ?Sized>(
+    t: &mut T,
+    buf: &mut [u8],
+    seq: u32,
+) -> io::Result<Dump<LinkInfo>> {
+    let req = emit_getlink_dump_request(seq);
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    let interrupted = socket::dump(t, buf, seq, &req, |m| {
+        match parse_link_payload(m.ty, m.payload) {
+            Ok(Some(LinkEvent::New(l))) => items.push(l),
+            Ok(_) => {}
+            Err(e) => errors.push(e),
+        }
+    })?;
+    Ok(Dump {
+        items,
+        errors,
+        interrupted,
+    })
+}
+
+/// One `DEVLINK_CMD_PORT_GET` dump on a generic netlink request socket.
+pub fn dump_ports<T: Transport + ?Sized>(
+    t: &mut T,
+    buf: &mut [u8],
+    seq: u32,
+    family: u16,
+) -> io::Result<Dump<DevlinkPort>> {
+    let req = emit_port_dump_request(family, seq);
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    let interrupted = socket::dump(t, buf, seq, &req, |m| {
+        if m.ty != family {
+            return;
+        }
+        match parse_port_dump_payload(m.payload) {
+            Ok(Some(PortEvent::New(p))) => items.push(p),
+            Ok(_) => {}
+            Err(e) => errors.push(e),
+        }
+    })?;
+    Ok(Dump {
+        items,
+        errors,
+        interrupted,
+    })
+}
+
 /// Does a port event change a PF-MAC input (a PHYSICAL or PCI_PF port)?
 fn touches_pf_mac(table: &Table, ev: &PortEvent) -> bool {
     let is_pf = |f: Flavour| matches!(f, Flavour::Physical | Flavour::PciPf);
@@ -619,6 +713,47 @@ pub fn refresh_smartnic(
     changed
 }
 
+/// A transport wrapper that records every received datagram (capture mode:
+/// real-kernel bytes become fixtures).
+pub struct Tap<T> {
+    inner: T,
+    channel: Channel,
+    sink: CaptureSink,
+}
+
+/// Datagrams received, in order, with the socket they came from.
+pub type CaptureSink = std::sync::Arc<std::sync::Mutex<Vec<(Channel, Vec<u8>)>>>;
+
+impl<T> Tap<T> {
+    pub fn new(inner: T, channel: Channel, sink: CaptureSink) -> Tap<T> {
+        Tap {
+            inner,
+            channel,
+            sink,
+        }
+    }
+}
+
+impl<T: Transport> Transport for Tap<T> {
+    fn send(&mut self, msg: &[u8]) -> io::Result<()> {
+        self.inner.send(msg)
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.recv(buf)?;
+        let d = buf[..n.min(buf.len())].to_vec();
+        self.sink
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((self.channel, d));
+        Ok(n)
+    }
+
+    fn raw_fd(&self) -> RawFd {
+        self.inner.raw_fd()
+    }
+}
+
 /// A fake kernel for tests: answers nlctrl, `PORT_GET` and `RTM_GETLINK`
 /// dumps from its state, and queues notifications on the monitor
 /// transports.  Public so integration tests and benchmarks can drive a
@@ -639,13 +774,8 @@ pub mod testing {
     use crate::port::{DevlinkPort, PortId};
     use crate::rtnl::parse::{emit_dellink, emit_newlink, LinkInfo};
 
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub enum Role {
-        DevlinkReq,
-        DevlinkMon,
-        RtnlReq,
-        RtnlMon,
-    }
+    /// The fake's sockets are named like the real ones.
+    pub use super::Channel as Role;
 
     #[derive(Default)]
     pub struct State {
@@ -665,12 +795,7 @@ pub mod testing {
     }
 
     fn key(r: Role) -> &'static str {
-        match r {
-            Role::DevlinkReq => "devlink-req",
-            Role::DevlinkMon => "devlink-mon",
-            Role::RtnlReq => "rtnl-req",
-            Role::RtnlMon => "rtnl-mon",
-        }
+        r.name()
     }
 
     impl State {
@@ -842,7 +967,8 @@ pub mod testing {
                     let msgs: Vec<Vec<u8>> = s
                         .ports
                         .values()
-                        .map(|p| emit_port_message(m.ty, flags, seq, DEVLINK_CMD_PORT_NEW, p))
+                        // Like 6.1: dump replies say DEVLINK_CMD_NEW.
+                        .map(|p| emit_port_message(m.ty, flags, seq, DEVLINK_CMD_NEW, p))
                         .collect();
                     let per = s.per_datagram.max(1);
                     queue_dump(

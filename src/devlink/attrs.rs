@@ -20,6 +20,9 @@ pub const DEVLINK_GENL_NAME: &str = "devlink";
 pub const DEVLINK_GENL_MCGRP_CONFIG_NAME: &str = "config";
 pub const DEVLINK_GENL_VERSION: u8 = 1;
 
+/// The *device* NEW command; 6.1 uses it in port dump replies (see
+/// `parse::parse_port_dump_payload`).
+pub const DEVLINK_CMD_NEW: u8 = 3;
 pub const DEVLINK_CMD_PORT_GET: u8 = 5;
 pub const DEVLINK_CMD_PORT_SET: u8 = 6;
 pub const DEVLINK_CMD_PORT_NEW: u8 = 7;
@@ -88,6 +91,7 @@ mod tests {
             ("CTRL_ATTR_MCAST_GRP_ID", CTRL_ATTR_MCAST_GRP_ID.into()),
             ("GENL_HDRLEN", GENL_HDRLEN as i64),
             ("DEVLINK_GENL_VERSION", DEVLINK_GENL_VERSION.into()),
+            ("DEVLINK_CMD_NEW", DEVLINK_CMD_NEW.into()),
             ("DEVLINK_CMD_PORT_GET", DEVLINK_CMD_PORT_GET.into()),
             ("DEVLINK_CMD_PORT_SET", DEVLINK_CMD_PORT_SET.into()),
             ("DEVLINK_CMD_PORT_NEW", DEVLINK_CMD_PORT_NEW.into()),

@@ -198,12 +198,24 @@ pub fn parse_genl_header(payload: &[u8]) -> Result<(GenlHeader, &[u8]), ParseErr
 /// `Ok(None)` for commands other than PORT_NEW/PORT_DEL (the `config`
 /// group also carries device, param, region ... notifications).
 pub fn parse_port_payload(payload: &[u8]) -> Result<Option<PortEvent>, ParseError> {
-    let (hdr, body) = parse_genl_header(payload)?;
-    let del = match hdr.cmd {
-        DEVLINK_CMD_PORT_NEW => false,
-        DEVLINK_CMD_PORT_DEL => true,
-        _ => return Ok(None),
-    };
+    let (hdr, _) = parse_genl_header(payload)?;
+    match hdr.cmd {
+        DEVLINK_CMD_PORT_NEW => parse_port_body(payload, false),
+        DEVLINK_CMD_PORT_DEL => parse_port_body(payload, true),
+        _ => Ok(None),
+    }
+}
+
+/// Parses one reply of a `PORT_GET` dump.  Its command is not checked:
+/// Linux 6.1 fills port dump replies with `DEVLINK_CMD_NEW` (3, the
+/// *device* command) instead of `DEVLINK_CMD_PORT_NEW` (which the `doit`
+/// and the notifications use); iproute2 does not look at it either.
+pub fn parse_port_dump_payload(payload: &[u8]) -> Result<Option<PortEvent>, ParseError> {
+    parse_port_body(payload, false)
+}
+
+fn parse_port_body(payload: &[u8], del: bool) -> Result<Option<PortEvent>, ParseError> {
+    let (_, body) = parse_genl_header(payload)?;
     let mut bus = None;
     let mut dev = None;
     let mut index = None;
