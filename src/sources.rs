@@ -6,6 +6,10 @@ use std::io;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use std::os::fd::RawFd;
+
+use crate::devlink::socket::{NetlinkSocket, Transport};
+use crate::kernel::KernelSource;
 use crate::provider::Source;
 use crate::snapshot;
 use crate::table::Table;
@@ -84,8 +88,37 @@ pub fn open_default() -> io::Result<Box<dyn Source>> {
 }
 
 fn open_kernel() -> io::Result<Box<dyn Source>> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "the kernel source (devlink + rtnetlink) is not available in this build",
-    ))
+    Ok(Box::new(Kernel(KernelSource::open()?)))
+}
+
+/// The kernel: devlink ports (dump + `config` multicast group) joined with
+/// rtnetlink links (renames, MACs, udev settling).
+pub struct Kernel<T: Transport = NetlinkSocket>(pub KernelSource<T>);
+
+impl<T: Transport + Send> Source for Kernel<T> {
+    fn load(&mut self) -> io::Result<Table> {
+        self.0.load()
+    }
+
+    fn drain(&mut self, table: &mut Table) -> io::Result<bool> {
+        self.0.drain(table)
+    }
+
+    fn recheck_unsettled(&mut self, table: &mut Table) -> bool {
+        self.0.recheck_unsettled(table)
+    }
+
+    fn fds(&self) -> Vec<RawFd> {
+        self.0.fds().to_vec()
+    }
+
+    fn describe(&self) -> String {
+        let s = self.0.stats();
+        format!(
+            "kernel (devlink + rtnetlink; {} events, {} resyncs, {} parse errors)",
+            s.events(),
+            s.resyncs,
+            s.parse_errors
+        )
+    }
 }

@@ -71,3 +71,21 @@ mod tests {
         unsafe { free_cstring(p) };
     }
 }
+
+/// Waits until one of `fds` is readable or `timeout_ms` passes (for the
+/// CLI's `monitor`; the provider itself never blocks).  Returns whether any
+/// descriptor is readable.
+pub fn poll_readable(fds: &[std::os::fd::RawFd], timeout_ms: i32) -> bool {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: `pfds` is a valid array of `pfds.len()` pollfd structs that
+    // poll may write `revents` into.
+    let rc = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
+    rc > 0
+}
