@@ -46,6 +46,24 @@ pub unsafe fn free_cstring(p: *mut libc::c_char) {
     unsafe { libc::free(p.cast()) }
 }
 
+/// Waits until one of `fds` is readable or `timeout_ms` passes (for the
+/// CLI's `monitor`; the provider itself never blocks).  Returns whether any
+/// descriptor is readable.
+pub fn poll_readable(fds: &[std::os::fd::RawFd], timeout_ms: i32) -> bool {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: `pfds` is a valid array of `pfds.len()` pollfd structs that
+    // poll may write `revents` into.
+    let rc = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
+    rc > 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,22 +88,4 @@ mod tests {
         // SAFETY: p came from malloc_cstring.
         unsafe { free_cstring(p) };
     }
-}
-
-/// Waits until one of `fds` is readable or `timeout_ms` passes (for the
-/// CLI's `monitor`; the provider itself never blocks).  Returns whether any
-/// descriptor is readable.
-pub fn poll_readable(fds: &[std::os::fd::RawFd], timeout_ms: i32) -> bool {
-    let mut pfds: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|&fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
-    // SAFETY: `pfds` is a valid array of `pfds.len()` pollfd structs that
-    // poll may write `revents` into.
-    let rc = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
-    rc > 0
 }
