@@ -19,11 +19,12 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::*;
+use ovn_vif_rs::lookup;
 use ovn_vif_rs::options::{Function, Request};
 use ovn_vif_rs::port::{
     DevHandle, DevlinkPort, Flavour, Link, Mac, NetdevRef, PortFunction, PortId,
 };
-use ovn_vif_rs::table::{Canonical, Table};
+use ovn_vif_rs::table::{Canonical, PfKey, Table};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
@@ -181,6 +182,30 @@ fn requests() -> Vec<Request> {
 
 // ---- the reference model: a linear scan over canonical ports ----
 
+// The model spells out the rules itself rather than calling the helpers of
+// src/port.rs, so that a wrong helper shows up as a disagreement.
+
+/// A unicast, non-zero MAC.
+fn usable(m: Mac) -> bool {
+    m.0 != [0; 6] && m.0[0] & 1 == 0
+}
+
+/// The port function's hw_addr, when usable.
+fn fn_mac(p: &DevlinkPort) -> Option<Mac> {
+    p.function
+        .as_ref()
+        .and_then(|f| f.hw_addr)
+        .filter(|m| usable(*m))
+}
+
+/// A PHYSICAL port's PF number: its pfnum, else its port number.
+fn phys_pf(p: &DevlinkPort) -> Option<u16> {
+    if p.flavour != Flavour::Physical {
+        return None;
+    }
+    p.pfnum.or(p.number.and_then(|n| u16::try_from(n).ok()))
+}
+
 struct Model<'a> {
     c: &'a Canonical,
     require_link: bool,
@@ -247,19 +272,19 @@ impl<'a> Model<'a> {
                 .collect();
             // 1. the port function's hw_addr.
             for (k, p) in &pfs {
-                if let Some(m) = p.function_mac() {
+                if let Some(m) = fn_mac(p) {
                     out.insert(k.clone(), m);
                 }
             }
             // 2. smart_nic: the single PF of that pfnum without a MAC,
             //    preferring an external one.
             for (h, pfnum, m) in &self.c.smartnic {
-                if *h != dev || !m.is_usable() {
+                if *h != dev || !usable(*m) {
                     continue;
                 }
                 let missing: Vec<&(PfView, &DevlinkPort)> = pfs
                     .iter()
-                    .filter(|(k, p)| k.2 == *pfnum && p.function_mac().is_none())
+                    .filter(|(k, p)| k.2 == *pfnum && fn_mac(p).is_none())
                     .collect();
                 let chosen: Vec<&&(PfView, &DevlinkPort)> = if missing.len() > 1 {
                     missing.iter().filter(|(_, p)| p.external).collect()
@@ -282,14 +307,14 @@ impl<'a> Model<'a> {
                     .ports
                     .iter()
                     .filter(|p| p.flavour == Flavour::Physical && p.id.handle == dev)
-                    .filter_map(|p| p.pf_number())
+                    .filter_map(|p| phys_pf(p))
                     .collect();
                 for n in pfnums {
                     let up = self
                         .winner(|p| {
                             p.flavour == Flavour::Physical
                                 && p.id.handle == dev
-                                && p.pf_number() == Some(n)
+                                && phys_pf(p) == Some(n)
                         })
                         .unwrap();
                     let m = up
@@ -297,7 +322,7 @@ impl<'a> Model<'a> {
                         .as_ref()
                         .and_then(|nd| self.links.get(&nd.ifindex))
                         .and_then(|l| l.mac)
-                        .filter(Mac::is_usable);
+                        .filter(|m| usable(*m));
                     if let Some(m) = m {
                         out.insert((dev.clone(), 0, n), m);
                     }
@@ -305,6 +330,84 @@ impl<'a> Model<'a> {
             }
         }
         out
+    }
+
+    /// (name, settled) of a port's netdev as the table should show it.
+    fn netdev_view(&self, p: &DevlinkPort) -> (Option<String>, bool) {
+        match &p.netdev {
+            None => (None, false),
+            Some(nd) => match self.links.get(&nd.ifindex) {
+                Some(l) => (Some(l.name.clone()), l.settled),
+                None => (Some(nd.name.clone()), !self.require_link),
+            },
+        }
+    }
+
+    /// The port found by ifindex: the smallest id among its claimants.
+    fn by_ifindex(&self, ifindex: u32) -> Option<PortId> {
+        self.winner(|p| p.netdev.as_ref().map(|n| n.ifindex) == Some(ifindex))
+            .map(|p| p.id.clone())
+    }
+
+    /// (VF count, SF count): distinct function numbers under the PF.
+    fn children(&self, k: &PfView) -> (u32, u32) {
+        let of = |f: Flavour| {
+            self.c
+                .ports
+                .iter()
+                .filter(|p| p.flavour == f && Self::pf_of(p).as_ref() == Some(k))
+                .filter_map(|p| match f {
+                    Flavour::PciVf => p.vfnum.map(u32::from),
+                    _ => p.sfnum,
+                })
+                .collect::<BTreeSet<u32>>()
+                .len() as u32
+        };
+        (of(Flavour::PciVf), of(Flavour::PciSf))
+    }
+
+    /// PfViews of a (device, pfnum) that have a PCI_PF port or children.
+    fn pf_keys_for(&self, dev: &DevHandle, pfnum: u16) -> Vec<PfView> {
+        let set: BTreeSet<PfView> = self
+            .c
+            .ports
+            .iter()
+            .filter(|p| {
+                (p.flavour == Flavour::PciPf)
+                    || (p.flavour == Flavour::PciVf && p.vfnum.is_some())
+                    || (p.flavour == Flavour::PciSf && p.sfnum.is_some())
+            })
+            .filter_map(Self::pf_of)
+            .filter(|k| &k.0 == dev && k.2 == pfnum)
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// Where the netlink layer should read smart_nic/pf/config.
+    fn smartnic_candidates(&self) -> Vec<(DevHandle, u16, String)> {
+        let mut out = BTreeSet::new();
+        for p in &self.c.ports {
+            let Some(n) = phys_pf(p) else {
+                continue;
+            };
+            let up = self
+                .winner(|q| {
+                    q.flavour == Flavour::Physical
+                        && q.id.handle == p.id.handle
+                        && phys_pf(q) == Some(n)
+                })
+                .unwrap();
+            let needs = self.c.ports.iter().any(|q| {
+                q.flavour == Flavour::PciPf
+                    && q.id.handle == p.id.handle
+                    && q.pfnum == Some(n)
+                    && fn_mac(self.pf_port(&Self::pf_of(q).unwrap()).unwrap()).is_none()
+            });
+            if let (true, (Some(name), _)) = (needs, self.netdev_view(up)) {
+                out.insert((p.id.handle.clone(), n, name));
+            }
+        }
+        out.into_iter().collect()
     }
 
     fn lookup(&self, pf_macs: &BTreeMap<PfView, Mac>, r: &Request) -> Outcome {
@@ -423,8 +526,81 @@ fn run(require_link: bool, ops: &[Op]) -> Result<(), TestCaseError> {
             prop_assert_eq!(&inc, &reb, "{}: {}: incremental vs rebuild", ctx(), r);
             let want = model.lookup(&pf_macs, r);
             prop_assert_eq!(&inc, &want, "{}: {}: table vs reference model", ctx(), r);
+            // The explanation of any refusal can be built (and says something).
+            if let Err(refusal) = lookup::lookup(&t, r) {
+                prop_assert!(!lookup::explain(&t, r, &refusal).is_empty());
+            }
+        }
+        check_read_side(&t, &model, &c, &ctx)?;
+    }
+    Ok(())
+}
+
+/// The table's other read-side views against the model.
+fn check_read_side(
+    t: &Table,
+    model: &Model,
+    c: &Canonical,
+    ctx: impl Fn() -> String,
+) -> Result<(), TestCaseError> {
+    for p in &c.ports {
+        let e = t.entry_by_id(&p.id).expect("canonical port is stored");
+        let got = (e.name.as_deref().map(str::to_owned), e.settled);
+        prop_assert_eq!(
+            got,
+            model.netdev_view(p),
+            "{}: netdev view of {}",
+            ctx(),
+            &p.id
+        );
+    }
+    for i in 1..6u32 {
+        let got = t.entry_by_ifindex(i).map(|e| e.port.id.clone());
+        prop_assert_eq!(got, model.by_ifindex(i), "{}: ifindex {}", ctx(), i);
+    }
+    for d in DEVS {
+        let h = handle(d);
+        for pfnum in 0..2u16 {
+            let Some(dev) = t.dev_index(&h) else {
+                prop_assert!(model.pf_keys_for(&h, pfnum).is_empty());
+                continue;
+            };
+            let got: Vec<PfView> = t
+                .pf_keys_for(dev, pfnum)
+                .iter()
+                .map(|k| pf_view(t, k))
+                .collect();
+            prop_assert_eq!(
+                &got,
+                &model.pf_keys_for(&h, pfnum),
+                "{}: pf_keys_for {} pf{}",
+                ctx(),
+                &h,
+                pfnum
+            );
+            for controller in 0..3u32 {
+                let k = PfKey {
+                    dev,
+                    controller,
+                    pfnum,
+                };
+                let v = pf_view(t, &k);
+                prop_assert_eq!(
+                    t.children_of(&k),
+                    model.children(&v),
+                    "{}: children of {:?}",
+                    ctx(),
+                    v
+                );
+            }
         }
     }
+    prop_assert_eq!(
+        t.smartnic_candidates(),
+        model.smartnic_candidates(),
+        "{}: smartnic_candidates",
+        ctx()
+    );
     Ok(())
 }
 

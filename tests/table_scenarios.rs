@@ -772,6 +772,26 @@ fn duplicate_keys() {
         assert_check(&t);
     }
 
+    // Three claimants: removing the winner exposes the next smallest id,
+    // whatever the arrival order.
+    for order in [[9u32, 5, 7], [5, 9, 7], [7, 9, 5]] {
+        let mut t = init_store(false);
+        for idx in order {
+            t.upsert_port(sf(D0, idx, 0, 0, 4, 1000 + idx, &format!("s{idx}")));
+        }
+        assert_found(&t, &req_sf(PF_MAC, 4), "s5");
+        t.remove_port(&pid(D0, 5));
+        assert_found(&t, &req_sf(PF_MAC, 4), "s7");
+        assert_check(&t);
+        t.upsert_port(sf(D0, 5, 0, 0, 4, 1005, "s5"));
+        assert_found(&t, &req_sf(PF_MAC, 4), "s5");
+        t.remove_port(&pid(D0, 7));
+        t.remove_port(&pid(D0, 5));
+        assert_found(&t, &req_sf(PF_MAC, 4), "s9");
+        assert_eq!(t.children_of(&pf_key(&t, D0, 0, 0)), (0, 1));
+        assert_check(&t);
+    }
+
     // Two PCI_PF ports for one PfKey: the smaller id's MAC is the PF's.
     for order in [[1u32, 9], [9, 1]] {
         let mut t = Table::new(false);
@@ -802,6 +822,14 @@ fn duplicate_keys() {
         assert_eq!(t.entry_by_ifindex(1000).unwrap().port.id, pid(D0, 7));
         assert_check(&t);
     }
+    let mut t = init_store(false);
+    for idx in [9u32, 5, 7] {
+        t.upsert_port(vf(D0, idx, 0, 0, idx as u16, 1000, &format!("n{idx}")));
+    }
+    assert_eq!(t.entry_by_ifindex(1000).unwrap().port.id, pid(D0, 5));
+    t.remove_port(&pid(D0, 5));
+    assert_eq!(t.entry_by_ifindex(1000).unwrap().port.id, pid(D0, 7));
+    assert_check(&t);
 }
 
 /// A rename of an ifindex claimed by two ports reaches both of them.
