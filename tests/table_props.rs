@@ -307,7 +307,7 @@ impl<'a> Model<'a> {
                     .ports
                     .iter()
                     .filter(|p| p.flavour == Flavour::Physical && p.id.handle == dev)
-                    .filter_map(|p| phys_pf(p))
+                    .filter_map(phys_pf)
                     .collect();
                 for n in pfnums {
                     let up = self
@@ -531,7 +531,7 @@ fn run(require_link: bool, ops: &[Op]) -> Result<(), TestCaseError> {
                 prop_assert!(!lookup::explain(&t, r, &refusal).is_empty());
             }
         }
-        check_read_side(&t, &model, &c, &ctx)?;
+        check_read_side(&t, &model, &c, ctx)?;
     }
     Ok(())
 }
