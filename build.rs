@@ -5,7 +5,10 @@
 //!    `OVN_VIF_RS_UPDATE_HEADER=1 cargo build`).
 //! 2. The cdylib gets a SONAME (cargo sets none), so executables record
 //!    `libovn_vif_rs.so.0`, not a build path.
-//! 3. With `--features abi-check` and `OVN_SRC`/`OVS_SRC` naming source
+//! 3. `src/ffi/shim.c` (weak references to the few OVS functions used when
+//!    hosted by ovn-controller: vlog, unixctl, poll loop; docs/hosting.md)
+//!    is compiled with the `cc` crate and linked whole into the library.
+//! 4. With `--features abi-check` and `OVN_SRC`/`OVS_SRC` naming source
 //!    trees, bindgen reads OVN's real `lib/vif-plug-provider.h` and writes
 //!    `$OUT_DIR/ovn_bindings.rs` for `tests/abi_layout.rs`.
 
@@ -34,6 +37,19 @@ fn main() {
             .expect("include/ is writable");
     }
 
+    // The C shim (docs/hosting.md).  +whole-archive keeps its load-time
+    // constructor (vlog module registration) even if nothing else in its
+    // object were referenced.
+    println!("cargo:rerun-if-changed=src/ffi/shim.c");
+    cc::Build::new()
+        .file("src/ffi/shim.c")
+        .flag_if_supported("-std=gnu11")
+        .warnings(true)
+        .extra_warnings(true)
+        .warnings_into_errors(true)
+        .link_lib_modifier("+whole-archive")
+        .compile("ovn_vif_rs_shim");
+
     // SONAME for the shared library (only affects the cdylib link).
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libovn_vif_rs.so.0");
@@ -44,6 +60,10 @@ fn main() {
             "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
             map.display()
         );
+        // Never unloaded: when hosted, OVS keeps pointers into the library
+        // (the vlog module in its module list, unixctl callbacks), so a
+        // dlclose() must not unmap it.
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
     }
 
     #[cfg(feature = "abi-check")]

@@ -1,7 +1,10 @@
 //! Where log lines go when no host logger is installed: stderr, in a format
 //! close to OVS's (`time|module|LEVEL|message`).  Level from
 //! `OVN_VIF_RS_LOG` (error, warn, info, debug, trace; default info).
-//! When hosted by an OVS process, the vlog bridge replaces this.
+//! When hosted by an OVS process (ovn-controller), [`init_default`] installs
+//! the vlog bridge ([`crate::ffi::vlog::VlogLogger`]) instead: lines go to
+//! ovn-controller's log under module `vif_plug_representor`, with levels
+//! set by `-v` / `vlog/set` (and `OVN_VIF_RS_LOG` is ignored).
 
 use std::io::Write;
 use std::sync::OnceLock;
@@ -49,8 +52,19 @@ pub fn parse_level(s: &str) -> Option<log::LevelFilter> {
     }
 }
 
-/// Installs the stderr logger unless a logger is already installed.
+static VLOG: crate::ffi::vlog::VlogLogger = crate::ffi::vlog::VlogLogger;
+
+/// Installs the logger unless one is already installed: the vlog bridge
+/// when the host exports OVS vlog, else stderr.
 pub fn init_default() {
+    if crate::ffi::vlog::hosted() {
+        if log::set_logger(&VLOG).is_ok() {
+            // vlog decides per line (its levels change at run time);
+            // `trace!` is never forwarded.
+            log::set_max_level(log::LevelFilter::Debug);
+        }
+        return;
+    }
     let level = std::env::var("OVN_VIF_RS_LOG")
         .ok()
         .and_then(|s| parse_level(&s))

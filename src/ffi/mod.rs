@@ -5,9 +5,12 @@
 //! - [`panic`]: the boundary every entry point runs through.
 //! - [`vtable`]: the exported `vif_plug_provider_classes` and entry points.
 //! - [`sys`]: libc helpers (coarse clock, malloc'ed strings).
+//! - [`vlog`], [`unixctl`], [`poll`]: living inside an OVS host through
+//!   the weak references of `shim.c` (docs/hosting.md).
 
 pub mod panic;
 pub mod smap;
 pub mod sys;
 pub mod types;
+pub mod vlog;
 pub mod vtable;
