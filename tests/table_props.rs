@@ -533,6 +533,47 @@ fn run(require_link: bool, ops: &[Op]) -> Result<(), TestCaseError> {
         }
         check_read_side(&t, &model, &c, ctx)?;
     }
+    drain(t)
+}
+
+/// Removing everything leaves nothing behind: no PF MAC, no child count, no
+/// controller seen, no link.
+fn drain(mut t: Table) -> Result<(), TestCaseError> {
+    let c = t.canonical();
+    for p in &c.ports {
+        prop_assert!(t.remove_port(&p.id));
+    }
+    for (h, pfnum, _) in &c.smartnic {
+        prop_assert!(t.set_smartnic_pf_mac(h, *pfnum, None));
+    }
+    for l in &c.links {
+        prop_assert!(t.remove_link(l.ifindex));
+    }
+    prop_assert!(t.is_empty());
+    prop_assert!(t.pf_macs().is_empty());
+    prop_assert!(t.smartnic_candidates().is_empty());
+    prop_assert_eq!(t.canonical(), Table::new(t.requires_link()).canonical());
+    for d in DEVS {
+        if let Some(dev) = t.dev_index(&handle(d)) {
+            for pfnum in 0..2u16 {
+                prop_assert!(t.pf_keys_for(dev, pfnum).is_empty());
+                for controller in 0..3u32 {
+                    let k = PfKey {
+                        dev,
+                        controller,
+                        pfnum,
+                    };
+                    prop_assert_eq!(t.children_of(&k), (0, 0));
+                }
+            }
+        }
+    }
+    for r in requests() {
+        prop_assert_eq!(outcome(&t, &r), Outcome::NoPf);
+    }
+    if let Err(e) = t.check() {
+        return Err(TestCaseError::fail(format!("after draining: {e}")));
+    }
     Ok(())
 }
 
