@@ -1065,3 +1065,55 @@ fn pcipf_without_pfnum_disables_uplink_fallback() {
         assert_check(&t);
     }
 }
+
+/// The C provider parses vf-num with strtol into a uint16_t: `65536` plugs
+/// VF 0 and `1x` plugs VF 1.  Here such options never reach the table.
+#[test]
+fn c_defect_lenient_vf_num_is_refused() {
+    let mut t = init_store(false);
+    t.upsert_port(vf(D0, 2, 0, 0, 0, 1000, "pf0vf0"));
+    t.upsert_port(vf(D0, 3, 0, 0, 1, 1001, "pf0vf1"));
+    for bad in ["65536", "1x", "-1", " 1", "01", "0x1"] {
+        let e = options::parse([(OPT_PF_MAC, PF_MAC), (OPT_VF_NUM, bad)]).unwrap_err();
+        assert!(
+            matches!(e, OptionError::BadNumber { .. }),
+            "vf-num={bad:?}: {e:?}"
+        );
+    }
+    // A typo in the option name must not silently plug the PF.
+    let e =
+        options::parse([(OPT_PF_MAC, PF_MAC), ("vif-plug:representor:vf_num", "1")]).unwrap_err();
+    assert!(matches!(e, OptionError::UnknownOption { .. }), "{e:?}");
+    assert_found(&t, &req_vf(PF_MAC, 1), "pf0vf1");
+    assert_check(&t);
+}
+
+/// Flavours other than physical/pcipf/pcivf/pcisf are stored (for dumps)
+/// but never found by a request, and do not count as PCI_PF ports.
+#[test]
+fn other_flavours_are_never_plugged() {
+    const UPLINK: &str = "00:53:00:00:6a:00";
+    let mut t = Table::new(false);
+    t.upsert_link(link(10, "p0", UPLINK, true));
+    t.upsert_port(physical(D0, 0, 0, 10, "p0"));
+    let mut virt = vf(D0, 1, 0, 0, 0, 11, "virt0").fn_mac(PF_MAC);
+    virt.flavour = Flavour::Other(5);
+    t.upsert_port(virt.clone());
+    let mut cpu = pf(D0, 2, 0, 0, PF_MAC, 12, "cpu0");
+    cpu.flavour = Flavour::Other(1);
+    t.upsert_port(cpu);
+    assert_eq!(t.len(), 3);
+    assert!(t.entry_by_id(&virt.id).is_some());
+    assert_eq!(t.entry_by_ifindex(11).unwrap().port.id, virt.id);
+    // Not a PF, not a VF of the uplink-derived PF.
+    assert!(matches!(
+        assert_refused(&t, &req_pf(PF_MAC)),
+        Refusal::NoPf { .. }
+    ));
+    assert!(matches!(
+        assert_refused(&t, &req_vf(UPLINK, 0)),
+        Refusal::NoFunction { .. }
+    ));
+    assert_eq!(t.pf_macs().len(), 1, "only the uplink fallback");
+    assert_check(&t);
+}
