@@ -43,15 +43,29 @@ sim_ports() {
 		'[.port | keys[] | select(startswith($h))] | length'
 }
 # sim_port_index_by_name ID PHYS_PORT_NAME: the devlink index of that port.
+# (One devlink dump; sysfs read with builtins: execs are slow under TCG.)
 sim_port_index_by_name() {
-	local ifname
-	for ifname in $(devlink -j port show | jq -r --arg h "$(sim_handle "$1")/" \
-		'.port | to_entries[] | select(.key | startswith($h)) | .value.netdev // empty'); do
-		if [ "$(cat "/sys/class/net/$ifname/phys_port_name" 2>/dev/null)" = "$2" ]; then
-			devlink -j port show | jq -r --arg n "$ifname" \
-				'.port | to_entries[] | select(.value.netdev == $n) | .key | sub(".*/"; "")'
+	local key name ppn
+	while read -r key name; do
+		IFS= read -r ppn <"/sys/class/net/$name/phys_port_name" 2>/dev/null || continue
+		if [ "$ppn" = "$2" ]; then
+			echo "${key##*/}"
 			return 0
 		fi
-	done
+	done < <(devlink -j port show | jq -r --arg h "$(sim_handle "$1")/" \
+		'.port | to_entries[] | select(.key | startswith($h)) | "\(.key) \(.value.netdev // "-")"')
 	return 1
+}
+
+# udevd handles each netdev uevent in ~30 ms under TCG, so thousands of ports
+# keep it busy for minutes.  sim_udev_stop makes it exit (uevents sent while it
+# is gone are simply not processed); sim_udev_start starts it again.
+sim_udev_stop() {
+	SIM_UDEVD=$(command -v systemd-udevd || command -v udevd ||
+		echo /lib/systemd/systemd-udevd)
+	udevadm control --exit 2>/dev/null || true
+}
+sim_udev_start() {
+	[ -n "${SIM_UDEVD:-}" ] || return 0
+	"$SIM_UDEVD" --daemon && udevadm settle -t 30
 }
