@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use std::os::fd::RawFd;
 
 use crate::devlink::socket::{NetlinkSocket, Transport};
+use crate::ffi::poll::FileWatch;
 use crate::kernel::KernelSource;
 use crate::provider::Source;
 use crate::snapshot;
@@ -17,19 +18,40 @@ use crate::table::Table;
 /// Environment variable naming a snapshot file to serve instead of the kernel.
 pub const ENV_SNAPSHOT: &str = "OVN_VIF_RS_SNAPSHOT";
 
-/// A snapshot file; re-read when its modification time or size changes
-/// (one `stat` per drain — this source is for tests and diagnosis, not for
-/// production hot paths).
+/// A snapshot file; re-read when it is rewritten or replaced.
+///
+/// An inotify watch on the file's directory ([`FileWatch`]) is the
+/// source's descriptor ([`Source::fds`]): rewriting the file wakes a host
+/// poll loop, like a kernel event does for the kernel source, and a drain
+/// costs one non-blocking `read` when nothing happened.  Without inotify,
+/// a drain compares the modification time and size (one `stat`).  Writers
+/// should replace the file atomically (write a temporary file, then
+/// rename): a drain may otherwise see a half-written file.  This source is
+/// for tests and diagnosis, not for production hot paths.
 pub struct SnapshotSource {
     path: PathBuf,
     seen: Option<(SystemTime, u64)>,
+    watch: Option<FileWatch>,
 }
 
 impl SnapshotSource {
     pub fn new(path: impl Into<PathBuf>) -> SnapshotSource {
+        let path = path.into();
+        // Before the first read, so no change after it goes unnoticed.
+        let watch = match FileWatch::new(&path) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                log::debug!(
+                    "{}: no inotify watch ({e}); polling its modification time",
+                    path.display()
+                );
+                None
+            }
+        };
         SnapshotSource {
-            path: path.into(),
+            path,
             seen: None,
+            watch,
         }
     }
 
@@ -64,14 +86,40 @@ impl Source for SnapshotSource {
     }
 
     fn drain(&mut self, table: &mut Table) -> io::Result<bool> {
-        if Some(self.stamp()?) == self.seen {
-            return Ok(false);
+        let event = match &self.watch {
+            Some(w) => match w.drain() {
+                Ok(hit) => Some(hit),
+                Err(e) => {
+                    log::warn!(
+                        "{}: inotify failed ({e}); polling instead",
+                        self.path.display()
+                    );
+                    self.watch = None;
+                    None
+                }
+            },
+            None => None,
+        };
+        match event {
+            Some(false) => return Ok(false),
+            // An event for the file: re-read even if mtime and size look
+            // the same (a rewrite within the clock's granularity).
+            Some(true) => {}
+            None => {
+                if Some(self.stamp()?) == self.seen {
+                    return Ok(false);
+                }
+            }
         }
         let fresh = self.read()?;
         let changed = fresh.canonical() != table.canonical();
         // Swapped whole: a lookup never sees a half-read file.
         *table = fresh;
         Ok(changed)
+    }
+
+    fn fds(&self) -> Vec<RawFd> {
+        self.watch.iter().map(FileWatch::fd).collect()
     }
 
     fn describe(&self) -> String {

@@ -9,8 +9,10 @@
 //!   the weak references of `shim.c` (docs/hosting.md).
 
 pub mod panic;
+pub mod poll;
 pub mod smap;
 pub mod sys;
 pub mod types;
+pub mod unixctl;
 pub mod vlog;
 pub mod vtable;

@@ -23,7 +23,7 @@ static STATE: Mutex<Option<Provider>> = Mutex::new(None);
 /// updated), the table is reloaded from the source before serving again;
 /// if that fails the provider disables itself (declines everything, says
 /// so in the log) until `destroy` + `init`.
-fn state() -> MutexGuard<'static, Option<Provider>> {
+pub(super) fn state() -> MutexGuard<'static, Option<Provider>> {
     match STATE.lock() {
         Ok(g) => g,
         Err(poisoned) => {
@@ -62,6 +62,8 @@ fn errno_of(e: &std::io::Error) -> c_int {
 unsafe extern "C" fn representor_init() -> c_int {
     boundary("init", libc::EIO, || {
         crate::logging::init_default();
+        // ovn-appctl commands, once per process (src/ffi/unixctl.rs).
+        super::unixctl::register_once();
         let mut g = state();
         if g.is_some() {
             return 0;
@@ -95,7 +97,17 @@ unsafe extern "C" fn representor_destroy() -> c_int {
 }
 
 unsafe extern "C" fn representor_run(_class: *mut vif_plug_class) -> bool {
-    boundary("run", false, || state().as_mut().is_some_and(|p| p.run()))
+    boundary("run", false, || {
+        let mut g = state();
+        let Some(p) = g.as_mut() else {
+            return false;
+        };
+        let changed = p.run();
+        // Drained above; wake the host's poll loop on the next event
+        // (src/ffi/poll.rs).
+        super::poll::wait_readable(&p.fds());
+        changed
+    })
 }
 
 unsafe extern "C" fn representor_maintained_iface_options() -> *const sset {

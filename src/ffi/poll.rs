@@ -1,0 +1,207 @@
+//! Wakeups: the provider's descriptors in the host's poll loop, and a
+//! file watch (inotify) that gives the snapshot source such a descriptor.
+//!
+//! ovn-controller sleeps in `poll_block()` until one of the descriptors or
+//! timers registered during the main-loop iteration fires.  Each `run`
+//! (called once per iteration by an ovn-controller with ovn-patch) drains
+//! the source and then registers its descriptors with
+//! `poll_fd_wait_at(fd, POLLIN, "vif-plug-representor")` ([`wait_readable`]),
+//! so a kernel event (or a rewrite of the snapshot file) wakes the loop
+//! right away instead of at the next unrelated wakeup.  A descriptor must be
+//! drained by the next `run`, or the loop would spin: sources drain
+//! everything readable in `drain`.
+//!
+//! `poll_fd_wait_at` is a weak reference of the C shim; in a host without
+//! it (no OVS poll loop) nothing is registered.
+
+use std::ffi::{CString, OsStr};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// The shim's functions: internal (not exported, kept out of the header).
+/// cbindgen:ignore
+mod shim {
+    use std::os::raw::{c_char, c_int, c_short};
+    extern "C" {
+        pub fn ovn_vif_rs_shim_poll_available() -> bool;
+        pub fn ovn_vif_rs_shim_poll_fd_wait(fd: c_int, events: c_short, at: *const c_char) -> bool;
+    }
+}
+
+/// What `poll_block()`'s "wakeup due to [POLLIN] on fd N (...) at WHERE"
+/// debug line names.  Static: OVS keeps the pointer until poll_block().
+const WHERE: &std::ffi::CStr = c"vif-plug-representor";
+
+/// Whether the host has an OVS poll loop to register with.
+pub fn available() -> bool {
+    // SAFETY: tests a weak reference for NULL; no arguments.
+    unsafe { shim::ovn_vif_rs_shim_poll_available() }
+}
+
+/// Asks the host's poll loop to wake up when any of `fds` is readable.
+/// Returns how many were registered (0 without an OVS poll loop).
+pub fn wait_readable(fds: &[RawFd]) -> usize {
+    let mut n = 0;
+    for &fd in fds {
+        if fd < 0 {
+            continue;
+        }
+        // SAFETY: poll_fd_wait_at only records (fd, events, where) for the
+        // next poll_block(); `fd` is open (owned by the provider, which is
+        // alive under the state lock) and WHERE is a static string.
+        if unsafe { shim::ovn_vif_rs_shim_poll_fd_wait(fd, libc::POLLIN, WHERE.as_ptr()) } {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Watches one file for replacement and rewrites (inotify on its directory,
+/// so `mv new file` is seen as well as in-place writes).  The descriptor is
+/// non-blocking; [`FileWatch::drain`] consumes what is pending.
+#[derive(Debug)]
+pub struct FileWatch {
+    fd: OwnedFd,
+    name: Vec<u8>,
+}
+
+/// Events that mean "the file may have new content" (not IN_MODIFY: a
+/// writer in the middle of its writes has not finished the file).
+const MASK: u32 = libc::IN_CLOSE_WRITE
+    | libc::IN_MOVED_TO
+    | libc::IN_MOVED_FROM
+    | libc::IN_DELETE
+    | libc::IN_ATTRIB;
+
+impl FileWatch {
+    /// Starts watching `path` (which need not exist yet; its directory
+    /// must).
+    pub fn new(path: &Path) -> io::Result<FileWatch> {
+        let name = path
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?
+            .as_bytes()
+            .to_vec();
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.as_os_str(),
+            _ => OsStr::new("."),
+        };
+        let dir = CString::new(dir.as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+        // SAFETY: plain syscall; the result is checked.
+        let raw = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is a fresh descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        // SAFETY: `fd` is an inotify descriptor, `dir` a NUL-terminated path.
+        let wd = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), dir.as_ptr(), MASK) };
+        if wd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(FileWatch { fd, name })
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// Consumes every pending event without blocking.  `Ok(true)` if one
+    /// concerned the file, or events were lost (queue overflow, watch
+    /// removed): the caller should re-read it.
+    pub fn drain(&self) -> io::Result<bool> {
+        let mut hit = false;
+        let mut buf = [0u8; 4096];
+        loop {
+            // SAFETY: reads at most buf.len() bytes into `buf`.
+            let n = unsafe { libc::read(self.fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                return match e.kind() {
+                    io::ErrorKind::WouldBlock => Ok(hit),
+                    io::ErrorKind::Interrupted => continue,
+                    _ => Err(e),
+                };
+            }
+            if n == 0 {
+                return Ok(hit);
+            }
+            hit |= self.scan(&buf[..n as usize]);
+        }
+    }
+
+    /// Walks `struct inotify_event { int wd; u32 mask, cookie, len; char
+    /// name[len]; }` records (bounds-checked, native endianness).
+    fn scan(&self, mut b: &[u8]) -> bool {
+        let mut hit = false;
+        let word = |b: &[u8], at: usize| -> u32 {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(&b[at..at + 4]);
+            u32::from_ne_bytes(w)
+        };
+        while b.len() >= 16 {
+            let mask = word(b, 4);
+            let len = word(b, 12) as usize;
+            let Some(name) = b.get(16..16 + len) else {
+                return true; // truncated record: be safe, re-read
+            };
+            let name = name.split(|&c| c == 0).next().unwrap_or_default();
+            if mask & (libc::IN_Q_OVERFLOW | libc::IN_IGNORED) != 0 || name == self.name {
+                hit = true;
+            }
+            b = &b[16 + len..];
+        }
+        hit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `cargo test` binaries have no OVS poll loop: nothing is registered.
+    #[test]
+    fn no_poll_loop_in_a_plain_process() {
+        assert!(!available());
+        assert_eq!(wait_readable(&[0, 1, -1]), 0);
+    }
+
+    fn readable(fd: RawFd, ms: i32) -> bool {
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut p, 1, ms) == 1 }
+    }
+
+    #[test]
+    fn watch_sees_rewrite_and_rename_but_not_other_files() {
+        let dir = std::env::temp_dir().join(format!("ovn-vif-rs-watch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("ports.snap");
+        std::fs::write(&file, "a\n").unwrap();
+        let w = FileWatch::new(&file).unwrap();
+        assert!(!readable(w.fd(), 0));
+        assert!(!w.drain().unwrap());
+
+        std::fs::write(dir.join("other"), "x").unwrap();
+        assert!(readable(w.fd(), 1000));
+        assert!(!w.drain().unwrap(), "another file in the directory");
+        assert!(!readable(w.fd(), 0), "drained");
+
+        std::fs::write(&file, "b\n").unwrap();
+        assert!(readable(w.fd(), 1000));
+        assert!(w.drain().unwrap());
+
+        std::fs::write(dir.join("new"), "c\n").unwrap();
+        std::fs::rename(dir.join("new"), &file).unwrap();
+        assert!(w.drain().unwrap(), "replaced by rename");
+        assert!(!w.drain().unwrap());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

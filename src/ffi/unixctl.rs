@@ -1,0 +1,324 @@
+//! `ovn-appctl` commands, registered with the host's unixctl server when
+//! the host has one (ovn-controller does):
+//!
+//! - `vif-plug-representor/show`: the source, the provider's counters, the
+//!   PFs by MAC (with where each MAC came from) and every devlink port
+//!   (flavour, controller, PF/VF/SF numbers, function MAC, netdev, ifindex,
+//!   whether its name is settled).
+//! - `vif-plug-representor/lookup pf-mac=MAC [vf-num=N|sf-num=N]`: the
+//!   decision for those Logical_Switch_Port options, and why (the same
+//!   parser and lookup as `prepare`; nothing is logged or counted).
+//!
+//! unixctl has no "unregister", and OVS asserts that a name is registered
+//! with one callback only, so the commands are registered once per process
+//! (the first `init`) and answer "provider not initialised" while the
+//! provider is destroyed; a later `init` serves them again.
+
+use std::fmt::Write as _;
+use std::os::raw::{c_char, c_int, c_void};
+use std::sync::Once;
+
+use super::panic::boundary;
+use super::vtable::state;
+use crate::lookup::describe_pf;
+use crate::options::{self, OPT_PREFIX};
+use crate::provider::Provider;
+use crate::table::Table;
+
+/// The shim's functions: internal (not exported, kept out of the header).
+/// cbindgen:ignore
+#[allow(non_camel_case_types)]
+mod shim {
+    use std::os::raw::{c_char, c_int, c_void};
+
+    /// `struct unixctl_conn` (opaque).
+    #[repr(C)]
+    pub struct unixctl_conn {
+        _private: [u8; 0],
+    }
+
+    /// `unixctl_cb_func`.
+    pub type unixctl_cb =
+        unsafe extern "C" fn(*mut unixctl_conn, c_int, *const *const c_char, *mut c_void);
+
+    extern "C" {
+        pub fn ovn_vif_rs_shim_unixctl_register(
+            name: *const c_char,
+            usage: *const c_char,
+            min_args: c_int,
+            max_args: c_int,
+            cb: unixctl_cb,
+        ) -> bool;
+        pub fn ovn_vif_rs_shim_unixctl_reply(
+            conn: *mut unixctl_conn,
+            ok: bool,
+            body: *const c_char,
+        );
+    }
+}
+use shim::unixctl_conn;
+
+pub const CMD_SHOW: &str = "vif-plug-representor/show";
+pub const CMD_LOOKUP: &str = "vif-plug-representor/lookup";
+const NOT_INITIALISED: &str = "provider not initialised (the representor VIF plug class is \
+                               destroyed, or its init failed: see the log)";
+
+static REGISTER: Once = Once::new();
+
+/// Registers the commands with the host's unixctl server, once per
+/// process.  Does nothing in a host without unixctl.
+pub fn register_once() {
+    REGISTER.call_once(|| {
+        // SAFETY: static NUL-terminated strings (unixctl keeps the usage
+        // pointer) and callbacks with unixctl_cb_func's signature.
+        let ok = unsafe {
+            shim::ovn_vif_rs_shim_unixctl_register(
+                c"vif-plug-representor/show".as_ptr(),
+                c"".as_ptr(),
+                0,
+                0,
+                show_cb,
+            ) && shim::ovn_vif_rs_shim_unixctl_register(
+                c"vif-plug-representor/lookup".as_ptr(),
+                c"pf-mac=MAC [vf-num=N|sf-num=N]".as_ptr(),
+                1,
+                2,
+                lookup_cb,
+            )
+        };
+        if ok {
+            log::debug!("registered unixctl commands {CMD_SHOW} and {CMD_LOOKUP}");
+        }
+    });
+}
+
+/// Sends the one reply unixctl expects for `conn`.
+fn reply(conn: *mut unixctl_conn, result: Result<String, String>) {
+    let (ok, mut text) = match result {
+        Ok(t) => (true, t),
+        Err(t) => (false, t),
+    };
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    let body = std::ffi::CString::new(text.replace('\0', " ")).unwrap_or_default();
+    // SAFETY: `conn` is the connection unixctl passed to the callback, not
+    // replied to yet; `body` is NUL-terminated and unixctl copies it.
+    unsafe { shim::ovn_vif_rs_shim_unixctl_reply(conn, ok, body.as_ptr()) }
+}
+
+/// The arguments after the command name (argv[0]), lossily as UTF-8.
+///
+/// # Safety
+/// `argv` holds `argc` valid NUL-terminated strings (unixctl guarantees it).
+unsafe fn args(argc: c_int, argv: *const *const c_char) -> Vec<String> {
+    let n = usize::try_from(argc).unwrap_or(0);
+    if argv.is_null() {
+        return Vec::new();
+    }
+    (1..n)
+        .filter_map(|i| {
+            // SAFETY: i < argc, per the caller's contract.
+            let p = unsafe { *argv.add(i) };
+            // SAFETY: each argv[i] is a NUL-terminated string or NULL.
+            (!p.is_null()).then(|| unsafe { super::smap::cstr(p) }.into_owned())
+        })
+        .collect()
+}
+
+/// Runs `f` on the provider and replies; a panic becomes an error reply
+/// (the inner boundary), and nothing unwinds into unixctl (the outer one).
+fn serve(
+    entry: &'static str,
+    conn: *mut unixctl_conn,
+    f: impl FnOnce(&Provider) -> Result<String, String>,
+) {
+    boundary(entry, (), || {
+        let result = boundary(
+            entry,
+            Err("internal error (see the log)".to_owned()),
+            || match state().as_ref() {
+                Some(p) => f(p),
+                None => Err(NOT_INITIALISED.to_owned()),
+            },
+        );
+        reply(conn, result);
+    })
+}
+
+unsafe extern "C" fn show_cb(
+    conn: *mut unixctl_conn,
+    _argc: c_int,
+    _argv: *const *const c_char,
+    _aux: *mut c_void,
+) {
+    serve("unixctl show", conn, |p| Ok(show(p)))
+}
+
+unsafe extern "C" fn lookup_cb(
+    conn: *mut unixctl_conn,
+    argc: c_int,
+    argv: *const *const c_char,
+    _aux: *mut c_void,
+) {
+    boundary("unixctl lookup", (), || {
+        // SAFETY: unixctl passes argc strings in argv (argv[0] the command).
+        let a = unsafe { args(argc, argv) };
+        serve("unixctl lookup", conn, |p| lookup(p, &a))
+    })
+}
+
+/// `vif-plug-representor/lookup` on `p`: `Ok` when the options plug a
+/// netdev, `Err` (an error reply, exit status 2 of ovs-appctl) otherwise.
+pub fn lookup(p: &Provider, args: &[String]) -> Result<String, String> {
+    let mut opts = Vec::with_capacity(args.len());
+    for a in args {
+        let Some((k, v)) = a.split_once('=') else {
+            return Err(format!(
+                "bad argument {a:?}: want pf-mac=MAC [vf-num=N|sf-num=N]"
+            ));
+        };
+        let key = if k.starts_with(OPT_PREFIX) {
+            k.to_owned()
+        } else {
+            format!("{OPT_PREFIX}{k}")
+        };
+        opts.push((key, v.to_owned()));
+    }
+    let req = options::parse(opts).map_err(|e| format!("invalid options: {e}"))?;
+    p.lookup_explained(&req)
+        .map(|s| s + "\n")
+        .map_err(|s| s + "\n")
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+/// `vif-plug-representor/show` on `p`.
+pub fn show(p: &Provider) -> String {
+    let t = p.table();
+    let s = p.stats();
+    let mut o = String::new();
+    let _ = writeln!(o, "source: {}", p.source().describe());
+    let _ = writeln!(
+        o,
+        "freshness: {}",
+        if p.run_seen() {
+            "drained by run() every main-loop iteration; woken by the source's events"
+        } else {
+            "run() never called (stock host): prepare drains at most every 100 ms"
+        }
+    );
+    let _ = writeln!(
+        o,
+        "stats: prepares={} hits={} refusals={} removes={} runs={} drains={} \
+         drain_errors={} caught_panics={}",
+        s.prepares,
+        s.hits,
+        s.refusals,
+        s.removes,
+        s.runs,
+        s.drains,
+        s.drain_errors,
+        super::panic::caught_panics()
+    );
+    let _ = writeln!(o, "wakeup descriptors: {}", p.fds().len());
+    show_table(t, &mut o);
+    o
+}
+
+fn show_table(t: &Table, o: &mut String) {
+    let pfs = t.pf_macs();
+    let _ = writeln!(o, "PFs by MAC ({}):", pfs.len());
+    for (k, _) in &pfs {
+        let (vfs, sfs) = t.children_of(k);
+        let _ = writeln!(o, "  {} - {vfs} VFs, {sfs} SFs", describe_pf(t, k));
+    }
+    let entries = t.entries();
+    let _ = writeln!(o, "ports ({}):", entries.len());
+    let _ = writeln!(
+        o,
+        "  {:<24} {:<8} {:>4} {:>3} {:>6} {:<17} {:<15} {:>7} {:<7}",
+        "PORT", "FLAVOUR", "CTRL", "PF", "VF/SF", "FUNCTION-MAC", "NETDEV", "IFINDEX", "SETTLED"
+    );
+    for e in entries {
+        let port = &e.port;
+        let function = match (port.vfnum, port.sfnum) {
+            (Some(v), _) => format!("vf{v}"),
+            (None, Some(s)) => format!("sf{s}"),
+            (None, None) => "-".to_owned(),
+        };
+        let ctrl = format!(
+            "{}{}",
+            port.controller,
+            if port.external { "e" } else { "" }
+        );
+        let _ = writeln!(
+            o,
+            "  {:<24} {:<8} {:>4} {:>3} {:>6} {:<17} {:<15} {:>7} {:<7}",
+            port.id.to_string(),
+            port.flavour.name(),
+            ctrl,
+            opt(port.pf_number()),
+            function,
+            opt(port.function.as_ref().and_then(|f| f.hw_addr)),
+            e.name.as_deref().unwrap_or("-"),
+            opt(e.ifindex()),
+            yes_no(e.settled),
+        );
+    }
+    let _ = writeln!(o, "(CTRL: controller number, \"e\" = external)");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::SnapshotSource;
+
+    fn provider() -> Provider {
+        let snap = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/dpu.snapshot");
+        match Provider::new(Box::new(SnapshotSource::new(snap)), || 0) {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn show_lists_pfs_and_ports() {
+        let s = show(&provider());
+        assert!(s.contains("source: snapshot file"), "{s}");
+        assert!(s.contains("00:53:00:00:10:00, from port-function"), "{s}");
+        assert!(s.contains("c1pf0vf3"), "{s}");
+        assert!(s.contains("ports (7):"), "{s}");
+    }
+
+    #[test]
+    fn lookup_explains() {
+        let p = provider();
+        let a = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let ok = lookup(&p, &a(&["pf-mac=00:53:00:00:10:00", "vf-num=3"]));
+        assert!(
+            ok.as_deref().is_ok_and(|s| s.contains("plug c1pf0vf3")),
+            "{ok:?}"
+        );
+        let full = lookup(
+            &p,
+            &a(&["vif-plug:representor:pf-mac=00:53:00:00:10:00", "sf-num=8"]),
+        );
+        assert!(full.is_ok_and(|s| s.contains("c1pf0sf8")));
+        let miss = lookup(&p, &a(&["pf-mac=00:53:00:00:10:00", "vf-num=9"]));
+        assert!(miss.is_err_and(|s| s.contains("function-not-present")));
+        let bad = lookup(&p, &a(&["pf-mac=00:53:00:00:10:00", "vf-num=65536"]));
+        assert!(bad.is_err_and(|s| s.starts_with("invalid options")));
+        assert!(lookup(&p, &a(&["vf-num"])).is_err());
+    }
+}
