@@ -338,7 +338,9 @@ pub fn port_attrs(port: &DevlinkPort) -> Vec<PortAttr<'_>> {
         port.flavour,
         Flavour::PciPf | Flavour::PciVf | Flavour::PciSf
     );
-    if pci {
+    // The kernel sends a controller for PCI ports only; a non-zero one on
+    // another flavour is emitted too, so that parse(emit(p)) == p.
+    if pci || port.controller != 0 {
         v.push(PortAttr::Controller(port.controller));
     }
     if let Some(n) = port.number {

@@ -1,0 +1,27 @@
+//! Any bytes as a devlink datagram: no panic, and every port that parses
+//! emits back to bytes that parse to the same port.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use ovn_vif_rs::devlink::attrs::DEVLINK_CMD_PORT_NEW;
+use ovn_vif_rs::devlink::parse::{
+    emit_port_message, parse_family_payload, parse_port_dump_payload, parse_port_message,
+    parse_port_payload, PortEvent,
+};
+use ovn_vif_rs::devlink::wire;
+
+fuzz_target!(|data: &[u8]| {
+    for m in wire::messages(data) {
+        let Ok(m) = m else { break };
+        let _ = parse_family_payload(m.payload);
+        for r in [
+            parse_port_payload(m.payload),
+            parse_port_dump_payload(m.payload),
+        ] {
+            if let Ok(Some(PortEvent::New(p))) = r {
+                let bytes = emit_port_message(m.ty, 0, 0, DEVLINK_CMD_PORT_NEW, &p);
+                assert_eq!(parse_port_message(&bytes), Ok(Some(PortEvent::New(p))));
+            }
+        }
+    }
+});
