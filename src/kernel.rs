@@ -789,6 +789,9 @@ pub mod testing {
         pub per_datagram: usize,
         pub port_dumps: u32,
         pub link_dumps: u32,
+        /// The next port dump fails with this errno after its first
+        /// datagram (the rest of the dump stays queued).
+        pub fail_port_dump: Option<i32>,
         /// `recv` calls per role (to check the idle cost of a drain).
         pub recvs: BTreeMap<&'static str, u64>,
         queues: BTreeMap<&'static str, VecDeque<io::Result<Vec<u8>>>>,
@@ -960,6 +963,11 @@ pub mod testing {
                             .push_back(Ok(emit_error(libc::EOPNOTSUPP, seq)));
                         return Ok(());
                     }
+                    if !s.queue(role).is_empty() {
+                        // Like the kernel: a dump is still running.
+                        s.queue(role).push_back(Ok(emit_error(libc::EBUSY, seq)));
+                        return Ok(());
+                    }
                     s.port_dumps += 1;
                     let intr = s.interrupt_port_dumps > 0;
                     s.interrupt_port_dumps = s.interrupt_port_dumps.saturating_sub(1);
@@ -978,6 +986,12 @@ pub mod testing {
                         seq,
                         if intr { NLM_F_DUMP_INTR } else { 0 },
                     );
+                    if let Some(errno) = s.fail_port_dump.take() {
+                        let q = s.queue(role);
+                        if !q.is_empty() {
+                            q.insert(1, Err(io::Error::from_raw_os_error(errno)));
+                        }
+                    }
                 }
                 Role::RtnlReq => {
                     if m.ty != RTM_GETLINK {

@@ -125,7 +125,37 @@ const DUMP_STALL_LIMIT: u32 = 16;
 /// the kernel flagged the dump `NLM_F_DUMP_INTR` (the caller must redo it).
 /// Messages of other sequence numbers (leftovers of an abandoned request)
 /// are skipped.
+///
+/// On an error the rest of the reply is read and discarded, so that the
+/// socket is idle for the next request (the kernel answers `EBUSY` to a
+/// dump request while a dump is still running on that socket).
 pub fn dump<T: Transport + ?Sized>(
+    t: &mut T,
+    buf: &mut [u8],
+    seq: u32,
+    request: &[u8],
+    each: impl FnMut(&NlMsg<'_>),
+) -> io::Result<bool> {
+    let r = dump_inner(t, buf, seq, request, each);
+    if r.is_err() {
+        flush(t, buf);
+    }
+    r
+}
+
+/// Reads and drops whatever is pending (bounded).
+pub fn flush<T: Transport + ?Sized>(t: &mut T, buf: &mut [u8]) {
+    for _ in 0..100_000 {
+        match t.recv(buf) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            // ENOBUFS and the like: the error is consumed, go on.
+            Err(_) => {}
+        }
+    }
+}
+
+fn dump_inner<T: Transport + ?Sized>(
     t: &mut T,
     buf: &mut [u8],
     seq: u32,
