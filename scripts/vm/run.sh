@@ -10,7 +10,7 @@
 #   --cpus N               guest vCPUs (default 2)
 #   --timeout SEC          kill the VM after SEC seconds (default 900)
 #   --rwdir DIR            extra host directory the guest may write (repeatable)
-#   --kmod                 insmod devlink_sim (built by build-kmod.sh) before COMMAND
+#   --kmod                 build (if needed) and insmod devlink_sim before COMMAND
 #
 # The guest sees the host's filesystem read-only, with the cwd and the
 # environment of this script (so a cargo test binary runs as it would on the
@@ -19,8 +19,10 @@
 #   VM_KERNEL    the guest kernel release
 #   DEVLINK_SIM_KO  the path of devlink_sim.ko for that kernel (if built)
 #
-# Logs: tests/vm/logs/<run>/{console.log,vng.stderr,cmd.sh,exit-status}.  The
-# last 20 runs are kept; a failed run's directory is printed.  If the guest
+# Logs: tests/vm/logs/<run>/{console.log,vng.stderr,cmd.sh,exit-status}
+# (console.log = the guest command's stdout, vng.stderr = its stderr and
+# vng's).  Runs beyond the newest 20 are pruned after a day; the directory
+# is printed at the end of every run.  If the guest
 # command did not finish (boot failure, panic, timeout) the script says so and
 # exits 125.
 set -uo pipefail
@@ -46,13 +48,18 @@ done
 kver=$(installed_kver "$kernel")
 [ -n "$kver" ] || die "kernel $kernel not installed: run scripts/vm/install-deps.sh $kernel"
 ko=$(kmod_path "$kver")
-[ $load_kmod = 0 ] || [ -f "$ko" ] || die "$ko missing: run scripts/vm/build-kmod.sh $kernel"
+if [ $load_kmod = 1 ]; then
+	# Incremental: a no-op when the module is up to date.
+	"$REPO/scripts/vm/build-kmod.sh" "$kver" >/dev/null || die "cannot build devlink_sim for $kver"
+fi
 
 logroot=$REPO/tests/vm/logs
 run=$logroot/$(date -u +%Y%m%dT%H%M%SZ)-$$
 mkdir -p "$run/results"
-# Keep the newest 20 runs.
-ls -1dt "$logroot"/*/ 2>/dev/null | tail -n +21 | xargs -r rm -rf
+# Prune: beyond the newest 20 runs, delete those older than a day (never a
+# run that may still be going on: several people share this directory).
+ls -1dt "$logroot"/*/ 2>/dev/null | tail -n +21 |
+	while read -r d; do [ -n "$(find "$d" -maxdepth 0 -mmin +1440)" ] && rm -rf "$d"; done
 
 # The guest-side wrapper: environment, cwd, debugfs, the command, its status.
 {
@@ -87,6 +94,7 @@ secs=$(( $(date +%s) - start ))
 if [ ! -s "$run/exit-status" ]; then
 	echo "run.sh: FAILED: the guest command did not complete (vng rc $vng_rc after ${secs}s;" \
 		"124 = timeout). Logs: $run" >&2
+	echo "run.sh: last lines of $run/vng.stderr:" >&2
 	tail -n 30 "$run/vng.stderr" >&2
 	exit 125
 fi

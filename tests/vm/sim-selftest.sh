@@ -185,10 +185,20 @@ sleep 1
 sim_port_add 0 "vf controller=1 pf=0 vf=20 external=1"
 vfn=$(netdev_of 0 17)
 sleep 0.5
+ip link set dev "$vfn" name vf20renamed
+sleep 0.5
 sim_port_del 0 17
 sleep 1
 kill "$monpid"; wait "$monpid" 2>/dev/null
 check "monitor sees PORT_NEW with the netdev" grep -q "^\[port,new\] $H0/17: type eth netdev $vfn " "$mon"
+# A kernel fact the provider must live with: 6.2+ notifies renames, 6.1 does not.
+kv=$(uname -r); kmaj=${kv%%.*}; kmin=${kv#*.}; kmin=${kmin%%[.-]*}
+if [ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "$kmin" -ge 2 ]; }; then
+	check "rename is notified (PORT_NEW with the new name, kernel >= 6.2)" \
+		grep -q "^\[port,new\] $H0/17: type eth netdev vf20renamed " "$mon"
+else
+	check_fails "rename is not notified (kernel < 6.2)" grep -q "netdev vf20renamed " "$mon"
+fi
 check "monitor sees PORT_DEL" grep -q "^\[port,del\] $H0/17:" "$mon"
 check_eq "PORT_DEL is the last event for the port" "[port,del]" \
 	"$(grep " $H0/17:" "$mon" | tail -n1 | cut -d' ' -f1)"
