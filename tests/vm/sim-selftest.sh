@@ -171,6 +171,8 @@ check_eq "added SF attributes" "pcisf 0 0 42" \
 check "devlink port add pcisf controller 1 without sfnum" devlink port add "$H0" flavour pcisf pfnum 0 controller 1
 check "sfnum defaults to the lowest free one (c1pf0sf4)" test -n "$(sim_port_index_by_name 0 c1pf0sf4)"
 check_fails "devlink port add pcivf is refused" devlink port add "$H0" flavour pcivf pfnum 0
+check "devlink port add pcipf controller 1 pfnum 5" devlink port add "$H0" flavour pcipf pfnum 5 controller 1
+check "devlink port del the added PF (c1pf5)" devlink port del "$H0/$(sim_port_index_by_name 0 c1pf5)"
 check "devlink port del" devlink port del "$H0/$i42"
 check_fails "deleted SF is gone" devlink port show "$H0/$i42"
 check "devlink port del the other SF" devlink port del "$H0/$(sim_port_index_by_name 0 c1pf0sf4)"
