@@ -26,22 +26,23 @@ def read(p):
 
 
 devlink = sorted(glob.glob(f"{FIX}/port_*.bin") + glob.glob(f"{FIX}/seq_*.bin")
-                 + glob.glob(f"{FIX}/ctrl_*.bin") + glob.glob(f"{FIX}/capture-6.1/*devlink*.bin"))
-rtnl = sorted(glob.glob(f"{FIX}/link_*.bin") + glob.glob(f"{FIX}/capture-6.1/*rtnl*.bin"))
+                 + glob.glob(f"{FIX}/ctrl_*.bin") + glob.glob(f"{FIX}/capture-*/*devlink*.bin"))
+rtnl = sorted(glob.glob(f"{FIX}/link_*.bin") + glob.glob(f"{FIX}/capture-*/*rtnl*.bin"))
 for p in devlink:
     put("devlink_message", read(p))
 for p in rtnl:
     put("rtnl_link_message", read(p))
 
 # monitor_stream: the captured add / rename / del phases, drained per phase.
-stream = b""
-for phase in ["add", "rename", "del"]:
-    for p in sorted(glob.glob(f"{FIX}/capture-6.1/capture-{phase}-*-mon.bin")):
-        ch = 0 if "devlink" in p else 1
-        data = read(p)
-        stream += struct.pack("<BH", ch, len(data)) + data
-    stream += b"\xff"
-put("monitor_stream", stream)
+for series in ["6.1", "6.12"]:
+    stream = b""
+    for phase in ["add", "rename", "del"]:
+        for p in sorted(glob.glob(f"{FIX}/capture-{series}/capture-{phase}-*-mon.bin")):
+            ch = 0 if "devlink" in p else 1
+            data = read(p)
+            stream += struct.pack("<BH", ch, len(data)) + data
+        stream += b"\xff"
+    put("monitor_stream", stream)
 for p in sorted(glob.glob(f"{FIX}/seq_*.bin")):
     data = read(p)
     put("monitor_stream", struct.pack("<BH", 0, len(data)) + data + b"\xff")

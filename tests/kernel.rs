@@ -121,6 +121,13 @@ fn sim_ports_of(t: &Table, id: u32) -> Vec<DevlinkPort> {
         .collect()
 }
 
+fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
 fn udev_settle() {
     let _ = Command::new("udevadm")
         .args(["settle", "--timeout=10"])
@@ -267,11 +274,13 @@ fn vm_rename_with_ip_link() {
     drain_until(&mut src, &mut t, "the new name", |t| {
         t.entry_by_id(&port.id).unwrap().name.as_deref() == Some("vifrs-renamed")
     });
-    assert_eq!(
-        src.stats().port_events,
-        0,
-        "6.1 sends no devlink event on rename"
-    );
+    if kernel_release().starts_with("6.1.") {
+        assert_eq!(
+            src.stats().port_events,
+            0,
+            "6.1 sends no devlink event on rename"
+        );
+    }
     sh(&format!("ip link set dev vifrs-renamed name {old}"));
     drain_until(&mut src, &mut t, "the old name back", |t| {
         t.entry_by_id(&port.id).unwrap().name.as_deref() == Some(old.as_str())
