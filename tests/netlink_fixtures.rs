@@ -929,3 +929,25 @@ fn captured_612_sequences_replay() {
     // two PORT_NEW without netdev before the one with it.
     replay_capture("6.12", DEVLINK_CMD_PORT_NEW, true);
 }
+
+#[test]
+fn a_dump_failing_midway_leaves_the_socket_usable() {
+    let d = Dirs::new("midway");
+    let k = FakeKernel::new();
+    k.state().per_datagram = 1;
+    populate(&k, 4);
+    let mut src = k.source(d.opts()).unwrap();
+    k.state().fail_port_dump = Some(libc::ENOBUFS);
+    let e = src.load().unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::ENOBUFS));
+    // The rest of the failed dump was flushed: no EBUSY now.
+    let t = src.load().unwrap();
+    let fresh = k.source(d.opts()).unwrap().load().unwrap();
+    assert_eq!(t.canonical(), fresh.canonical());
+}
+
+#[test]
+fn kernel_source_is_send() {
+    fn send<T: Send>() {}
+    send::<ovn_vif_rs::kernel::KernelSource>();
+}
