@@ -16,12 +16,20 @@
 #
 # Directives in a scenario (comment lines, ignored by the host itself):
 #   #@env NAME=VALUE    set in the host's environment (VALUE may use
-#                       $SCENARIO_DIR, $OUT, $OVS_APPCTL, $VIF_PLUG_HOST_CTL)
-#   #@args ARG...       extra host arguments (e.g. -vreprs:console:dbg)
+#                       $SCENARIO_DIR, $OUT, $OVS_APPCTL, $VIF_PLUG_HOST_CTL,
+#                       $VIF_PLUG_HOST_LOG, $WORK)
+#   #@args ARG...       extra host arguments (e.g. -vreprs:console:dbg; the
+#                       same variables are expanded)
 #   #@rc N              expected exit status (default 0)
 #   #@valgrind off      skip valgrind for this scenario (e.g. timing tests)
-# Each scenario gets --unixctl=$VIF_PLUG_HOST_CTL, and $OVS_APPCTL is
-# exported, so `shell` lines can talk to the host during `serve`/`loop`.
+# Each scenario gets --unixctl=$VIF_PLUG_HOST_CTL and
+# --log-file=$VIF_PLUG_HOST_LOG (OUT/logs/NAME.vlog, the OVS log file with
+# the file destination's levels), a fresh scratch directory $WORK
+# (OUT/run/NAME.d), and $OVS_APPCTL, $VIF_PLUG_HOST_CTL,
+# $VIF_PLUG_HOST_LOG, $WORK and $SCENARIO_DIR are exported, so `shell`
+# lines can talk to the host during `serve`/`loop` and check its log.
+# Under --valgrind the summary (errors, definitely/indirectly/possibly
+# lost bytes) is appended to the PASS line.
 #
 # Prints one line per scenario and finally "N passed, M failed"; exits
 # non-zero when any scenario failed.
@@ -84,34 +92,42 @@ for scen in "${scenarios[@]}"; do
     actual=$OUT/logs/$name.out
     log=$OUT/logs/$name.log
     ctl=$OUT/run/$name.ctl
-    rm -f "$ctl"
+    vlog=$OUT/logs/$name.vlog
+    work=$OUT/run/$name.d
+    rm -rf "$ctl" "$vlog" "$work" "$OUT/logs/$name.valgrind"
+    mkdir -p "$work"
+    subst() {
+        # Expand the documented variables only.
+        # shellcheck disable=SC2016 # envsubst's SHELL-FORMAT, not bash.
+        SCENARIO_DIR=$dir OUT=$OUT OVS_APPCTL=$OVS_APPCTL \
+            VIF_PLUG_HOST_CTL=$ctl VIF_PLUG_HOST_LOG=$vlog WORK=$work envsubst \
+            '$SCENARIO_DIR $OUT $OVS_APPCTL $VIF_PLUG_HOST_CTL $VIF_PLUG_HOST_LOG $WORK'
+    }
 
     want_rc=$(sed -n 's/^#@rc[[:space:]]\+\([0-9]\+\).*/\1/p' "$scen" | tail -1)
     want_rc=${want_rc:-0}
     # shellcheck disable=SC2207
-    extra_args=($(sed -n 's/^#@args[[:space:]]\+//p' "$scen"))
+    extra_args=($(sed -n 's/^#@args[[:space:]]\+//p' "$scen" | subst))
     env_vars=()
     while IFS= read -r kv; do
         [ -n "$kv" ] || continue
-        # Expand the documented variables only.
-        # shellcheck disable=SC2016 # envsubst's SHELL-FORMAT, not bash.
-        kv=$(SCENARIO_DIR=$dir OUT=$OUT OVS_APPCTL=$OVS_APPCTL \
-             VIF_PLUG_HOST_CTL=$ctl envsubst \
-             '$SCENARIO_DIR $OUT $OVS_APPCTL $VIF_PLUG_HOST_CTL' <<<"$kv")
+        kv=$(subst <<<"$kv")
         env_vars+=("$kv")
     done < <(sed -n 's/^#@env[[:space:]]\+//p' "$scen")
 
     wrap=()
     if [ "$VALGRIND" = 1 ] && ! grep -q '^#@valgrind[[:space:]]\+off' "$scen"; then
-        wrap=(valgrind -q --leak-check=full --error-exitcode=99
+        wrap=(valgrind --leak-check=full --error-exitcode=99
+              --errors-for-leak-kinds=definite,indirect,possible
               --log-file="$OUT/logs/$name.valgrind")
     fi
 
     start=$(date +%s%N)
     (cd "$dir" && env OVS_APPCTL="$OVS_APPCTL" VIF_PLUG_HOST_CTL="$ctl" \
+         VIF_PLUG_HOST_LOG="$vlog" WORK="$work" \
          SCENARIO_DIR="$dir" "${env_vars[@]}" \
          timeout "$TIMEOUT" "${wrap[@]}" "$HOST" --unixctl="$ctl" \
-         "${extra_args[@]}" -f "$scen") >"$actual" 2>"$log"
+         --log-file="$vlog" "${extra_args[@]}" -f "$scen") >"$actual" 2>"$log"
     rc=$?
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
 
@@ -132,9 +148,18 @@ for scen in "${scenarios[@]}"; do
         esac
     fi
 
+    vg=
+    if [ -s "$OUT/logs/$name.valgrind" ]; then
+        vg=$(awk '/ERROR SUMMARY:/ {e=$4}
+                  /definitely lost:/ {d=$4} /indirectly lost:/ {i=$4}
+                  /possibly lost:/ {p=$4}
+                  /All heap blocks were freed/ {d=i=p=0}
+                  END {printf "valgrind: %s errors, lost %s/%s/%s bytes (definitely/indirectly/possibly)", e, d, i, p}' \
+             "$OUT/logs/$name.valgrind")
+    fi
     if [ -z "$why" ]; then
         passed=$((passed + 1))
-        echo "PASS $name (${ms} ms)"
+        echo "PASS $name (${ms} ms${vg:+; $vg})"
     else
         failed=$((failed + 1))
         failed_names+=("$name")
