@@ -117,6 +117,7 @@ for scen in "${scenarios[@]}"; do
 
     wrap=()
     if [ "$VALGRIND" = 1 ] && ! grep -q '^#@valgrind[[:space:]]\+off' "$scen"; then
+        # shellcheck disable=SC2054 # the commas are valgrind's.
         wrap=(valgrind --leak-check=full --error-exitcode=99
               --errors-for-leak-kinds=definite,indirect,possible
               --log-file="$OUT/logs/$name.valgrind")
