@@ -951,3 +951,86 @@ fn kernel_source_is_send() {
     fn send<T: Send>() {}
     send::<ovn_vif_rs::kernel::KernelSource>();
 }
+
+// ---- property: whatever happens, drained table == fresh dump ----
+
+mod nothing_lost {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        AddVf(u16),
+        RemoveVf(u16),
+        Rename(u16, u8),
+        PfMac(u8),
+        Overflow(bool),
+        Drain,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u16..6).prop_map(Op::AddVf),
+            (0u16..6).prop_map(Op::RemoveVf),
+            (0u16..6, any::<u8>()).prop_map(|(v, s)| Op::Rename(v, s)),
+            any::<u8>().prop_map(Op::PfMac),
+            any::<bool>().prop_map(Op::Overflow),
+            Just(Op::Drain),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+        #[test]
+        fn drained_table_equals_a_fresh_dump(ops in proptest::collection::vec(op(), 1..40)) {
+            let d = Dirs::new("prop");
+            let k = FakeKernel::new();
+            populate(&k, 2);
+            let mut src = k.source(d.opts()).unwrap();
+            let mut t = src.load().unwrap();
+            for op in ops {
+                match op {
+                    Op::AddVf(v) => {
+                        let p = vf_port(v);
+                        let nd = p.netdev.clone().unwrap();
+                        if !k.state().ports.contains_key(&p.id) {
+                            k.add_port_61(&p);
+                            k.link_new(&info(nd.ifindex, &nd.name, MAC_VF));
+                        }
+                    }
+                    Op::RemoveVf(v) => {
+                        let p = vf_port(v);
+                        k.remove_port_61(&p.id);
+                        k.link_del(p.netdev.unwrap().ifindex);
+                    }
+                    Op::Rename(v, s) => {
+                        let i = vf_port(v).netdev.unwrap().ifindex;
+                        let l = k.state().links.get(&i).cloned();
+                        if let Some(mut l) = l {
+                            l.name = format!("vf{v}n{s}");
+                            k.link_new(&l);
+                        }
+                    }
+                    Op::PfMac(b) => {
+                        let mut pf = pcipf();
+                        pf.function.as_mut().unwrap().hw_addr = Some(Mac([0, 0x53, 0, 0, 0x10, b]));
+                        k.port_new(&pf);
+                    }
+                    Op::Overflow(devlink) => {
+                        k.overflow(if devlink { Role::DevlinkMon } else { Role::RtnlMon });
+                    }
+                    Op::Drain => {
+                        src.drain(&mut t).unwrap();
+                        t.check().unwrap();
+                    }
+                }
+            }
+            for _ in 0..3 {
+                src.drain(&mut t).unwrap();
+            }
+            let fresh = k.source(d.opts()).unwrap().load().unwrap();
+            prop_assert_eq!(t.canonical(), fresh.canonical());
+            t.check().unwrap();
+        }
+    }
+}
