@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Stage: host the provider the way ovn-controller does (tests/harness/):
 #   1. the release .so references exactly the expected OVS symbols, weakly
-#      (docs/hosting.md), and defines none of them;
+#      (docs/hosting.md), and defines none of them; the shim's restated
+#      struct vlog_module and prototypes compile against OVS's headers
+#      (tests/harness/vlog_layout.c);
 #   2. every scenario in tests/harness/scenarios against the real OVS vlog,
 #      poll loop and unixctl (a static libopenvswitch built once and cached
 #      by scripts/ovs/build-libopenvswitch.sh);
@@ -39,6 +41,15 @@ if [ "$got" != "$want" ] || [ -n "$strong" ]; then
     echo "harness: FAIL: want exactly weak '$want'; strong/defined: '${strong:-none}'" >&2
     exit 1
 fi
+
+# The shim's restated OVS declarations against the OVS headers in use.
+OVS_ENV=$(scripts/ovs/build-libopenvswitch.sh)
+# shellcheck disable=SC1090
+. "$OVS_ENV"
+# shellcheck disable=SC2086 # word-split OVS_CFLAGS.
+gcc -std=gnu11 -Wall -Werror -DHAVE_CONFIG_H $OVS_CFLAGS -fsyntax-only \
+    tests/harness/vlog_layout.c
+echo "harness: struct vlog_module, vlog levels and the weak prototypes match OVS $OVS_VERSION"
 
 # 2. + 3.
 tests/harness/run.sh
