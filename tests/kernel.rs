@@ -395,3 +395,38 @@ fn vm_capture() {
     }
     write(format!("{SIM}/del_device"), "4");
 }
+
+#[test]
+fn vm_smartnic_sysfs_fallback() {
+    if !enabled() {
+        return;
+    }
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    sim_fresh_device(5);
+    sim_add(5, "physical pf=0");
+    sim_add(5, "pf controller=0 pf=0 external=0");
+    sim_add(5, "pf controller=1 pf=0 external=1 mac=00:53:00:00:50:00");
+    sim_add(5, "vf controller=1 pf=0 vf=0 external=1");
+    // Like a BlueField: the PF ports report a zero hw_addr, the uplink has
+    // smart_nic/pf/config.
+    write(format!("{SIM}/5/no_pf_hw_addr"), "1");
+    udev_settle();
+    let mut src = KernelSource::open().unwrap();
+    let t = src.load().unwrap();
+    let mac = Mac([0, 0x53, 0, 0, 0x50, 0]);
+    let ports = sim_ports_of(&t, 5);
+    assert!(ports
+        .iter()
+        .filter(|p| p.flavour == Flavour::PciPf)
+        .all(|p| p.function_mac().is_none()));
+    let Some(ovn_vif_rs::table::PfSet::One(k)) = t.pfs_with_mac(mac) else {
+        panic!("host PF MAC not indexed: {:?}", t.pf_macs());
+    };
+    assert_eq!((k.controller, k.pfnum), (1, 0));
+    assert_eq!(
+        t.pf_mac(k).unwrap().source,
+        ovn_vif_rs::table::MacSource::SmartNicSysfs
+    );
+    assert_eq!(t.children_of(k), (1, 0));
+    write(format!("{SIM}/del_device"), "5");
+}
