@@ -750,6 +750,19 @@ fn udev_settling() {
     assert!(e.settled);
     assert_eq!(e.name.as_deref(), Some("c1pf0vf2"));
     assert!(src.unsettled().is_empty());
+    // udev renames, then writes its database, and the provider rechecks
+    // before draining: the rename must still win.
+    let p = vf_port(3);
+    k.add_port_61(&p);
+    k.link_new(&info(103, "eth10", MAC_VF));
+    src.drain(&mut t).unwrap();
+    assert!(!t.entry_by_id(&p.id).unwrap().settled);
+    k.link_new(&info(103, "c1pf0vf3", MAC_VF));
+    d.udev_done(103);
+    assert!(src.recheck_unsettled(&mut t));
+    let e = t.entry_by_id(&p.id).unwrap();
+    assert!(e.settled);
+    assert_eq!(e.name.as_deref(), Some("c1pf0vf3"));
 }
 
 #[test]

@@ -41,7 +41,8 @@ for p in "${pkgs[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "apt-get install ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
+	# INITRD=No: vng boots without the distro initramfs, so skip generating it.
+	export DEBIAN_FRONTEND=noninteractive INITRD=No
 	apt-get install -y -q --no-install-recommends "${missing[@]}" ||
 		{ apt-get update -qq && apt-get install -y -q --no-install-recommends "${missing[@]}"; }
 fi

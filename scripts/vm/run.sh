@@ -71,8 +71,10 @@ ls -1dt "$logroot"/*/ 2>/dev/null | tail -n +21 |
 	if [ $load_kmod = 1 ]; then
 		echo 'insmod "$DEVLINK_SIM_KO" || { echo "insmod devlink_sim failed" >&2; echo 126 >"$VM_RESULTS/../exit-status"; exit 126; }'
 	fi
+	echo 'read -r up _ </proc/uptime; echo "run.sh: guest up ${up}s, command starts" >&2'
 	printf '%q ' "$@"; echo
 	echo 'rc=$?'
+	echo 'read -r up _ </proc/uptime; echo "run.sh: guest up ${up}s, command exited with $rc" >&2'
 	echo 'echo $rc >"$VM_RESULTS/../exit-status"'
 	echo 'exit $rc'
 } >"$run/cmd.sh"
