@@ -105,7 +105,8 @@ impl KernelStats {
 /// Knobs, mostly for tests and the VM test bed.
 #[derive(Clone, Debug)]
 pub struct KernelOptions {
-    /// `SO_RCVBUF` of the two monitor sockets (`None`: the kernel default).
+    /// `SO_RCVBUF` of the two monitor sockets (`None`: the kernel default;
+    /// default [`DEFAULT_MONITOR_RCVBUF`]).
     pub rcvbuf: Option<usize>,
     /// udev's run directory (`/run/udev`).
     pub udev_root: PathBuf,
@@ -113,10 +114,15 @@ pub struct KernelOptions {
     pub sysfs_root: PathBuf,
 }
 
+/// Default `SO_RCVBUF` of the monitors: room for a burst of a few thousand
+/// port notifications (the kernel caps it at `net.core.rmem_max`; an
+/// overflow costs a full re-dump, never a lost event).
+pub const DEFAULT_MONITOR_RCVBUF: usize = 4 << 20;
+
 impl Default for KernelOptions {
     fn default() -> Self {
         KernelOptions {
-            rcvbuf: None,
+            rcvbuf: Some(DEFAULT_MONITOR_RCVBUF),
             udev_root: PathBuf::from("/run/udev"),
             sysfs_root: PathBuf::from("/sys"),
         }
@@ -332,6 +338,8 @@ impl<T: Transport> KernelSource<T> {
 
     /// Fills `table` (empty) from full dumps, redoing interrupted ones.
     fn build(&mut self, mut table: Table) -> io::Result<Table> {
+        // Before the dump: see crate::rtnl::settled.
+        let udev = self.udev.snapshot();
         let links = self.dump_with_retry(|s| s.dump_links())?;
         let ports = self.dump_with_retry(|s| s.dump_ports())?;
         let now = Instant::now();
@@ -339,7 +347,8 @@ impl<T: Transport> KernelSource<T> {
         for info in links {
             let ifindex = info.ifindex;
             let since = self.unsettled.get(&ifindex).copied().unwrap_or(now);
-            let settled = self.udev.is_settled_since(ifindex, since, now);
+            let settled = udev.is_settled(ifindex)
+                || now.saturating_duration_since(since) >= self.udev.timeout();
             if !settled {
                 unsettled.insert(ifindex, since);
             }
@@ -582,21 +591,44 @@ impl<T: Transport> KernelSource<T> {
     pub fn recheck_unsettled(&mut self, table: &mut Table) -> bool {
         let now = Instant::now();
         let mut changed = false;
+        let mut newly = Vec::new();
         let pending: Vec<(u32, Instant)> = self.unsettled.iter().map(|(i, t)| (*i, *t)).collect();
         for (ifindex, since) in pending {
-            let Some(link) = table.link(ifindex) else {
-                self.unsettled.remove(&ifindex);
-                continue;
-            };
-            if link.settled {
-                self.unsettled.remove(&ifindex);
-                continue;
+            match table.link(ifindex) {
+                Some(l) if !l.settled => {
+                    if self.udev.is_settled_since(ifindex, since, now) {
+                        newly.push(ifindex);
+                    }
+                }
+                _ => {
+                    self.unsettled.remove(&ifindex);
+                }
             }
-            if self.udev.is_settled_since(ifindex, since, now) {
-                let mut l = link.clone();
-                l.settled = true;
-                changed |= table.upsert_link(l);
+        }
+        if !newly.is_empty() {
+            // udev renames a netdev *before* it writes its database file,
+            // and the kernel queued the rename's RTM_NEWLINK on our socket
+            // at rename time: apply pending link events first, so that the
+            // name we declare final is the final one.
+            let (c, dirty) = self.drain_links(table);
+            changed |= c;
+            if self.need_resync {
+                match self.resync(table) {
+                    Ok(c) => changed |= c,
+                    Err(e) => log::warn!("recheck: {e}"),
+                }
+                return changed;
+            }
+            if dirty {
+                changed |= refresh_smartnic(&self.smartnic, table, &mut self.smartnic_set);
+            }
+            for ifindex in newly {
                 self.unsettled.remove(&ifindex);
+                if let Some(l) = table.link(ifindex).filter(|l| !l.settled) {
+                    let mut l = l.clone();
+                    l.settled = true;
+                    changed |= table.upsert_link(l);
+                }
             }
         }
         let due = match self.last_smartnic_check {

@@ -15,6 +15,11 @@
 //!    [`SETTLE_TIMEOUT`] (udev running but never writing the file, e.g. a
 //!    rule that ignores the device) is declared settled with a warning.
 //!
+//! A full dump (load, resync) lists `/run/udev/data` *before* dumping links:
+//! udev writes the file after any rename, so a link whose file existed
+//! before the dump was dumped with its final name; a file that appears
+//! later is picked up by the recheck.
+//!
 //! The check is two `stat`s; it runs when a link event arrives and, for links
 //! still unsettled, again on the provider's miss path
 //! (`KernelSource::recheck_unsettled`), never on the hit path.
@@ -52,6 +57,10 @@ impl UdevProbe {
         self
     }
 
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -64,6 +73,27 @@ impl UdevProbe {
     /// Rules 1 and 2 (no timeout).
     pub fn is_settled(&self, ifindex: u32) -> bool {
         !self.udev_running() || self.root.join(format!("data/n{ifindex}")).exists()
+    }
+
+    /// The netdevs udev has finished with, read in one directory listing
+    /// (used before a full dump: see `KernelSource::load`).
+    pub fn snapshot(&self) -> UdevSnapshot {
+        if !self.udev_running() {
+            return UdevSnapshot::NotRunning;
+        }
+        let mut done = std::collections::HashSet::new();
+        if let Ok(dir) = std::fs::read_dir(self.root.join("data")) {
+            for e in dir.flatten() {
+                let name = e.file_name();
+                let Some(n) = name.to_str().and_then(|n| n.strip_prefix('n')) else {
+                    continue;
+                };
+                if let Ok(i) = n.parse::<u32>() {
+                    done.insert(i);
+                }
+            }
+        }
+        UdevSnapshot::Done(done)
     }
 
     /// Rules 1–3: `since` is when the link was first seen unsettled.
@@ -81,6 +111,24 @@ impl UdevProbe {
             return true;
         }
         false
+    }
+}
+
+/// What [`UdevProbe::snapshot`] saw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UdevSnapshot {
+    /// udev is not running: everything is settled (rule 2).
+    NotRunning,
+    /// The ifindexes with a udev database file (rule 1).
+    Done(std::collections::HashSet<u32>),
+}
+
+impl UdevSnapshot {
+    pub fn is_settled(&self, ifindex: u32) -> bool {
+        match self {
+            UdevSnapshot::NotRunning => true,
+            UdevSnapshot::Done(s) => s.contains(&ifindex),
+        }
     }
 }
 
@@ -106,6 +154,10 @@ mod tests {
         let t0 = Instant::now();
         assert!(!p.is_settled_since(8, t0, t0 + Duration::from_secs(1)));
         assert!(p.is_settled_since(8, t0, t0 + SETTLE_TIMEOUT));
+        let snap = p.snapshot();
+        assert!(snap.is_settled(7) && !snap.is_settled(8));
+        std::fs::remove_file(dir.join("control")).unwrap();
+        assert_eq!(p.snapshot(), UdevSnapshot::NotRunning);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
