@@ -180,28 +180,28 @@ mod tests {
     }
 
     #[test]
-    fn watch_sees_rewrite_and_rename_but_not_other_files() {
+    fn watch_sees_rewrite_and_rename_but_not_other_files() -> io::Result<()> {
         let dir = std::env::temp_dir().join(format!("ovn-vif-rs-watch-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir)?;
         let file = dir.join("ports.snap");
-        std::fs::write(&file, "a\n").unwrap();
-        let w = FileWatch::new(&file).unwrap();
+        std::fs::write(&file, "a\n")?;
+        let w = FileWatch::new(&file)?;
         assert!(!readable(w.fd(), 0));
-        assert!(!w.drain().unwrap());
+        assert!(!w.drain()?);
 
-        std::fs::write(dir.join("other"), "x").unwrap();
+        std::fs::write(dir.join("other"), "x")?;
         assert!(readable(w.fd(), 1000));
-        assert!(!w.drain().unwrap(), "another file in the directory");
+        assert!(!w.drain()?, "another file in the directory");
         assert!(!readable(w.fd(), 0), "drained");
 
-        std::fs::write(&file, "b\n").unwrap();
+        std::fs::write(&file, "b\n")?;
         assert!(readable(w.fd(), 1000));
-        assert!(w.drain().unwrap());
+        assert!(w.drain()?);
 
-        std::fs::write(dir.join("new"), "c\n").unwrap();
-        std::fs::rename(dir.join("new"), &file).unwrap();
-        assert!(w.drain().unwrap(), "replaced by rename");
-        assert!(!w.drain().unwrap());
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("new"), "c\n")?;
+        std::fs::rename(dir.join("new"), &file)?;
+        assert!(w.drain()?, "replaced by rename");
+        assert!(!w.drain()?);
+        std::fs::remove_dir_all(&dir)
     }
 }
