@@ -170,3 +170,40 @@ impl<T: Transport + Send> Source for Kernel<T> {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The snapshot source has a descriptor (its inotify watch), stays
+    /// quiet when nothing happened, and re-reads a rewrite even when the
+    /// file's modification time and size come out the same.
+    #[test]
+    fn snapshot_rewrite_with_the_same_stamp_is_noticed() -> io::Result<()> {
+        let dir = std::env::temp_dir().join(format!("ovn-vif-rs-src-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let file = dir.join("ports.snap");
+        let line = |name: &str| {
+            format!(
+                "port pci/0000:03:00.0/1 flavour pcipf pfnum 0 hw_addr 02:00:00:00:00:10 \
+                 netdev {name} ifindex 11\n"
+            )
+        };
+        std::fs::write(&file, line("pf0hpf"))?;
+        let mut s = SnapshotSource::new(&file);
+        assert_eq!(s.fds().len(), 1);
+        let mut t = s.load()?;
+        assert!(!s.drain(&mut t)?, "nothing happened");
+
+        let mtime = std::fs::metadata(&file)?.modified()?;
+        std::fs::write(&file, line("pf0xyz"))?;
+        std::fs::File::options()
+            .write(true)
+            .open(&file)?
+            .set_modified(mtime)?;
+        assert!(s.drain(&mut t)?, "same size and mtime, new content");
+        assert_eq!(t.entries()[0].name.as_deref(), Some("pf0xyz"));
+        assert!(!s.drain(&mut t)?);
+        std::fs::remove_dir_all(&dir)
+    }
+}
