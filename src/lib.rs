@@ -7,8 +7,11 @@
 //! - `devlink`, `rtnl`, [`sources`]: where the table comes from.
 //! - [`ffi`]: the C ABI ovn-controller calls; the only `unsafe` in the crate.
 
+#![deny(unsafe_code)]
+
 pub mod devlink;
 pub mod fasthash;
+#[allow(unsafe_code)]
 pub mod ffi;
 pub mod kernel;
 pub mod logging;

@@ -135,8 +135,8 @@ pub mod testing {
         let mut nodes: Vec<Box<smap_node>> = Vec::new();
         let mut buckets: Vec<*mut hmap_node> = vec![std::ptr::null_mut(); mask + 1];
         for (i, (k, v)) in pairs.iter().enumerate() {
-            let k = CString::new(*k).unwrap();
-            let v = CString::new(*v).unwrap();
+            let k = CString::new(*k).unwrap_or_default();
+            let v = CString::new(*v).unwrap_or_default();
             let b = i & mask;
             let mut node = Box::new(smap_node {
                 node: hmap_node {
