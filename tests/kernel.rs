@@ -159,11 +159,20 @@ fn drain_until<T: Transport>(
 
 /// After udev settled: the table equals a fresh dump.
 fn assert_equals_fresh<T: Transport>(src: &mut KernelSource<T>, t: &mut Table) {
-    udev_settle();
-    src.drain(t).unwrap();
-    src.recheck_unsettled(t);
-    let fresh = KernelSource::open().unwrap().load().unwrap();
-    assert_eq!(t.canonical(), fresh.canonical());
+    // udev may still be writing database files (settledness is part of the
+    // comparison): retry while it is busy, up to a minute.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        udev_settle();
+        src.drain(t).unwrap();
+        src.recheck_unsettled(t);
+        let fresh = KernelSource::open().unwrap().load().unwrap();
+        if t.canonical() == fresh.canonical() || Instant::now() > deadline {
+            assert_eq!(t.canonical(), fresh.canonical());
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 #[test]
