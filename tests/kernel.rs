@@ -323,6 +323,7 @@ fn vm_enobufs_storm_then_equal_to_a_fresh_dump() {
         assert!(Instant::now() < deadline);
     }
     let st = src.stats();
+    eprintln!("storm: {st:?}");
     assert!(st.overflows >= 1 && st.resyncs >= 1, "{st:?}");
     assert_eq!(sim_ports_of(&t, 3).len(), 32);
     assert_equals_fresh(&mut src, &mut t);
