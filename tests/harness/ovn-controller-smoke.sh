@@ -15,7 +15,8 @@
 # Usage: tests/harness/ovn-controller-smoke.sh OVN_BUILDDIR [PROVIDER.so]
 #   OVN_BUILDDIR: a built OVN tree (controller/*.o, lib/.libs/libovn.a,
 #   and its OVS under ovs/ or OVS_BUILDDIR).  Nothing in it is modified;
-#   the executable and all state go to a temporary directory.
+#   the executable and all state go to a temporary directory (removed on
+#   success unless KEEP=1; kept on failure).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -87,4 +88,7 @@ if grep -q 'wakeup due to \[POLLIN\] on fd [0-9]* (.*) at vif-plug-representor' 
 else
     echo "no wakeup from the provider (stock ovn-controller without run()?)"
 fi
-echo "PASS (work dir $W)"
+cleanup
+pids=()
+if [ -z "${KEEP:-}" ]; then rm -rf "$W"; fi
+echo "PASS${KEEP:+ (work dir $W)}"
