@@ -118,6 +118,19 @@ static netdev_tx_t sim_ndo_start_xmit(struct sk_buff *skb, struct net_device *nd
 	return NETDEV_TX_OK;
 }
 
+/* Carrier follows admin state, so operstate goes up/down like a real representor. */
+static int sim_ndo_open(struct net_device *ndev)
+{
+	netif_carrier_on(ndev);
+	return 0;
+}
+
+static int sim_ndo_stop(struct net_device *ndev)
+{
+	netif_carrier_off(ndev);
+	return 0;
+}
+
 #ifndef SIM_NETDEV_DEVLINK_PORT
 static struct devlink_port *sim_ndo_get_devlink_port(struct net_device *ndev)
 {
@@ -128,6 +141,8 @@ static struct devlink_port *sim_ndo_get_devlink_port(struct net_device *ndev)
 #endif
 
 static const struct net_device_ops sim_netdev_ops = {
+	.ndo_open = sim_ndo_open,
+	.ndo_stop = sim_ndo_stop,
 	.ndo_start_xmit = sim_ndo_start_xmit,
 	.ndo_set_mac_address = eth_mac_addr,
 	.ndo_validate_addr = eth_validate_addr,
@@ -285,6 +300,9 @@ static struct sim_port *sim_port_add(struct sim_dev *sdev, const struct sim_port
 		return ERR_PTR(-ENOMEM);
 	SET_NETDEV_DEV(ndev, &sdev->pdev->dev);
 	ndev->netdev_ops = &sim_netdev_ops;
+	/* Representors take jumbo MTUs (OVN's vif-plug-mtu-request sets them). */
+	ndev->min_mtu = ETH_MIN_MTU;
+	ndev->max_mtu = 9216;
 	eth_hw_addr_random(ndev);	/* locally administered, like a fresh representor */
 
 	port = netdev_priv(ndev);
@@ -347,6 +365,7 @@ static struct sim_port *sim_port_add(struct sim_dev *sdev, const struct sim_port
 #ifdef SIM_NETDEV_DEVLINK_PORT
 	SET_NETDEV_DEVLINK_PORT(ndev, &port->dl_port);
 #endif
+	netif_carrier_off(ndev);
 	err = register_netdev(ndev);
 	if (err)
 		goto err_dl;

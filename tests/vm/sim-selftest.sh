@@ -125,6 +125,44 @@ check_fails "bad mac is refused" sim_port_add 0 "pf pf=3 mac=00:53:zz:00:00:00"
 check_fails "port_del of a missing index fails" sim_port_del 0 9999
 check_fails "new_device with an existing id fails" sim_dev_new 0
 
+# ---- netdev basics
+section "netdev basics"
+check "a representor can be set up" ip link set dev "$n3" up
+# operstate is updated by the kernel's linkwatch work: give it a moment.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	[ "$(cat "/sys/class/net/$n3/operstate")" = up ] && break
+	sleep 0.3
+done
+check_eq "its operstate is up" up "$(cat "/sys/class/net/$n3/operstate")"
+check "a representor takes a 9000 MTU" ip link set dev "$n3" mtu 9000
+check_eq "MTU reads back" 9000 "$(cat "/sys/class/net/$n3/mtu")"
+check "and goes back down to 1500" sh -c "ip link set dev $n3 mtu 1500 && ip link set dev $n3 down"
+check_eq "a down representor has no carrier" down "$(cat "/sys/class/net/$(netdev_of 0 4)/operstate")"
+
+# ---- concurrency
+# Debugfs writers, devlink port add/del and dumps at the same time.
+section "concurrency"
+job() {
+	local j=$1 i
+	for i in $(seq 0 24); do
+		echo "vf controller=1 pf=0 vf=$((100 + j * 100 + i)) external=1 index=$((1000 + j * 100 + i))" \
+			>"$SIM_DBG/0/port_add" || return 1
+	done
+	for i in $(seq 0 24); do echo $((1000 + j * 100 + i)) >"$SIM_DBG/0/port_del" || return 1; done
+}
+pids=()
+for j in 0 1 2; do job "$j" & pids+=($!); done
+( for i in 1 2 3 4 5; do devlink port add "$H0" flavour pcisf pfnum 1 sfnum $((500 + i)) >/dev/null || exit 1; done ) &
+pids+=($!)
+( for i in 1 2 3 4 5; do devlink -j port show >/dev/null || exit 1; done ) &
+pids+=($!)
+ok=0
+for p in "${pids[@]}"; do wait "$p" || ok=1; done
+check_eq "concurrent writers all succeeded" 0 "$ok"
+for i in 1 2 3 4 5; do devlink port del "$H0/$(sim_port_index_by_name 0 "pf1sf$((500 + i))")" 2>/dev/null; done
+check_eq "device 0 is back to 17 ports" 17 "$(sim_ports 0)"
+check_eq "the ports file agrees" 17 "$(grep -c . "$SIM_DBG/0/ports")"
+
 # ---- rename
 section "rename"
 n5=$(netdev_of 0 5)
