@@ -61,13 +61,6 @@ pub struct Stats {
     pub removes: u64,
 }
 
-/// What `prepare` decided.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Prepared<'a> {
-    Plug(&'a str),
-    Decline,
-}
-
 pub struct Provider {
     table: Table,
     source: Box<dyn Source>,
@@ -165,11 +158,15 @@ impl Provider {
     }
 
     /// PLUG_OP_CREATE: which netdev to plug for `lport`, given its options.
-    pub fn prepare_create<K, V>(
+    /// On a hit returns `plug(name)`, called while the table is borrowed
+    /// (the C shell copies the name out there), so a hit costs one lookup;
+    /// `None` declines.
+    pub fn prepare_create<K, V, R>(
         &mut self,
         lport: &str,
         opts: impl IntoIterator<Item = (K, V)> + Clone,
-    ) -> Prepared<'_>
+        plug: impl FnOnce(&str) -> R,
+    ) -> Option<R>
     where
         K: AsRef<str>,
         V: AsRef<str>,
@@ -180,7 +177,7 @@ impl Provider {
             Err(e) => {
                 let text = format!("invalid options: {e}");
                 self.log_refusal(lport, "bad-options", &text, opts);
-                return Prepared::Decline;
+                return None;
             }
         };
         let mut drained = false;
@@ -188,33 +185,28 @@ impl Provider {
             self.drain();
             drained = true;
         }
-        let refusal = match lookup::lookup(&self.table, &req).err() {
-            None => None,
-            Some(r) => {
-                // One more look at the source per call, at most.
-                if let Refusal::NotSettled { .. } = r {
-                    self.source.recheck_unsettled(&mut self.table);
-                }
-                if !drained {
-                    self.drain();
-                }
-                lookup::lookup(&self.table, &req).err()
+        let first = match lookup::lookup(&self.table, &req) {
+            Ok(found) => {
+                let r = plug(found.name);
+                self.note_hit(lport, &req);
+                return Some(r);
             }
+            Err(r) => r,
         };
-        match refusal {
-            None => {
-                self.stats.hits += 1;
-                if !self.refused.is_empty() && self.refused.remove(lport).is_some() {
-                    log::info!("lport {lport}: {req} now resolves");
-                }
-                // Borrow again for the returned name (the retry above needed
-                // `&mut self`).
-                match lookup::lookup(&self.table, &req) {
-                    Ok(found) => Prepared::Plug(found.name),
-                    Err(_) => Prepared::Decline,
-                }
+        // One more look at the source per call, at most.
+        if let Refusal::NotSettled { .. } = first {
+            self.source.recheck_unsettled(&mut self.table);
+        }
+        if !drained {
+            self.drain();
+        }
+        match lookup::lookup(&self.table, &req) {
+            Ok(found) => {
+                let r = plug(found.name);
+                self.note_hit(lport, &req);
+                Some(r)
             }
-            Some(r) => {
+            Err(r) => {
                 let text = lookup::explain(&self.table, &req, &r);
                 let hint = if r.may_resolve_later() {
                     " (will plug when it appears)"
@@ -222,8 +214,15 @@ impl Provider {
                     " (needs operator action)"
                 };
                 self.log_refusal(lport, r.code(), &format!("{text}{hint}"), opts);
-                Prepared::Decline
+                None
             }
+        }
+    }
+
+    fn note_hit(&mut self, lport: &str, req: &Request) {
+        self.stats.hits += 1;
+        if !self.refused.is_empty() && self.refused.remove(lport).is_some() {
+            log::info!("lport {lport}: {req} now resolves");
         }
     }
 

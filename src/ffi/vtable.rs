@@ -17,7 +17,7 @@ use super::smap;
 use super::sys::{coarse_monotonic_ms, free_cstring, malloc_cstring};
 use super::types::*;
 use crate::options::OPT_PREFIX;
-use crate::provider::{Prepared, Provider};
+use crate::provider::Provider;
 
 /// The provider, `None` before `init` / after `destroy`, or when disabled.
 static STATE: Mutex<Option<Provider>> = Mutex::new(None);
@@ -151,23 +151,22 @@ unsafe extern "C" fn representor_port_prepare(
         // SAFETY: lport_options is a valid smap (smap_clone of the Port
         // Binding options) that OVN does not touch during the call.
         let opts = unsafe { OwnOptions::new(&ctx_in.lport_options) };
-        match provider.prepare_create(&lport, opts) {
-            Prepared::Plug(name) => {
-                let p = malloc_cstring(name);
-                if p.is_null() {
-                    log::error!("lport {lport}: out of memory copying the netdev name");
-                    return false;
-                }
-                // Ownership: the copy belongs to this ctx_out until
-                // ctx_destroy frees it; never a pointer into our table,
-                // which may change under OVN's feet.
+        // Ownership: the copy belongs to this ctx_out until ctx_destroy
+        // frees it; never a pointer into our table, which may change under
+        // OVN's feet.
+        match provider.prepare_create(&lport, opts, malloc_cstring) {
+            None => false,
+            Some(p) if p.is_null() => {
+                log::error!("lport {lport}: out of memory copying the netdev name");
+                false
+            }
+            Some(p) => {
                 // SAFETY (free): a name left by a previous prepare on the
                 // same ctx_out was ours and is not referenced any more.
                 unsafe { free_cstring(ctx_out.name) };
                 ctx_out.name = p;
                 true
             }
-            Prepared::Decline => false,
         }
     })
 }
