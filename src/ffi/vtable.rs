@@ -155,7 +155,16 @@ unsafe extern "C" fn representor_port_prepare(
         // frees it; never a pointer into our table, which may change under
         // OVN's feet.
         match provider.prepare_create(&lport, opts, malloc_cstring) {
-            None => false,
+            None => {
+                // On a host that never calls `run` (stock OVN), a declined
+                // port would otherwise wait for an unrelated wakeup: ask the
+                // poll loop to wake us on the next representor event.  The
+                // miss drained the source, so the descriptors cannot spin.
+                if !provider.run_seen() {
+                    super::poll::wait_readable(&provider.fds());
+                }
+                false
+            }
             Some(p) if p.is_null() => {
                 log::error!("lport {lport}: out of memory copying the netdev name");
                 false
