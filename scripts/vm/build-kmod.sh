@@ -6,6 +6,7 @@
 # The module is built in tests/kmod/build/<kver>/ (gitignored), so builds for
 # several kernels coexist; prints the path of the .ko on the last line.
 set -euo pipefail
+# shellcheck source=scripts/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 kver=$(installed_kver "${1:-$DEFAULT_KERNEL}")

@@ -11,6 +11,7 @@
 # modprobe looks (the guest sees the host's filesystem); we run depmod.
 # Installs (PyPI): virtme-ng into a venv under $CACHE (default $REPO/.cache).
 set -euo pipefail
+# shellcheck source=scripts/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || die "run as root (apt-get)"

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables used by the scripts that source this
 # Common settings for the VM test bed scripts (sourced, not executed).
 #
 # Kernel "series" accepted everywhere: 6.1 (Debian 12's linux-image-amd64),

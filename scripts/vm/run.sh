@@ -26,6 +26,7 @@
 # command did not finish (boot failure, panic, timeout) the script says so and
 # exits 125.
 set -uo pipefail
+# shellcheck source=scripts/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 kernel=$DEFAULT_KERNEL memory=1G cpus=2 timeout=900 load_kmod=0

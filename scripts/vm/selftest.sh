@@ -7,6 +7,7 @@
 #
 # Exit status: 0 only if every step and every check on every kernel passed.
 set -euo pipefail
+# shellcheck source=scripts/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 kernels=()

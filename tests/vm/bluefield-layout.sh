@@ -19,6 +19,7 @@
 # Idempotent: if device ID already has exactly this layout (same hw_addrs,
 # no_pf_hw_addr off) nothing changes; otherwise it is deleted and recreated.
 
+# shellcheck source=tests/vm/lib-sim.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib-sim.sh"
 
 BF_LAYOUT_LINES=(

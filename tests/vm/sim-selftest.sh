@@ -8,7 +8,9 @@
 # fact at a time; "PASS: ..." / "FAIL: ..." per check, then "N passed, M failed".
 # Exit status 0 only if every check passed.  Uses iproute2 (devlink, ip) and jq.
 
+# shellcheck source=tests/vm/lib-sim.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib-sim.sh"
+# shellcheck source=tests/vm/bluefield-layout.sh
 . "$(dirname "${BASH_SOURCE[0]}")/bluefield-layout.sh"
 
 passed=0 failed=0
@@ -205,7 +207,7 @@ check_fails "device 1 netdevs are gone" ip link show dev "$p0"
 
 # ---- devlink port add/del (port_new)
 section "devlink port add/del (port_new)"
-out=$(devlink -j port add "$H0" flavour pcisf pfnum 0 sfnum 42 2>&1)
+devlink port add "$H0" flavour pcisf pfnum 0 sfnum 42 >/dev/null 2>&1
 check "devlink port add pcisf pfnum 0 sfnum 42" test -n "$(sim_port_index_by_name 0 pf0sf42)"
 i42=$(sim_port_index_by_name 0 pf0sf42)
 check_eq "added SF attributes" "pcisf 0 0 42" \
@@ -260,11 +262,11 @@ check "bulk add 4096 VFs" sim_port_add 2 "vf controller=1 pf=0 vf=0 external=1 c
 t1=$(now)
 check_eq "device 2 has 4096 ports" 4096 "$(sim_ports 2)"
 t2=$(now)
-check_eq "4096 netdevs" 4096 "$(ls /sys/class/net | grep -c '^s2v')"
+check_eq "4096 netdevs" 4096 "$(find /sys/class/net -maxdepth 1 -name 's2v*' | grep -c .)"
 check_eq "last VF phys_port_name" c1pf0vf4095 "$(cat /sys/class/net/s2v4095/phys_port_name 2>/dev/null)"
 check "bulk delete with del_device" sim_dev_del 2
 t3=$(now)
-check_eq "4096 netdevs gone" 0 "$(ls /sys/class/net | grep -c '^s2v')"
+check_eq "4096 netdevs gone" 0 "$(find /sys/class/net -maxdepth 1 -name 's2v*' | grep -c .)"
 echo "# 4096 ports: udevd stop $(elapsed "$t" "$t0") s, add $(elapsed "$t0" "$t1") s, devlink dump $(elapsed "$t1" "$t2") s, delete $(elapsed "$t2" "$t3") s"
 [ -z "${SIM_SELFTEST_KEEP_UDEV:-}" ] || check "udevd restarted" sim_udev_start
 echo "# udev stop/start and checks: $(elapsed "$t" "$(now)") s in this section"
