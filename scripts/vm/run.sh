@@ -12,6 +12,9 @@
 #   --rwdir DIR            extra host directory the guest may write (repeatable)
 #   --kmod                 build (if needed) and insmod devlink_sim before COMMAND
 #
+# Only one VM runs at a time per machine: a second run.sh waits on the lock
+# file $OVN_VIF_VM_LOCK (default /tmp/ovn-vif-rs-vm.lock).
+#
 # The guest sees the host's filesystem read-only, with the cwd and the
 # environment of this script (so a cargo test binary runs as it would on the
 # host).  debugfs is mounted.  In the guest:
@@ -83,6 +86,15 @@ chmod +x "$run/cmd.sh"
 
 rwargs=(--rwdir "$run")
 for d in "${rwdirs[@]}"; do rwargs+=(--rwdir "$d"); done
+
+# One VM at a time on this machine (2 cores, shared): wait for the others.
+# The lock is machine-wide so clones and other work trees share it.
+lock=${OVN_VIF_VM_LOCK:-/tmp/ovn-vif-rs-vm.lock}
+exec 9>>"$lock"
+if ! flock -n 9; then
+	echo "run.sh: waiting for another VM to finish ($lock)" >&2
+	flock -w "$timeout" 9 || die "gave up waiting for $lock after ${timeout}s"
+fi
 
 echo "run.sh: kernel $kver, log $run/console.log" >&2
 start=$(date +%s)
