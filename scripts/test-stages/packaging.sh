@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# Packaging stage (run by scripts/test-all): builds the .debs with
+# scripts/package-deb into a temporary directory, runs lintian (fails on
+# errors), installs the packages, checks what they install (exported
+# symbols, pkg-config, a C program built against the installed header and
+# library, the CLI, its man page), then removes and purges them and checks
+# that nothing is left.  Needs root (or sudo) for apt and dpkg.
+#
+# Timings on 2 cores: about 5 minutes cold (first build of the crates in
+# the package build's own cargo cache, ~/.cache/ovn-vif-rs/deb/target), about
+# 1 minute warm (crate unchanged); each step prints its time.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+src=$PWD
+
+sudo=
+[ "$(id -u)" = 0 ] || sudo=sudo
+pkgs=(ovn-vif-rs libovn-vif-rs-dev libovn-vif-rs0)
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
+libdir=/usr/lib/$multiarch
+
+work=$(mktemp -d /tmp/ovn-vif-rs-packaging.XXXXXX)
+installed=0
+cleanup() {
+    if [ $installed = 1 ]; then
+        $sudo dpkg -P "${pkgs[@]}" >/dev/null 2>&1 || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+t=$SECONDS
+step() {
+    echo "--- packaging: $* (+$((SECONDS - t)) s)"
+}
+fail() {
+    echo "packaging: FAIL: $*" >&2
+    exit 1
+}
+
+# Never test over an installed copy (e.g. left by an interrupted run).
+for p in "${pkgs[@]}"; do
+    if dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -qv 'not-installed'; then
+        echo "packaging: purging a previously installed $p"
+        $sudo dpkg -P "$p" >/dev/null
+    fi
+done
+
+# ---------------------------------------------------------------- build
+step "build (scripts/package-deb)"
+t_build=$SECONDS
+scripts/package-deb "$work/debs" > "$work/build.log" 2>&1 || {
+    tail -n 60 "$work/build.log"
+    fail "scripts/package-deb failed (log above)"
+}
+grep '^package-deb:' "$work/build.log" || true
+echo "packaging: build took $((SECONDS - t_build)) s"
+ver=$(dpkg-parsechangelog -l debian/changelog -S Version)
+arch=$(dpkg --print-architecture)
+debs=()
+for p in libovn-vif-rs0 libovn-vif-rs-dev ovn-vif-rs; do
+    f=$work/debs/${p}_${ver}_${arch}.deb
+    [ -f "$f" ] || fail "$f was not built"
+    debs+=("$f")
+done
+
+# ---------------------------------------------------------------- lintian
+step "lintian"
+changes=$work/debs/ovn-vif-rs_${ver}_${arch}.changes
+lintian --fail-on error --pedantic \
+    "$changes" > "$work/lintian.txt" 2> "$work/lintian.err" || lintian_rc=$?
+grep -v "running with root privileges" "$work/lintian.err" >&2 || true
+cat "$work/lintian.txt"
+if grep -q '^E: ' "$work/lintian.txt"; then fail "lintian errors"; fi
+[ "${lintian_rc:-0}" = 0 ] || fail "lintian exited with ${lintian_rc}"
+echo "packaging: lintian: $(grep -c '^E: ' "$work/lintian.txt") errors," \
+    "$(grep -c '^W: ' "$work/lintian.txt") warnings," \
+    "$(grep -c '^I: ' "$work/lintian.txt") info, $(grep -c '^P: ' "$work/lintian.txt") pedantic"
+
+# Contents: the expected files in the expected packages.
+step "package contents"
+contents() { dpkg-deb -c "$1" | awk '{print $6}' | sed 's|^\./|/|'; }
+want() { # PACKAGE-FILE PATH...
+    local deb=$1; shift
+    local list
+    list=$(contents "$deb")
+    for p in "$@"; do
+        grep -qx -- "$p" <<<"$list" || fail "$(basename "$deb") lacks $p"
+    done
+}
+want "${debs[0]}" "$libdir/libovn_vif_rs.so.0.1.0" "$libdir/libovn_vif_rs.so.0"
+want "${debs[1]}" /usr/include/ovn-vif-rs/ovn-vif-rs.h "$libdir/libovn_vif_rs.so" \
+    "$libdir/pkgconfig/ovn-vif-rs.pc"
+want "${debs[2]}" /usr/bin/ovn-vif-rs /usr/share/man/man1/ovn-vif-rs.1.gz \
+    /usr/share/doc/ovn-vif-rs/lsp-options.md /usr/share/doc/ovn-vif-rs/README.md.gz
+dpkg-deb -I "${debs[0]}" symbols | grep -q '^ vif_plug_provider_classes@' ||
+    fail "libovn-vif-rs0 has no symbols file"
+
+# ---------------------------------------------------------------- install
+step "install (dpkg -i)"
+installed=1
+$sudo dpkg -i "${debs[@]}"
+for p in "${pkgs[@]}"; do
+    [ "$(dpkg-query -W -f '${Status}' "$p")" = "install ok installed" ] || fail "$p not installed"
+done
+dpkg -L libovn-vif-rs0 libovn-vif-rs-dev ovn-vif-rs | grep -E '\.so|\.h$|\.pc$|bin/|man1' 
+
+step "library: SONAME, symlinks, exported symbols"
+lib=$libdir/libovn_vif_rs.so.0
+[ "$(readlink "$lib")" = libovn_vif_rs.so.0.1.0 ] || fail "$lib -> $(readlink "$lib")"
+[ "$(readlink "$libdir/libovn_vif_rs.so")" = libovn_vif_rs.so.0 ] || fail "dev symlink"
+readelf -d "$lib" | grep -q 'SONAME.*\[libovn_vif_rs.so.0\]' || fail "SONAME"
+grep -q 'libovn_vif_rs.so.0 ' <<<"$(ldconfig -p)" || fail "libovn_vif_rs.so.0 not in the ld.so cache"
+echo "nm -D --defined-only $lib:"
+nm -D --defined-only "$lib" | tee "$work/nm.txt"
+# Version-node symbols (type A) aside, exactly the provider's three.
+defined=$(awk '$2 != "A" {sub(/@.*/, "", $3); print $3}' "$work/nm.txt" | sort | tr '\n' ' ')
+[ "$defined" = "ovn_vif_rs_version vif_plug_provider_classes vif_plug_representor_class " ] ||
+    fail "exports: $defined"
+# Undefined ones are libc/libgcc or weak (OVS's, when hosted): nothing
+# strong outside the system libraries.
+nm -D --undefined-only "$lib" | awk '$1 != "w" && $1 != "v" && $2 !~ /@(GLIBC|GCC)_/ {print}' > "$work/undef.txt"
+[ ! -s "$work/undef.txt" ] || { cat "$work/undef.txt"; fail "unexpected strong undefined symbols"; }
+
+step "pkg-config"
+[ "$(pkg-config --modversion ovn-vif-rs)" = 0.1.0 ] || fail "pkg-config --modversion"
+echo "pkg-config --libs ovn-vif-rs: $(pkg-config --libs ovn-vif-rs)"
+echo "pkg-config --cflags ovn-vif-rs: $(pkg-config --cflags ovn-vif-rs)"
+pkg-config --libs ovn-vif-rs | grep -qw -- -lovn_vif_rs || fail "pkg-config --libs"
+grep -qx 'Libs: -L${libdir} -lovn_vif_rs' "$libdir/pkgconfig/ovn-vif-rs.pc" || fail ".pc Libs"
+pkg-config --cflags ovn-vif-rs | grep -q -- -I/usr/include/ovn-vif-rs || fail "pkg-config --cflags"
+
+step "a C program against the installed header and library"
+cat > "$work/t.c" <<'EOF'
+#include <stdio.h>
+#include <string.h>
+#include <ovn-vif-rs.h>
+
+/* The header only forward-declares OVN's struct; its first member is the
+ * type name (lib/vif-plug-provider.h). */
+struct vif_plug_class {
+    const char *type;
+};
+
+int main(void)
+{
+    const struct vif_plug_class *c = vif_plug_provider_classes[0];
+    if (!c || strcmp(c->type, "representor") || vif_plug_provider_classes[1]
+        || c != &vif_plug_representor_class) {
+        fprintf(stderr, "unexpected provider classes\n");
+        return 1;
+    }
+    printf("%s %s\n", c->type, ovn_vif_rs_version());
+    return 0;
+}
+EOF
+# shellcheck disable=SC2046
+cc -Wall -Wextra -Werror $(pkg-config --cflags ovn-vif-rs) -o "$work/t" "$work/t.c" \
+    $(pkg-config --libs ovn-vif-rs)
+readelf -d "$work/t" | grep -q 'NEEDED.*\[libovn_vif_rs.so.0\]' || fail "t does not need libovn_vif_rs.so.0"
+out=$(env -u LD_LIBRARY_PATH "$work/t")
+echo "t: $out"
+[ "$out" = "representor $(pkg-config --modversion ovn-vif-rs)" ] || fail "t printed $out"
+# (/lib is /usr/lib on a merged-/usr system.)
+loaded=$(env -u LD_LIBRARY_PATH ldd "$work/t" | awk '$1 == "libovn_vif_rs.so.0" {print $3}')
+[ -n "$loaded" ] && [ "$(readlink -f "$loaded")" = "$(readlink -f "$lib")" ] ||
+    fail "t loads ${loaded:-no libovn_vif_rs.so.0}, not $lib"
+echo "t loads $loaded"
+
+step "the CLI and its man page"
+cli=/usr/bin/ovn-vif-rs
+help=$($cli --help)
+grep -q '^usage: ovn-vif-rs \[--snapshot FILE\] COMMAND' <<<"$help" || fail "--help"
+$cli --snapshot "$src/tests/data/dpu.snapshot" lookup --pf-mac 00:53:00:00:10:00 --vf-num 3
+rc=0
+$cli --snapshot "$src/tests/data/dpu.snapshot" lookup --pf-mac 00:53:00:00:10:00 --vf-num 9 || rc=$?
+[ $rc = 1 ] || fail "a miss exits $rc"
+man=$(MANWIDTH=80 MAN_KEEP_FORMATTING= man -P cat -l /usr/share/man/man1/ovn-vif-rs.1.gz 2>"$work/man.err")
+[ ! -s "$work/man.err" ] || { cat "$work/man.err"; fail "man -l warnings"; }
+echo "$man" | sed -n '1,12p'
+# The man page names every command, option and variable of --help.
+for w in dump --json lookup --pf-mac --vf-num --sf-num resolve monitor --snapshot \
+    OVN_VIF_RS_SNAPSHOT vif-plug:representor:pf-mac vif-plug:representor:vf-num \
+    vif-plug:representor:sf-num; do
+    grep -qF -- "$w" <<<"$help" || fail "--help lacks $w (update this list)"
+    grep -qF -- "$w" <<<"$man" || fail "the man page lacks $w (docs/ovn-vif-rs.1)"
+done
+grep -q 'vif-plug:representor:vf-num' /usr/share/doc/ovn-vif-rs/lsp-options.md ||
+    fail "lsp-options.md"
+
+# ---------------------------------------------------------------- remove, purge
+step "remove (dpkg -r), purge (dpkg -P)"
+files=$(dpkg -L "${pkgs[@]}" | sort -u)
+$sudo dpkg -r "${pkgs[@]}"
+for p in "${pkgs[@]}"; do
+    s=$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || echo "not-installed")
+    case $s in *not-installed*|*config-files*) ;; *) fail "$p after -r: $s" ;; esac
+done
+$sudo dpkg -P "${pkgs[@]}"
+installed=0
+for p in "${pkgs[@]}"; do
+    s=$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || echo "not-installed")
+    case $s in *not-installed*) ;; *) fail "$p after -P: $s" ;; esac
+done
+left=0
+while IFS= read -r f; do
+    case $f in /usr|/usr/bin|/usr/lib|/usr/include|/usr/share|/usr/share/doc|/usr/share/man|/usr/share/man/man1|"$libdir"|"$libdir/pkgconfig"|/.) continue ;; esac
+    if [ -e "$f" ] || [ -L "$f" ]; then echo "left behind: $f"; left=1; fi
+done <<<"$files"
+[ $left = 0 ] || fail "files left after purge"
+if grep -q 'libovn_vif_rs.so.0 ' <<<"$(ldconfig -p)"; then fail "libovn_vif_rs.so.0 still in the ld.so cache"; fi
+
+step "done"
+echo "packaging: PASS in $((SECONDS - t)) s"
