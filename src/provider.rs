@@ -175,8 +175,12 @@ impl Provider {
         let req = match options::parse(opts.clone()) {
             Ok(r) => r,
             Err(e) => {
-                let text = format!("invalid options: {e}");
-                self.log_refusal(lport, "bad-options", &text, opts);
+                self.log_refusal(
+                    lport,
+                    "bad-options",
+                    |_| format!("invalid options: {e}"),
+                    opts,
+                );
                 return None;
             }
         };
@@ -207,13 +211,16 @@ impl Provider {
                 Some(r)
             }
             Err(r) => {
-                let text = lookup::explain(&self.table, &req, &r);
-                let hint = if r.may_resolve_later() {
-                    " (will plug when it appears)"
-                } else {
-                    " (needs operator action)"
+                let code = r.code();
+                let text = |table: &Table| {
+                    let hint = if r.may_resolve_later() {
+                        " (will plug when it appears)"
+                    } else {
+                        " (needs operator action)"
+                    };
+                    format!("{}{hint}", lookup::explain(table, &req, &r))
                 };
-                self.log_refusal(lport, r.code(), &format!("{text}{hint}"), opts);
+                self.log_refusal(lport, code, text, opts);
                 None
             }
         }
@@ -242,25 +249,29 @@ impl Provider {
         }
     }
 
+    /// Logs a refusal: at info level (rate-limited) when the reason is new
+    /// for this lport, else at debug level.  The sentence (`text`, given the
+    /// table) and the options shown are built only when a line is actually
+    /// emitted: a port that stays pending is refused on every main-loop
+    /// iteration, and building `explain`'s sentence for a debug line nobody
+    /// reads cost ~20,000 instructions per call.
     fn log_refusal<K: AsRef<str>, V: AsRef<str>>(
         &mut self,
         lport: &str,
         code: &'static str,
-        text: &str,
+        text: impl FnOnce(&Table) -> String,
         opts: impl IntoIterator<Item = (K, V)>,
     ) {
         self.stats.refusals += 1;
-        let shown: Vec<String> = opts
-            .into_iter()
-            .filter(|(k, _)| k.as_ref().starts_with(options::OPT_PREFIX))
-            .map(|(k, v)| format!("{}={}", k.as_ref(), v.as_ref()))
-            .collect();
         let repeat = self.refused.get(lport) == Some(&code);
         if repeat {
-            log::debug!(
-                "lport {lport}: not plugging ({code}): {text}; options: {}",
-                shown.join(" ")
-            );
+            if log::log_enabled!(log::Level::Debug) {
+                log::debug!(
+                    "lport {lport}: not plugging ({code}): {}; options: {}",
+                    text(&self.table),
+                    shown(opts)
+                );
+            }
             return;
         }
         if let Some(suppressed) = self.limiter.allow((self.clock)()) {
@@ -270,10 +281,20 @@ impl Provider {
                 String::new()
             };
             log::info!(
-                "lport {lport}: not plugging ({code}): {text}; options: {}{more}",
-                shown.join(" ")
+                "lport {lport}: not plugging ({code}): {}; options: {}{more}",
+                text(&self.table),
+                shown(opts)
             );
             self.refused.insert(lport.to_owned(), code);
         }
     }
+}
+
+/// The provider's options of an lport, for a log line.
+fn shown<K: AsRef<str>, V: AsRef<str>>(opts: impl IntoIterator<Item = (K, V)>) -> String {
+    opts.into_iter()
+        .filter(|(k, _)| k.as_ref().starts_with(options::OPT_PREFIX))
+        .map(|(k, v)| format!("{}={}", k.as_ref(), v.as_ref()))
+        .collect::<Vec<String>>()
+        .join(" ")
 }
