@@ -894,21 +894,48 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// What any provider pays to read an lport's options, without deciding
+/// anything: walk the smap and measure every key and value (as smap_get of
+/// each key would touch them), plus the lport name.  On thousands of
+/// shuffled lports this is mostly cache misses on OVN's data.
+fn touch_options(ctx: &vif_plug_port_ctx_in) -> usize {
+    // SAFETY: lport_name is a NUL-terminated string owned by `Lports`.
+    let mut n = unsafe { std::ffi::CStr::from_ptr(ctx.lport_name) }
+        .to_bytes()
+        .len();
+    let h = &ctx.lport_options.map;
+    for b in 0..=h.mask {
+        // SAFETY: the bench's smaps have mask + 1 bucket pointers.
+        let mut node = unsafe { *h.buckets.add(b) };
+        while !node.is_null() {
+            let sn = node.cast::<smap_node>();
+            // SAFETY: every node is the first member of a live smap_node
+            // whose key and value are NUL-terminated strings.
+            unsafe {
+                n += std::ffi::CStr::from_ptr((*sn).key).to_bytes().len();
+                n += std::ffi::CStr::from_ptr((*sn).value).to_bytes().len();
+                node = (*node).next;
+            }
+        }
+    }
+    n
+}
+
 fn section_prepare(o: &Opts) {
     println!("\n## prepare through the C vtable (run seen: hits never drain)\n");
     println!(
-        "| ports | lports | prepare median ns | p99 ns | bulk mean ns | one lport (cached) median ns \
+        "| ports | lports | prepare median ns | p99 ns | bulk mean ns | OVN-data floor median ns | one lport (cached) median ns \
          | syscalls/call | instr/call | prepare+ctx_destroy median ns | p99 ns | instr/call \
          | no-run host median ns | syscalls per 1M calls |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for &n in &o.sizes {
         let layout = gen_ports(n);
         let reqs = vf_requests(&layout);
         let lp = build_lports(&reqs);
         let nl = lp.ctx.len();
         let mut outs: Vec<_> = lp.ctx.iter().map(|_| new_ctx_out()).collect();
-        let (hit, hot, cycle, norun, indexed);
+        let (hit, hot, cycle, norun, indexed, floor);
         {
             let loaded = Loaded::new(&layout, "prep");
             // No run yet: the stock-OVN host (a drain per 100 ms at most).
@@ -921,6 +948,9 @@ fn section_prepare(o: &Opts) {
             loaded.run();
             hit = time_calls(o.calls, |i| {
                 black_box(prepare(&lp.ctx[i % nl], &mut outs[i % nl]));
+            });
+            floor = time_calls(o.calls, |i| {
+                black_box(touch_options(&lp.ctx[i % nl]));
             });
             // The same lport over and over: everything in cache, the
             // provider's own cost without the misses on OVN's data.
@@ -958,10 +988,11 @@ fn section_prepare(o: &Opts) {
             .then(|| instructions_per_call("cycle", n, 20_000))
             .flatten();
         println!(
-            "| {indexed} | {nl} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {} | {:.0} | {:.0} | {} | {:.0} | {} |",
+            "| {indexed} | {nl} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {} | {:.0} | {:.0} | {} | {:.0} | {} |",
             hit.median,
             hit.p99,
             hit.mean,
+            floor.median,
             hot.median,
             fmt_opt(sys_hit, 4),
             fmt_opt(ir_hit, 0),
@@ -1122,15 +1153,25 @@ fn section_idle(o: &Opts) -> f64 {
     );
     let mut r = CRefRecv::new().expect("netlink sockets");
     assert_eq!(r.poll_twice(), 2, "expected two EAGAIN receives");
-    let t = time_calls(calls, |_| {
+    let recv = time_calls(calls, |_| {
         black_box(r.poll_twice());
     });
+    let t = &recv;
     row(
         "C reference per prepare: 2 x recv(MSG_DONTWAIT) = EAGAIN (NETLINK_ROUTE)",
-        &t,
+        t,
         "cref-recv",
     );
-    t.median
+    let m = std::sync::Mutex::new(0u64);
+    let t = time_calls(calls, |_| {
+        *black_box(&m).lock().unwrap() += 1;
+    });
+    println!(
+        "\nFor scale: an uncontended std Mutex lock + unlock (the provider's state lock, \
+         taken once per prepare): median {:.0} ns, bulk mean {:.1} ns.",
+        t.median, t.mean
+    );
+    recv.median
 }
 
 /// A kernel-like dump of `ports` as datagrams (≤ 32 KiB each, like the
@@ -1242,8 +1283,172 @@ fn section_memory(o: &Opts) {
     }
 }
 
+// ---------------------------------------------------------------------------
+// In the VM (tests/vm/bench-guest.sh): the real kernel's devlink with
+// devlink_sim ports.
+
+fn median_ms(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2] * 1e3
+}
+
+fn time_process(reps: usize, argv: &[&str]) -> Option<(f64, f64)> {
+    let mut v = Vec::new();
+    for _ in 0..reps {
+        let t = Instant::now();
+        let st = Command::new(argv[0])
+            .args(&argv[1..])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .ok()?;
+        if !st.success() {
+            return None;
+        }
+        v.push(t.elapsed().as_secs_f64());
+    }
+    let best = v.iter().cloned().fold(f64::MAX, f64::min) * 1e3;
+    Some((median_ms(&mut v), best))
+}
+
+/// `vm-dump REPS [CLI]`: full dumps of the kernel's devlink ports (and
+/// links) through `KernelSource::load`, against `devlink -j port show` of
+/// the same ports in the same run.
+fn vm_dump(reps: usize, cli: Option<&str>) {
+    let mut src = KernelSource::open().expect("opening the kernel source (devlink)");
+    let mut v = Vec::new();
+    let mut ports = 0;
+    for _ in 0..reps {
+        let t = Instant::now();
+        let table = src.load().expect("dump");
+        v.push(t.elapsed().as_secs_f64());
+        ports = table.len();
+    }
+    let best = v.iter().cloned().fold(f64::MAX, f64::min) * 1e3;
+    let ours = median_ms(&mut v);
+    println!(
+        "| KernelSource::load (devlink port dump + rtnetlink link dump + parse + index), in process \
+         | {ports} | {ours:.1} | {best:.1} | {:.0} |",
+        ports as f64 / (ours / 1e3)
+    );
+    let dl = time_process(reps, &["devlink", "-j", "port", "show"]);
+    if let Some((m, b)) = dl {
+        println!(
+            "| `devlink -j port show` (process) | {ports} | {m:.1} | {b:.1} | {:.0} |",
+            ports as f64 / (m / 1e3)
+        );
+    }
+    let cl = cli.and_then(|c| time_process(reps, &[c, "dump", "--json"]));
+    if let Some((m, b)) = cl {
+        println!(
+            "| `ovn-vif-rs dump --json` (process) | {ports} | {m:.1} | {b:.1} | {:.0} |",
+            ports as f64 / (m / 1e3)
+        );
+    }
+    println!();
+    if let Some((m, _)) = dl {
+        println!(
+            "ratio devlink -j port show / KernelSource::load (medians): {:.1}x",
+            m / ours
+        );
+        if let Some((c, _)) = cl {
+            println!(
+                "ratio devlink -j port show / ovn-vif-rs dump --json (medians): {:.1}x",
+                m / c
+            );
+        }
+    }
+}
+
+/// `vm-latency REPS PF_MAC DEBUGFS_DIR`: add a VF through the simulator's
+/// debugfs and poll `prepare` (through the vtable, kernel source) until it
+/// resolves; in the run-seen mode (run + prepare per poll, as a patched
+/// ovn-controller's loop) and the no-run mode (prepare only).
+fn vm_latency(reps: usize, mac: &str, dbg: &str) {
+    std::env::remove_var(ovn_vif_rs::sources::ENV_SNAPSHOT);
+    let mac = ovn_vif_rs::options::parse_mac(mac).expect("PF MAC");
+    println!(
+        "| mode | rep | debugfs write ms | write -> resolves ms | polls | in run+prepare ms |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let mut summary = Vec::new();
+    for (mode, with_run) in [("run seen", true), ("no run", false)] {
+        let init = class().init.unwrap();
+        // SAFETY: plain call of the library's own entry point.
+        assert_eq!(unsafe { init() }, 0, "init (kernel source) failed");
+        let run = || {
+            let f = class().run.unwrap();
+            // SAFETY: `run` ignores its class argument.
+            unsafe { f(class() as *const vif_plug_class as *mut vif_plug_class) }
+        };
+        if with_run {
+            run();
+        }
+        let mut lat = Vec::new();
+        for k in 0..reps {
+            let vf = 60000 + k as u16 + if with_run { 0 } else { 1000 };
+            let req = Request {
+                pf_mac: mac,
+                function: Function::Vf(vf),
+            };
+            let lp = build_lports(&[req]);
+            let mut out = new_ctx_out();
+            assert!(!prepare(&lp.ctx[0], &mut out), "VF {vf} exists already");
+            let line = format!("vf controller=1 pf=0 vf={vf} external=1");
+            let t0 = Instant::now();
+            std::fs::write(format!("{dbg}/port_add"), &line).expect("debugfs port_add");
+            let t1 = Instant::now();
+            let mut polls = 0u64;
+            let mut inside = 0f64;
+            loop {
+                polls += 1;
+                let tp = Instant::now();
+                if with_run {
+                    run();
+                }
+                let ok = prepare(&lp.ctx[0], &mut out);
+                inside += tp.elapsed().as_secs_f64();
+                if ok {
+                    break;
+                }
+                if t1.elapsed().as_secs() > 60 {
+                    println!("| {mode} | {k} | VF {vf} not visible after 60 s |  |  |");
+                    break;
+                }
+            }
+            let t2 = Instant::now();
+            ctx_destroy(&lp.ctx[0], &mut out);
+            let w = (t1 - t0).as_secs_f64() * 1e3;
+            let l = (t2 - t1).as_secs_f64() * 1e3;
+            lat.push(l / 1e3);
+            println!(
+                "| {mode} | {k} | {w:.2} | {l:.3} | {polls} | {:.3} |",
+                inside * 1e3
+            );
+        }
+        summary.push((mode, median_ms(&mut lat), lat[lat.len() * 9 / 10] * 1e3));
+        let destroy = class().destroy.unwrap();
+        // SAFETY: plain call of the library's own entry point.
+        unsafe { destroy() };
+    }
+    println!();
+    for (mode, m, p90) in summary {
+        println!("{mode}: kernel event -> visible to lookup: median {m:.3} ms, p90 {p90:.3} ms");
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("vm-dump") => {
+            vm_dump(args[1].parse().unwrap(), args.get(2).map(String::as_str));
+            return;
+        }
+        Some("vm-latency") => {
+            vm_latency(args[1].parse().unwrap(), &args[2], &args[3]);
+            return;
+        }
+        _ => {}
+    }
     if args.first().map(String::as_str) == Some("child") {
         let what = &args[1];
         let ports: usize = args[2].parse().unwrap();
