@@ -1,0 +1,264 @@
+#!/bin/bash
+# End-to-end: the representor VIF plug provider in a real ovn-controller,
+# against the devlink simulator (tests/kmod), inside the VM test bed.
+#
+#   OVN_BUILDDIR=/path/to/ovn tests/e2e/representor.sh
+#
+# Runs as root in the guest (tests/e2e/run-in-vm.sh boots it); it needs the
+# devlink_sim module (run.sh --kmod), the openvswitch kernel module, and an
+# OVN build tree configured --with-plug-provider=<this provider> (see
+# ovn-patch/README.md).  It starts NB/SB ovsdb-servers, ovn-northd,
+# ovs-vswitchd and ovn-controller under a writable work directory, then
+# checks, one fact at a time (PASS/FAIL lines, then "N passed, M failed"):
+#   - a VF, the PF and an SF requested by LSP options get their representor
+#     netdev (looked up through `devlink -j port show`) into br-int with
+#     external_ids iface-id and ovn-plugged=representor, and NB up=true;
+#   - deleting the LSP unplugs it;
+#   - an invalid option (vf-num=65539) is refused, with our log line;
+#   - ovn-appctl vif-plug-representor/show and /lookup answer;
+#   - an LSP created before its VF exists gets plugged when the VF appears,
+#     without an ovn-controller crash or restart, E2E_REPS times, with the
+#     delay from the representor's creation to the Interface in OVSDB and to
+#     NB up (medians printed and written to $W/delays.txt).
+#
+# Environment:
+#   OVN_BUILDDIR    the built OVN tree (required); OVS_BUILDDIR: default $OVN_BUILDDIR/ovs
+#   OVN_CONTROLLER  ovn-controller binary (default $OVN_BUILDDIR/controller/ovn-controller)
+#   E2E_WORKDIR     writable directory for databases, sockets and logs
+#                   (default $VM_RESULTS/e2e-representor, else a mktemp dir)
+#   E2E_REPS        late-VF repetitions (default 5); E2E_TIMEOUT: seconds per wait (default 60)
+#   E2E_LABEL       a label printed with the figures
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+OVN=$(cd "${OVN_BUILDDIR:?set OVN_BUILDDIR to a built OVN tree}" && pwd)
+OVS=$(cd "${OVS_BUILDDIR:-$OVN/ovs}" && pwd)
+CONTROLLER=${OVN_CONTROLLER:-$OVN/controller/ovn-controller}
+REPS=${E2E_REPS:-5}
+TMO=${E2E_TIMEOUT:-60}
+LABEL=${E2E_LABEL:-$(basename "$CONTROLLER")}
+W=${E2E_WORKDIR:-${VM_RESULTS:+$VM_RESULTS/e2e-representor}}
+[ -n "$W" ] || W=$(mktemp -d /tmp/e2e-representor.XXXXXX)
+CHASSIS=hv1
+PF_MAC=00:53:00:00:10:00
+SIM=0
+
+# shellcheck source=tests/vm/bluefield-layout.sh
+. "$REPO/tests/vm/bluefield-layout.sh"
+
+rm -rf "$W" && mkdir -p "$W"/{run,db,log} || exit 2
+export OVS_RUNDIR=$W/run OVS_DBDIR=$W/db OVS_LOGDIR=$W/log OVN_RUNDIR=$W/run \
+	OVS_SYSCONFDIR=$W/run OVN_SYSCONFDIR=$W/run
+export OVN_NB_DB=unix:$W/run/nb.sock OVN_SB_DB=unix:$W/run/sb.sock
+export PATH=$OVS/utilities:$OVS/ovsdb:$OVS/vswitchd:$OVN/utilities:$OVN/northd:$PATH
+
+npass=0 nfail=0
+pass() { echo "PASS: $*"; npass=$((npass + 1)); }
+fail() { echo "FAIL: $*"; nfail=$((nfail + 1)); }
+check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+die() { echo "FAIL: $*"; nfail=$((nfail + 1)); finish; }
+vsctl() { timeout "$((TMO + 10))" ovs-vsctl --timeout="$TMO" "$@"; }
+nbctl() { timeout "$((TMO + 10))" ovn-nbctl --timeout="$TMO" "$@"; }
+appctl() { timeout 10 ovn-appctl "$@"; }
+now() { echo "$EPOCHREALTIME"; }
+
+monitors=()
+stop_daemons() {
+	local p
+	for p in "${monitors[@]}"; do kill "$p" 2>/dev/null; done
+	for p in ovn-controller ovs-vswitchd ovn-northd db nb sb; do
+		[ -s "$W/run/$p.pid" ] && kill "$(cat "$W/run/$p.pid")" 2>/dev/null
+	done
+	sleep 0.5
+}
+finish() {
+	stop_daemons
+	echo "logs: $W/log"
+	echo "$npass passed, $nfail failed"
+	[ "$nfail" = 0 ]
+	exit
+}
+
+# --- The simulated DPU ---------------------------------------------------
+bf_layout "$SIM" || die "cannot create the simulated DPU"
+command -v udevadm >/dev/null && udevadm settle -t 30
+# rep_netdev FLAVOUR [NUM]: the netdev of c1 pf0's pcipf / pcivf NUM / pcisf NUM.
+rep_netdev() {
+	devlink -j port show | jq -r --arg h "platform/devlink_sim.$SIM/" --arg f "$1" \
+		--argjson n "${2:-0}" '.port | to_entries[] | select(.key | startswith($h)) | .value
+		| select(.flavour == $f and .controller == 1 and .pfnum == 0)
+		| select($f == "pcipf" or .vfnum == $n or .sfnum == $n) | .netdev // empty'
+}
+rep_index() {
+	devlink -j port show | jq -r --arg h "platform/devlink_sim.$SIM/" --arg f "$1" \
+		--argjson n "$2" '.port | to_entries[] | select(.key | startswith($h))
+		| select(.value.flavour == $f and .value.controller == 1 and .value.pfnum == 0)
+		| select(.value.vfnum == $n or .value.sfnum == $n) | .key | split("/") | last'
+}
+
+# --- Daemons --------------------------------------------------------------
+modprobe openvswitch || die "modprobe openvswitch"
+ovsdb-tool create "$W/db/nb.db" "$OVN/ovn-nb.ovsschema" &&
+	ovsdb-tool create "$W/db/sb.db" "$OVN/ovn-sb.ovsschema" &&
+	ovsdb-tool create "$W/db/conf.db" "$OVS/vswitchd/vswitch.ovsschema" || die "ovsdb-tool create"
+for db in nb sb; do
+	ovsdb-server --detach --no-chdir --pidfile="$W/run/$db.pid" --unixctl="$W/run/$db.ctl" \
+		--log-file="$W/log/$db.log" -vconsole:off -vsyslog:off \
+		--remote=punix:"$W/run/$db.sock" "$W/db/$db.db" || die "ovsdb-server $db"
+done
+ovsdb-server --detach --no-chdir --pidfile="$W/run/db.pid" --unixctl="$W/run/db.ctl" \
+	--log-file="$W/log/ovsdb-server.log" -vconsole:off -vsyslog:off \
+	--remote=punix:"$W/run/db.sock" "$W/db/conf.db" || die "ovsdb-server conf"
+ovn-northd --detach --no-chdir --pidfile="$W/run/ovn-northd.pid" --log-file="$W/log/ovn-northd.log" \
+	-vconsole:off -vsyslog:off --ovnnb-db="$OVN_NB_DB" --ovnsb-db="$OVN_SB_DB" || die "ovn-northd"
+vsctl --no-wait init -- set open_vswitch . external_ids:system-id=$CHASSIS \
+	external_ids:ovn-remote="$OVN_SB_DB" external_ids:ovn-encap-type=geneve \
+	external_ids:ovn-encap-ip=127.0.0.1 || die "ovs-vsctl init"
+ovs-vswitchd --detach --no-chdir --pidfile="$W/run/ovs-vswitchd.pid" --log-file="$W/log/ovs-vswitchd.log" \
+	-vconsole:off -vsyslog:off unix:"$W/run/db.sock" || die "ovs-vswitchd"
+vsctl add-br br-int -- set bridge br-int fail-mode=secure other-config:disable-in-band=true ||
+	die "add-br br-int"
+"$CONTROLLER" --detach --no-chdir --pidfile="$W/run/ovn-controller.pid" \
+	--log-file="$W/log/ovn-controller.log" -vconsole:off -vsyslog:off \
+	-vvif_plug_representor:file:dbg -vvif_plug:file:dbg -vpoll_loop:file:dbg \
+	unix:"$W/run/db.sock" || die "ovn-controller"
+OC_PID=$(cat "$W/run/ovn-controller.pid")
+echo "ovn-controller: $CONTROLLER (pid $OC_PID)${LD_LIBRARY_PATH:+ LD_LIBRARY_PATH=$LD_LIBRARY_PATH}"
+timeout "$TMO" ovn-sbctl --timeout="$TMO" wait-until Chassis $CHASSIS || die "chassis $CHASSIS not registered"
+nbctl ls-add sw0 || die "ls-add"
+oc_alive() { kill -0 "$OC_PID" 2>/dev/null && [ "$(cat "$W/run/ovn-controller.pid")" = "$OC_PID" ]; }
+
+# lsp_add NAME [OPTION=VALUE...]: an LSP to plug with the representor provider here.
+lsp_add() {
+	local lsp=$1 o opts=()
+	shift
+	for o in pf-mac="$PF_MAC" "$@"; do opts+=("vif-plug:representor:$o"); done
+	nbctl lsp-add sw0 "$lsp" -- lsp-set-options "$lsp" requested-chassis=$CHASSIS \
+		vif-plug-type=representor "${opts[@]}"
+}
+# plugged NETDEV LSP: the netdev is in br-int with our external_ids.
+plugged() {
+	vsctl wait-until Interface "$1" external_ids:iface-id="$2" \
+		external_ids:ovn-plugged=representor >/dev/null &&
+		[ "$(vsctl port-to-br "$1")" = br-int ]
+}
+nb_up() { nbctl wait-until Logical_Switch_Port "$1" up=true; }
+# gone NETDEV: no Interface of that name within $TMO seconds.
+gone() {
+	local i
+	for ((i = 0; i < TMO * 5; i++)); do
+		[ -z "$(vsctl --bare --columns=name find Interface name="$1")" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# --- Plug a VF, the PF, an SF ----------------------------------------------
+plug_case() { # LABEL LSP FLAVOUR NUM OPTION...
+	local what=$1 lsp=$2 flavour=$3 num=$4 nd
+	shift 4
+	nd=$(rep_netdev "$flavour" "$num")
+	[ -n "$nd" ] || { fail "$what: no $flavour $num netdev in devlink"; return; }
+	lsp_add "$lsp" "$@" || { fail "$what: lsp-add"; return; }
+	check "$what: $nd in br-int with iface-id=$lsp, ovn-plugged=representor" plugged "$nd" "$lsp"
+	check "$what: NB up=true" nb_up "$lsp"
+}
+plug_case "VF 3" lsp-vf3 pcivf 3 vf-num=3
+plug_case "PF" lsp-pf pcipf 0
+plug_case "SF 2" lsp-sf2 pcisf 2 sf-num=2
+
+# --- ovn-appctl ------------------------------------------------------------
+out=$(appctl -t ovn-controller vif-plug-representor/show) &&
+	grep -q "$PF_MAC" <<<"$out" && pass "appctl vif-plug-representor/show" ||
+	fail "appctl vif-plug-representor/show"
+echo "$out" | head -n 12 | sed 's/^/    /'
+vf3=$(rep_netdev pcivf 3)
+out=$(appctl -t ovn-controller vif-plug-representor/lookup pf-mac=$PF_MAC vf-num=3)
+echo "    lookup pf-mac=$PF_MAC vf-num=3: $out"
+check "appctl vif-plug-representor/lookup names $vf3" grep -qw -- "$vf3" <<<"$out"
+
+# --- Unplug ----------------------------------------------------------------
+nbctl lsp-del lsp-vf3
+check "lsp-del: $vf3 unplugged (Interface gone)" gone "$vf3"
+check "lsp-del: the netdev itself still exists" test -e "/sys/class/net/$vf3"
+check "ovn-controller still running (pid $OC_PID)" oc_alive
+
+# --- Invalid option ----------------------------------------------------------
+lsp_add lsp-bad vf-num=65539
+sleep 3
+check "vf-num=65539: nothing plugged" \
+	test -z "$(vsctl --bare --columns=name find Interface external_ids:iface-id=lsp-bad)"
+line=$(grep '|vif_plug_representor|' "$W/log/ovn-controller.log" | grep 'lsp-bad' | grep -m1 65539)
+echo "    $line"
+check "vf-num=65539: our refusal in the ovn-controller log (vlog)" test -n "$line"
+nbctl lsp-del lsp-bad
+
+# --- LSP before its VF: VF 8 created later, E2E_REPS times -------------------
+vsmon=$W/log/monitor-interface.csv nbmon=$W/log/monitor-lsp.csv
+ovsdb-client --timestamp -f csv monitor unix:"$W/run/db.sock" Open_vSwitch Interface name,external_ids \
+	>"$vsmon" 2>&1 &
+monitors+=($!)
+ovsdb-client --timestamp -f csv monitor "$OVN_NB_DB" OVN_Northbound Logical_Switch_Port name,up \
+	>"$nbmon" 2>&1 &
+monitors+=($!)
+sleep 1
+# first_ts FILE REGEX: the timestamp (s.ms) of the first update with a line matching REGEX.
+first_ts() {
+	local ts
+	ts=$(awk -v re="$2" '/^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9:.]+$/ { ts = $0; next }
+		$0 ~ re { print ts; exit }' "$1")
+	[ -n "$ts" ] && date -u -d "$ts" +%s.%N
+}
+log_ts() { # the timestamp of the first ovn-controller log line matching REGEX
+	local ts
+	ts=$(grep -m1 -E "$1" "$W/log/ovn-controller.log" | cut -d'|' -f1)
+	[ -n "$ts" ] && date -u -d "$ts" +%s.%N
+}
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "NA"; else printf "%d", (b - a) * 1000 }'; }
+median() { tr ' ' '\n' | grep -v '^NA$' | grep . | sort -n |
+	awk '{ v[NR] = $1 } END { if (!NR) print "NA"; else if (NR % 2) print v[(NR + 1) / 2];
+		else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+d_plug="" d_iface="" d_up=""
+for ((r = 1; r <= REPS; r++)); do
+	lsp=late$r
+	cpu0=$(awk '{ print $14 + $15 }' "/proc/$OC_PID/stat")
+	wk0=$(grep -c 'wakeup due to' "$W/log/ovn-controller.log")
+	lsp_add "$lsp" vf-num=8 || { fail "late $r: lsp-add"; continue; }
+	# Let ovn-controller decline it and go idle.
+	sleep 4
+	cpu1=$(awk '{ print $14 + $15 }' "/proc/$OC_PID/stat")
+	wk1=$(grep -c 'wakeup due to' "$W/log/ovn-controller.log")
+	[ -z "$(vsctl --bare --columns=name find Interface external_ids:iface-id="$lsp")" ] ||
+		fail "late $r: plugged before the VF existed"
+	t0=$(now)
+	sim_port_add "$SIM" "vf controller=1 pf=0 vf=8 external=1" || { fail "late $r: port_add vf 8"; continue; }
+	nd=$(rep_netdev pcivf 8)
+	if plugged "$nd" "$lsp" && nb_up "$lsp"; then
+		ti=$(first_ts "$vsmon" "iface-id=\"*$lsp[\",}]")
+		tu=$(first_ts "$nbmon" ",$lsp,true")
+		tp=$(log_ts "Plugging port .* for lport $lsp ")
+		a=$(ms "$t0" "$tp") b=$(ms "$t0" "$ti") c=$(ms "$t0" "$tu")
+		d_plug+=" $a" d_iface+=" $b" d_up+=" $c"
+		pass "late VF $r: $nd plugged for $lsp; ms from creation: log 'Plugging' $a, Interface $b, NB up $c" \
+			"(idle 4 s before: $((cpu1 - cpu0)) cpu ticks, $((wk1 - wk0)) wakeups)"
+	else
+		fail "late VF $r: $nd not plugged for $lsp within ${TMO}s"
+	fi
+	check "late VF $r: ovn-controller not crashed or restarted" oc_alive
+	nbctl lsp-del "$lsp"
+	gone "$nd" || fail "late VF $r: not unplugged"
+	idx=$(rep_index pcivf 8)
+	[ -n "$idx" ] && sim_port_del "$SIM" "$idx"
+	command -v udevadm >/dev/null && udevadm settle -t 30
+	sleep 1
+done
+check "no crash in the ovn-controller log" \
+	bash -c "! grep -qE 'SIGSEGV|SIGABRT|terminating with signal' '$W/log/ovn-controller.log'"
+{
+	echo "label: $LABEL"
+	echo "late VF, ms from representor creation (reps:$d_iface)"
+	echo "  to 'Plugging port' in log: $d_plug -> median $(median <<<"$d_plug")"
+	echo "  to Interface with iface-id: $d_iface -> median $(median <<<"$d_iface")"
+	echo "  to NB up=true:              $d_up -> median $(median <<<"$d_up")"
+} | tee "$W/delays.txt"
+finish
