@@ -52,7 +52,11 @@ fn main() {
 
     // SONAME for the shared library (only affects the cdylib link).
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libovn_vif_rs.so.0");
+        // cargo-c (feature "capi") passes the same -soname itself, from
+        // Cargo.toml's [package.metadata.capi.library].
+        if env::var_os("CARGO_FEATURE_CAPI").is_none() {
+            println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libovn_vif_rs.so.0");
+        }
         // Export only the provider's symbols (see ovn-vif-rs.map).
         let map = crate_dir.join("ovn-vif-rs.map");
         println!("cargo:rerun-if-changed=ovn-vif-rs.map");
