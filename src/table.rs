@@ -146,6 +146,11 @@ pub struct Table {
 
     pf_mac: FastMap<PfKey, PfMac>,
     by_mac: FastMap<u64, PfSet>,
+    /// Ports whose index key another port holds (duplicates, which a sane
+    /// kernel never reports).  While it is zero, removing an indexed port
+    /// needs no scan for a successor: 6.1 re-sends every added port
+    /// (PORT_NEW notset, then eth), and that scan made each event O(ports).
+    shadowed: usize,
     generation: u64,
 }
 
@@ -187,6 +192,7 @@ impl Table {
             smartnic_mac: FastMap::default(),
             pf_mac: FastMap::default(),
             by_mac: FastMap::default(),
+            shadowed: 0,
             generation: 0,
         }
     }
@@ -348,8 +354,12 @@ impl Table {
         }
         if let Some(key) = key {
             match self.indexed(key) {
-                Some(cur) if self.slot_id(cur) < self.slot_id(slot) => {}
-                Some(_) => self.set_indexed(key, Some(slot)),
+                // One of the two claimants is shadowed either way.
+                Some(cur) if self.slot_id(cur) < self.slot_id(slot) => self.shadowed += 1,
+                Some(_) => {
+                    self.set_indexed(key, Some(slot));
+                    self.shadowed += 1;
+                }
                 None => {
                     self.set_indexed(key, Some(slot));
                     match key {
@@ -384,7 +394,14 @@ impl Table {
             decrement(&mut self.ifindex_refs, &nd.ifindex);
             if self.by_ifindex.get(&nd.ifindex) == Some(&slot) {
                 let i = nd.ifindex;
-                match self.best_other(slot, |e| e.ifindex() == Some(i)) {
+                // Counted after the decrement: another port has this
+                // ifindex only if some are left.
+                let other = if self.ifindex_refs.contains_key(&i) {
+                    self.best_other(slot, |e| e.ifindex() == Some(i))
+                } else {
+                    None
+                };
+                match other {
                     Some(other) => self.by_ifindex.insert(i, other),
                     None => self.by_ifindex.remove(&i),
                 };
@@ -392,11 +409,19 @@ impl Table {
         }
         if let Some(key) = key {
             if self.indexed(key) == Some(slot) {
-                let other = self.best_other(slot, |e| {
-                    self.dev_index(&e.port.id.handle)
-                        .and_then(|d| self.index_key(d, &e.port))
-                        == Some(key)
-                });
+                let other = if self.shadowed == 0 {
+                    None
+                } else {
+                    self.best_other(slot, |e| {
+                        self.dev_index(&e.port.id.handle)
+                            .and_then(|d| self.index_key(d, &e.port))
+                            == Some(key)
+                    })
+                };
+                if other.is_some() {
+                    // The successor is no longer shadowed.
+                    self.shadowed -= 1;
+                }
                 self.set_indexed(key, other);
                 if other.is_none() {
                     match key {
@@ -405,6 +430,9 @@ impl Table {
                         _ => {}
                     }
                 }
+            } else {
+                // Another port holds the key: this one was shadowed.
+                self.shadowed = self.shadowed.saturating_sub(1);
             }
         }
         self.by_id.remove(id);
@@ -794,6 +822,24 @@ impl Table {
                 Some(e) if &e.port.id == id => {}
                 _ => return Err(format!("by_id[{id}] points at the wrong slot")),
             }
+        }
+        let shadowed = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(s, e)| {
+                e.as_ref().is_some_and(|e| {
+                    self.dev_index(&e.port.id.handle)
+                        .and_then(|d| self.index_key(d, &e.port))
+                        .is_some_and(|k| self.indexed(k) != Some(*s as u32))
+                })
+            })
+            .count();
+        if shadowed != self.shadowed {
+            return Err(format!(
+                "{} ports counted as shadowed, {shadowed} are",
+                self.shadowed
+            ));
         }
         let ours = self.semantic();
         let theirs = rebuilt.semantic();
