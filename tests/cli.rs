@@ -899,3 +899,49 @@ mod json {
         }
     }
 }
+
+/// docs/ovn-vif-rs.1 (shipped in the Debian package) names every command,
+/// option and environment variable that `--help` does.
+#[test]
+fn man_page_covers_the_usage_text() {
+    let help = cli(&["--help"]).stdout;
+    let man =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ovn-vif-rs.1"))
+            .expect("docs/ovn-vif-rs.1");
+    // troff source to plain words: \- is a hyphen, \fB..\fP are fonts.
+    let man = man
+        .replace("\\-", "-")
+        .replace("\\fB", "")
+        .replace("\\fI", "")
+        .replace("\\fP", "")
+        .replace("\\fR", "")
+        .replace("\\&", "");
+    let mut words: Vec<&str> = help
+        .split(|c: char| c.is_whitespace() || "[]|'=,()".contains(c))
+        .filter(|w| {
+            w.starts_with("--") || w.starts_with("vif-plug:") || w.starts_with("OVN_VIF_RS_")
+        })
+        .collect();
+    // The commands: first word of each line indented by two under "commands:".
+    let cmds = help
+        .split("commands:")
+        .nth(1)
+        .and_then(|s| s.split("\n\n").next())
+        .unwrap_or("");
+    for l in cmds.lines() {
+        if let Some(rest) = l.strip_prefix("  ") {
+            if !rest.starts_with(' ') {
+                words.extend(rest.split_whitespace().next());
+            }
+        }
+    }
+    assert!(words.len() >= 12, "{words:?}");
+    for w in words {
+        let w = w.trim_end_matches(['.', ':']);
+        assert!(
+            man.contains(w),
+            "docs/ovn-vif-rs.1 does not mention {w:?} (from --help)"
+        );
+    }
+    assert!(man.contains(".SH EXIT STATUS"));
+}
