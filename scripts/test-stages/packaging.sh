@@ -17,7 +17,10 @@ cd "$(dirname "$0")/../.."
 src=$PWD
 
 sudo=
-[ "$(id -u)" = 0 ] || sudo=sudo
+if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { echo "packaging: needs root (or sudo) for apt and dpkg" >&2; exit 1; }
+    sudo=sudo
+fi
 pkgs=(ovn-vif-rs libovn-vif-rs-dev libovn-vif-rs0)
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
 libdir=/usr/lib/$multiarch
