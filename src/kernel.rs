@@ -571,6 +571,13 @@ impl<T: Transport> KernelSource<T> {
     /// Rebuilds the table from full dumps and swaps it in.
     fn resync(&mut self, table: &mut Table) -> io::Result<bool> {
         self.stats.resyncs += 1;
+        // The kernel reports ENOBUFS *before* the datagrams still queued
+        // from before the overflow.  Those are older than the dump we are
+        // about to take: applied after it they would resurrect a link or
+        // port deleted in the gap (its delete was the event lost).  Drop
+        // everything queued now; events from here on postdate the discard
+        // and are applied in order after the dump, which is correct.
+        self.discard_pending();
         let fresh = self.build(table.empty_like()).inspect_err(|e| {
             log::warn!("resynchronisation failed ({e}); will retry at the next drain");
             self.stats.last_error = Some(format!("resync: {e}"));
@@ -583,6 +590,19 @@ impl<T: Transport> KernelSource<T> {
             table.entries().len()
         );
         Ok(changed)
+    }
+
+    /// Reads and drops every datagram queued on both monitors (errors
+    /// included), bounded so a storm cannot hold us here forever.
+    fn discard_pending(&mut self) {
+        for mon in [&mut self.dl_mon, &mut self.rt_mon] {
+            for _ in 0..(16 * MAX_DATAGRAMS_PER_DRAIN) {
+                match mon.recv(&mut self.buf) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    _ => {}
+                }
+            }
+        }
     }
 
     /// Re-stats links whose name was not final (provider's miss path), and
@@ -964,6 +984,21 @@ pub mod testing {
             let q = s.queue(role);
             q.clear();
             q.push_back(Err(io::Error::from_raw_os_error(libc::ENOBUFS)));
+        }
+
+        /// The receive queue overflowed the way the kernel does it: the
+        /// datagrams already queued stay, the next recv fails with ENOBUFS
+        /// first, and whatever the caller changes in the state afterwards
+        /// without notifying (see `link_del_lost`) is the lost event.
+        pub fn overflow_keeping_queued(&self, role: Role) {
+            self.state()
+                .queue(role)
+                .push_front(Err(io::Error::from_raw_os_error(libc::ENOBUFS)));
+        }
+
+        /// A link goes away and its RTM_DELLINK is lost (overflow).
+        pub fn link_del_lost(&self, ifindex: u32) {
+            self.state().links.remove(&ifindex);
         }
 
         pub fn recvs(&self, role: Role) -> u64 {

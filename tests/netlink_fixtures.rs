@@ -677,6 +677,40 @@ fn overflow_resync_equals_fresh_dump() {
     t.check().unwrap();
 }
 
+/// The kernel reports ENOBUFS before the datagrams queued ahead of the
+/// overflow.  A link created (queued RTM_NEWLINK) and then deleted in the
+/// gap (its RTM_DELLINK lost) must not come back after the resync.  Found
+/// on Debian's 6.12 in the VM storm test (a ghost `eth0`).
+#[test]
+fn stale_datagrams_queued_before_an_overflow_do_not_resurrect() {
+    let d = Dirs::new("stale");
+    let k = FakeKernel::new();
+    populate(&k, 2);
+    let mut src = k.source(d.opts()).unwrap();
+    let mut t = src.load().unwrap();
+    k.link_new(&info(150, "eth150", MAC_VF));
+    k.add_port_61(&vf_port(7));
+    k.link_del_lost(150);
+    k.state().ports.remove(&vf_port(7).id);
+    k.overflow_keeping_queued(Role::RtnlMon);
+    k.overflow_keeping_queued(Role::DevlinkMon);
+    for _ in 0..3 {
+        src.drain(&mut t).unwrap();
+    }
+    assert!(src.stats().resyncs >= 1);
+    assert!(
+        t.link(150).is_none(),
+        "a deleted link came back from a stale datagram"
+    );
+    assert!(
+        t.entry_by_id(&vf_port(7).id).is_none(),
+        "a deleted port came back"
+    );
+    let fresh = k.source(d.opts()).unwrap().load().unwrap();
+    assert_eq!(t.canonical(), fresh.canonical());
+    t.check().unwrap();
+}
+
 #[test]
 fn failed_resync_keeps_the_table_and_retries() {
     let d = Dirs::new("retry");
