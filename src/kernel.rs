@@ -171,6 +171,13 @@ impl KernelSource<NetlinkSocket> {
     }
 }
 
+/// The two monitor sockets.
+#[derive(Clone, Copy)]
+enum Monitor {
+    Devlink,
+    Rtnl,
+}
+
 /// Which of the four sockets a transport is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Channel {
@@ -439,27 +446,40 @@ impl<T: Transport> KernelSource<T> {
         self.need_resync = true;
     }
 
+    /// The next datagram of a monitor, its length in `self.buf`; `None`
+    /// when nothing is pending, or after a socket error or a truncated
+    /// datagram (both lose events: a resync is scheduled).
+    fn next_datagram(&mut self, which: Monitor) -> Option<usize> {
+        let (mon, what) = match which {
+            Monitor::Devlink => (&mut self.dl_mon, "devlink"),
+            Monitor::Rtnl => (&mut self.rt_mon, "rtnetlink"),
+        };
+        match mon.recv(&mut self.buf) {
+            Ok(n) if n <= self.buf.len() => Some(n),
+            Ok(n) => {
+                let e = io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("datagram of {n} bytes truncated"),
+                );
+                self.lost_events(what, &e);
+                None
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+            Err(e) => {
+                self.lost_events(what, &e);
+                None
+            }
+        }
+    }
+
     /// Returns (changed, smart_nic inputs touched).
     fn drain_devlink(&mut self, table: &mut Table) -> (bool, bool) {
         let mut changed = false;
         let mut dirty = false;
         for _ in 0..MAX_DATAGRAMS_PER_DRAIN {
-            let n = match self.dl_mon.recv(&mut self.buf) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    self.lost_events("devlink", &e);
-                    break;
-                }
-            };
-            if n > self.buf.len() {
-                let e = io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("datagram of {n} bytes truncated"),
-                );
-                self.lost_events("devlink", &e);
+            let Some(n) = self.next_datagram(Monitor::Devlink) else {
                 break;
-            }
+            };
             let mut events = Vec::new();
             let mut errors = Vec::new();
             for m in wire::messages(&self.buf[..n]) {
@@ -493,22 +513,9 @@ impl<T: Transport> KernelSource<T> {
         let mut changed = false;
         let mut dirty = false;
         for _ in 0..MAX_DATAGRAMS_PER_DRAIN {
-            let n = match self.rt_mon.recv(&mut self.buf) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    self.lost_events("rtnetlink", &e);
-                    break;
-                }
-            };
-            if n > self.buf.len() {
-                let e = io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("datagram of {n} bytes truncated"),
-                );
-                self.lost_events("rtnetlink", &e);
+            let Some(n) = self.next_datagram(Monitor::Rtnl) else {
                 break;
-            }
+            };
             let mut events = Vec::new();
             let mut errors = Vec::new();
             for m in wire::messages(&self.buf[..n]) {
