@@ -46,10 +46,13 @@ SIM=0
 # shellcheck source=tests/vm/bluefield-layout.sh
 . "$REPO/tests/vm/bluefield-layout.sh"
 
-rm -rf "$W" && mkdir -p "$W"/{run,db,log} || exit 2
-export OVS_RUNDIR=$W/run OVS_DBDIR=$W/db OVS_LOGDIR=$W/log OVN_RUNDIR=$W/run \
-	OVS_SYSCONFDIR=$W/run OVN_SYSCONFDIR=$W/run
-export OVN_NB_DB=unix:$W/run/nb.sock OVN_SB_DB=unix:$W/run/sb.sock
+rm -rf "$W" && mkdir -p "$W/log" || exit 2
+# Sockets (and the databases, for their locks) on a guest-local file system:
+# the directories the host shares (9p) cannot hold a Unix socket.
+RUN=$(mktemp -d /tmp/e2e-representor.XXXXXX) || exit 2
+export OVS_RUNDIR=$RUN OVS_DBDIR=$RUN OVS_LOGDIR=$W/log OVN_RUNDIR=$RUN \
+	OVS_SYSCONFDIR=$RUN OVN_SYSCONFDIR=$RUN
+export OVN_NB_DB=unix:$RUN/nb.sock OVN_SB_DB=unix:$RUN/sb.sock
 export PATH=$OVS/utilities:$OVS/ovsdb:$OVS/vswitchd:$OVN/utilities:$OVN/northd:$PATH
 
 npass=0 nfail=0
@@ -67,7 +70,7 @@ stop_daemons() {
 	local p
 	for p in "${monitors[@]}"; do kill "$p" 2>/dev/null; done
 	for p in ovn-controller ovs-vswitchd ovn-northd db nb sb; do
-		[ -s "$W/run/$p.pid" ] && kill "$(cat "$W/run/$p.pid")" 2>/dev/null
+		[ -s "$RUN/$p.pid" ] && kill "$(cat "$RUN/$p.pid")" 2>/dev/null
 	done
 	sleep 0.5
 }
@@ -98,35 +101,36 @@ rep_index() {
 
 # --- Daemons --------------------------------------------------------------
 modprobe openvswitch || die "modprobe openvswitch"
-ovsdb-tool create "$W/db/nb.db" "$OVN/ovn-nb.ovsschema" &&
-	ovsdb-tool create "$W/db/sb.db" "$OVN/ovn-sb.ovsschema" &&
-	ovsdb-tool create "$W/db/conf.db" "$OVS/vswitchd/vswitch.ovsschema" || die "ovsdb-tool create"
+ovsdb-tool create "$RUN/nb.db" "$OVN/ovn-nb.ovsschema" &&
+	ovsdb-tool create "$RUN/sb.db" "$OVN/ovn-sb.ovsschema" &&
+	ovsdb-tool create "$RUN/conf.db" "$OVS/vswitchd/vswitch.ovsschema" || die "ovsdb-tool create"
 for db in nb sb; do
-	ovsdb-server --detach --no-chdir --pidfile="$W/run/$db.pid" --unixctl="$W/run/$db.ctl" \
+	ovsdb-server --detach --no-chdir --pidfile="$RUN/$db.pid" --unixctl="$RUN/$db.ctl" \
 		--log-file="$W/log/$db.log" -vconsole:off -vsyslog:off \
-		--remote=punix:"$W/run/$db.sock" "$W/db/$db.db" || die "ovsdb-server $db"
+		--remote=punix:"$RUN/$db.sock" "$RUN/$db.db" || die "ovsdb-server $db"
 done
-ovsdb-server --detach --no-chdir --pidfile="$W/run/db.pid" --unixctl="$W/run/db.ctl" \
+ovsdb-server --detach --no-chdir --pidfile="$RUN/db.pid" --unixctl="$RUN/db.ctl" \
 	--log-file="$W/log/ovsdb-server.log" -vconsole:off -vsyslog:off \
-	--remote=punix:"$W/run/db.sock" "$W/db/conf.db" || die "ovsdb-server conf"
-ovn-northd --detach --no-chdir --pidfile="$W/run/ovn-northd.pid" --log-file="$W/log/ovn-northd.log" \
+	--remote=punix:"$RUN/db.sock" "$RUN/conf.db" || die "ovsdb-server conf"
+ovn-northd --detach --no-chdir --pidfile="$RUN/ovn-northd.pid" --log-file="$W/log/ovn-northd.log" \
 	-vconsole:off -vsyslog:off --ovnnb-db="$OVN_NB_DB" --ovnsb-db="$OVN_SB_DB" || die "ovn-northd"
 vsctl --no-wait init -- set open_vswitch . external_ids:system-id=$CHASSIS \
 	external_ids:ovn-remote="$OVN_SB_DB" external_ids:ovn-encap-type=geneve \
 	external_ids:ovn-encap-ip=127.0.0.1 || die "ovs-vsctl init"
-ovs-vswitchd --detach --no-chdir --pidfile="$W/run/ovs-vswitchd.pid" --log-file="$W/log/ovs-vswitchd.log" \
-	-vconsole:off -vsyslog:off unix:"$W/run/db.sock" || die "ovs-vswitchd"
+ovs-vswitchd --detach --no-chdir --pidfile="$RUN/ovs-vswitchd.pid" --log-file="$W/log/ovs-vswitchd.log" \
+	-vconsole:off -vsyslog:off unix:"$RUN/db.sock" || die "ovs-vswitchd"
 vsctl add-br br-int -- set bridge br-int fail-mode=secure other-config:disable-in-band=true ||
 	die "add-br br-int"
-"$CONTROLLER" --detach --no-chdir --pidfile="$W/run/ovn-controller.pid" \
+"$CONTROLLER" --detach --no-chdir --pidfile="$RUN/ovn-controller.pid" \
+	--unixctl="$RUN/ovn-controller.ctl" \
 	--log-file="$W/log/ovn-controller.log" -vconsole:off -vsyslog:off \
 	-vvif_plug_representor:file:dbg -vvif_plug:file:dbg -vpoll_loop:file:dbg \
-	unix:"$W/run/db.sock" || die "ovn-controller"
-OC_PID=$(cat "$W/run/ovn-controller.pid")
+	unix:"$RUN/db.sock" || die "ovn-controller"
+OC_PID=$(cat "$RUN/ovn-controller.pid")
 echo "ovn-controller: $CONTROLLER (pid $OC_PID)${LD_LIBRARY_PATH:+ LD_LIBRARY_PATH=$LD_LIBRARY_PATH}"
 timeout "$TMO" ovn-sbctl --timeout="$TMO" wait-until Chassis $CHASSIS || die "chassis $CHASSIS not registered"
 nbctl ls-add sw0 || die "ls-add"
-oc_alive() { kill -0 "$OC_PID" 2>/dev/null && [ "$(cat "$W/run/ovn-controller.pid")" = "$OC_PID" ]; }
+oc_alive() { kill -0 "$OC_PID" 2>/dev/null && [ "$(cat "$RUN/ovn-controller.pid")" = "$OC_PID" ]; }
 
 # lsp_add NAME [OPTION=VALUE...]: an LSP to plug with the representor provider here.
 lsp_add() {
@@ -168,12 +172,12 @@ plug_case "PF" lsp-pf pcipf 0
 plug_case "SF 2" lsp-sf2 pcisf 2 sf-num=2
 
 # --- ovn-appctl ------------------------------------------------------------
-out=$(appctl -t ovn-controller vif-plug-representor/show) &&
+out=$(appctl -t "$RUN/ovn-controller.ctl" vif-plug-representor/show) &&
 	grep -q "$PF_MAC" <<<"$out" && pass "appctl vif-plug-representor/show" ||
 	fail "appctl vif-plug-representor/show"
 echo "$out" | head -n 12 | sed 's/^/    /'
 vf3=$(rep_netdev pcivf 3)
-out=$(appctl -t ovn-controller vif-plug-representor/lookup pf-mac=$PF_MAC vf-num=3)
+out=$(appctl -t "$RUN/ovn-controller.ctl" vif-plug-representor/lookup pf-mac=$PF_MAC vf-num=3)
 echo "    lookup pf-mac=$PF_MAC vf-num=3: $out"
 check "appctl vif-plug-representor/lookup names $vf3" grep -qw -- "$vf3" <<<"$out"
 
@@ -195,7 +199,7 @@ nbctl lsp-del lsp-bad
 
 # --- LSP before its VF: VF 8 created later, E2E_REPS times -------------------
 vsmon=$W/log/monitor-interface.csv nbmon=$W/log/monitor-lsp.csv
-ovsdb-client --timestamp -f csv monitor unix:"$W/run/db.sock" Open_vSwitch Interface name,external_ids \
+ovsdb-client --timestamp -f csv monitor unix:"$RUN/db.sock" Open_vSwitch Interface name,external_ids \
 	>"$vsmon" 2>&1 &
 monitors+=($!)
 ovsdb-client --timestamp -f csv monitor "$OVN_NB_DB" OVN_Northbound Logical_Switch_Port name,up \
@@ -218,29 +222,35 @@ ms() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "NA"; else
 median() { tr ' ' '\n' | grep -v '^NA$' | grep . | sort -n |
 	awk '{ v[NR] = $1 } END { if (!NR) print "NA"; else if (NR % 2) print v[(NR + 1) / 2];
 		else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
-d_plug="" d_iface="" d_up=""
+d_seen="" d_plug="" d_iface="" d_up=""
 for ((r = 1; r <= REPS; r++)); do
 	lsp=late$r
 	cpu0=$(awk '{ print $14 + $15 }' "/proc/$OC_PID/stat")
-	wk0=$(grep -c 'wakeup due to' "$W/log/ovn-controller.log")
+	wk0=$(grep -c '|poll_loop|DBG|wakeup due to' "$W/log/ovn-controller.log")
 	lsp_add "$lsp" vf-num=8 || { fail "late $r: lsp-add"; continue; }
 	# Let ovn-controller decline it and go idle.
 	sleep 4
 	cpu1=$(awk '{ print $14 + $15 }' "/proc/$OC_PID/stat")
-	wk1=$(grep -c 'wakeup due to' "$W/log/ovn-controller.log")
+	wk1=$(grep -c '|poll_loop|DBG|wakeup due to' "$W/log/ovn-controller.log")
 	[ -z "$(vsctl --bare --columns=name find Interface external_ids:iface-id="$lsp")" ] ||
 		fail "late $r: plugged before the VF existed"
 	t0=$(now)
 	sim_port_add "$SIM" "vf controller=1 pf=0 vf=8 external=1" || { fail "late $r: port_add vf 8"; continue; }
 	nd=$(rep_netdev pcivf 8)
-	if plugged "$nd" "$lsp" && nb_up "$lsp"; then
-		ti=$(first_ts "$vsmon" "iface-id=\"*$lsp[\",}]")
-		tu=$(first_ts "$nbmon" ",$lsp,true")
+	if plugged "$nd" "$lsp" && tw=$(now) && nb_up "$lsp"; then
+		tn=$(now)
+		# The monitors' timestamps; if a line cannot be found, the time the
+		# wait returned (an upper bound).
+		ti=$(first_ts "$vsmon" "iface-id=\"*$lsp[\",}]") || ti=$tw
+		tu=$(first_ts "$nbmon" ",$lsp,\\[?true") || tu=$tn
 		tp=$(log_ts "Plugging port .* for lport $lsp ")
-		a=$(ms "$t0" "$tp") b=$(ms "$t0" "$ti") c=$(ms "$t0" "$tu")
-		d_plug+=" $a" d_iface+=" $b" d_up+=" $c"
-		pass "late VF $r: $nd plugged for $lsp; ms from creation: log 'Plugging' $a, Interface $b, NB up $c" \
-			"(idle 4 s before: $((cpu1 - cpu0)) cpu ticks, $((wk1 - wk0)) wakeups)"
+		# When the provider first saw the new representor (before udev
+		# has finished with it, or already plugging).
+		ts=$(log_ts "lport $lsp: not plugging \(name-not-settled\)|for lport $lsp on this")
+		s=$(ms "$t0" "$ts") a=$(ms "$t0" "$tp") b=$(ms "$t0" "$ti") c=$(ms "$t0" "$tu")
+		d_seen+=" $s" d_plug+=" $a" d_iface+=" $b" d_up+=" $c"
+		pass "late VF $r: $nd plugged for $lsp; ms from creation: seen $s, log 'Plugging' $a, Interface $b, NB up $c" \
+			"(idle 4 s before: $((cpu1 - cpu0)) cpu ticks, $((wk1 - wk0)) main-loop wakeups)"
 	else
 		fail "late VF $r: $nd not plugged for $lsp within ${TMO}s"
 	fi
@@ -257,6 +267,7 @@ check "no crash in the ovn-controller log" \
 {
 	echo "label: $LABEL"
 	echo "late VF, ms from representor creation (reps:$d_iface)"
+	echo "  to the provider seeing it:  $d_seen -> median $(median <<<"$d_seen")"
 	echo "  to 'Plugging port' in log: $d_plug -> median $(median <<<"$d_plug")"
 	echo "  to Interface with iface-id: $d_iface -> median $(median <<<"$d_iface")"
 	echo "  to NB up=true:              $d_up -> median $(median <<<"$d_up")"
