@@ -101,9 +101,9 @@ rep_index() {
 
 # --- Daemons --------------------------------------------------------------
 modprobe openvswitch || die "modprobe openvswitch"
-ovsdb-tool create "$RUN/nb.db" "$OVN/ovn-nb.ovsschema" &&
-	ovsdb-tool create "$RUN/sb.db" "$OVN/ovn-sb.ovsschema" &&
-	ovsdb-tool create "$RUN/conf.db" "$OVS/vswitchd/vswitch.ovsschema" || die "ovsdb-tool create"
+for db in nb:$OVN/ovn-nb.ovsschema sb:$OVN/ovn-sb.ovsschema conf:$OVS/vswitchd/vswitch.ovsschema; do
+	ovsdb-tool create "$RUN/${db%%:*}.db" "${db#*:}" || die "ovsdb-tool create ${db%%:*}"
+done
 for db in nb sb; do
 	ovsdb-server --detach --no-chdir --pidfile="$RUN/$db.pid" --unixctl="$RUN/$db.ctl" \
 		--log-file="$W/log/$db.log" -vconsole:off -vsyslog:off \
@@ -130,6 +130,7 @@ OC_PID=$(cat "$RUN/ovn-controller.pid")
 echo "ovn-controller: $CONTROLLER (pid $OC_PID)${LD_LIBRARY_PATH:+ LD_LIBRARY_PATH=$LD_LIBRARY_PATH}"
 timeout "$TMO" ovn-sbctl --timeout="$TMO" wait-until Chassis $CHASSIS || die "chassis $CHASSIS not registered"
 nbctl ls-add sw0 || die "ls-add"
+# shellcheck disable=SC2329  # called through check
 oc_alive() { kill -0 "$OC_PID" 2>/dev/null && [ "$(cat "$RUN/ovn-controller.pid")" = "$OC_PID" ]; }
 
 # lsp_add NAME [OPTION=VALUE...]: an LSP to plug with the representor provider here.
@@ -172,9 +173,8 @@ plug_case "PF" lsp-pf pcipf 0
 plug_case "SF 2" lsp-sf2 pcisf 2 sf-num=2
 
 # --- ovn-appctl ------------------------------------------------------------
-out=$(appctl -t "$RUN/ovn-controller.ctl" vif-plug-representor/show) &&
-	grep -q "$PF_MAC" <<<"$out" && pass "appctl vif-plug-representor/show" ||
-	fail "appctl vif-plug-representor/show"
+out=$(appctl -t "$RUN/ovn-controller.ctl" vif-plug-representor/show)
+check "appctl vif-plug-representor/show lists $PF_MAC" grep -q "$PF_MAC" <<<"$out"
 echo "$out" | head -n 12 | sed 's/^/    /'
 vf3=$(rep_netdev pcivf 3)
 out=$(appctl -t "$RUN/ovn-controller.ctl" vif-plug-representor/lookup pf-mac=$PF_MAC vf-num=3)
@@ -241,7 +241,7 @@ for ((r = 1; r <= REPS; r++)); do
 		tn=$(now)
 		# The monitors' timestamps; if a line cannot be found, the time the
 		# wait returned (an upper bound).
-		ti=$(first_ts "$vsmon" "iface-id=\"*$lsp[\",}]") || ti=$tw
+		ti=$(first_ts "$vsmon" "iface-id=\"*${lsp}[\",}]") || ti=$tw
 		tu=$(first_ts "$nbmon" ",$lsp,\\[?true") || tu=$tn
 		tp=$(log_ts "Plugging port .* for lport $lsp ")
 		# When the provider first saw the new representor (before udev
