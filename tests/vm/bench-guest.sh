@@ -8,7 +8,8 @@
 # BENCH_EXE: the benchmark binary (benches/hotpath.rs, copied by
 # scripts/bench); OVN_VIF_RS_CLI: the CLI (target/release/ovn-vif-rs).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/vm/lib-sim.sh
 . tests/vm/lib-sim.sh
 
 exe=${BENCH_EXE:-target/bench/hotpath}
@@ -38,7 +39,7 @@ echo "### dumping the simulator's ports ($reps runs each; median, best)"
 echo
 echo "| what | ports | median ms | best ms | ports/s (median) |"
 echo "|---|---|---|---|---|"
-"$exe" vm-dump "$reps" $cli || exit 1
+"$exe" vm-dump "$reps" ${cli:+"$cli"} || exit 1
 echo
 echo "### kernel event -> visible to lookup (VF added through debugfs)"
 echo
