@@ -112,6 +112,9 @@ pub struct KernelOptions {
     pub udev_root: PathBuf,
     /// sysfs root (`/sys`), for `smart_nic/pf/config`.
     pub sysfs_root: PathBuf,
+    /// `recheck_unsettled` looks at udev's database at most this often (it
+    /// runs on the provider's miss path, once per declined `prepare`).
+    pub recheck_interval: Duration,
 }
 
 /// Default `SO_RCVBUF` of the monitors: room for a burst of a few thousand
@@ -125,6 +128,7 @@ impl Default for KernelOptions {
             rcvbuf: Some(DEFAULT_MONITOR_RCVBUF),
             udev_root: PathBuf::from("/run/udev"),
             sysfs_root: PathBuf::from("/sys"),
+            recheck_interval: Duration::from_millis(50),
         }
     }
 }
@@ -155,6 +159,9 @@ pub struct KernelSource<T: Transport = NetlinkSocket> {
     /// (device, pfnum) we fed a smart_nic MAC for.
     smartnic_set: BTreeSet<(DevHandle, u16)>,
     last_smartnic_check: Option<Instant>,
+    /// Last pass of `recheck_unsettled` over the unsettled links.
+    last_recheck: Option<Instant>,
+    recheck_interval: Duration,
     need_resync: bool,
     stats: KernelStats,
 }
@@ -306,6 +313,8 @@ impl<T: Transport> KernelSource<T> {
             unsettled: BTreeMap::new(),
             smartnic_set: BTreeSet::new(),
             last_smartnic_check: None,
+            last_recheck: None,
+            recheck_interval: opts.recheck_interval,
             need_resync: false,
             stats: KernelStats::default(),
         }
@@ -619,11 +628,28 @@ impl<T: Transport> KernelSource<T> {
         let now = Instant::now();
         let mut changed = false;
         let mut newly = Vec::new();
-        let pending: Vec<(u32, Instant)> = self.unsettled.iter().map(|(i, t)| (*i, *t)).collect();
+        // Called on every miss of a port whose name is not final: at most
+        // one pass per RECHECK_INTERVAL, and one directory listing instead
+        // of two stats per link when many links wait for udev.
+        let recheck_due = match self.last_recheck {
+            Some(t) => now.saturating_duration_since(t) >= self.recheck_interval,
+            None => true,
+        };
+        let pending: Vec<(u32, Instant)> = if recheck_due {
+            self.last_recheck = Some(now);
+            self.unsettled.iter().map(|(i, t)| (*i, *t)).collect()
+        } else {
+            Vec::new()
+        };
+        let snap = (pending.len() > 4).then(|| self.udev.snapshot());
         for (ifindex, since) in pending {
             match table.link(ifindex) {
                 Some(l) if !l.settled => {
-                    if self.udev.is_settled_since(ifindex, since, now) {
+                    let settled = match &snap {
+                        Some(snap) => self.udev.is_settled_in(snap, ifindex, since, now),
+                        None => self.udev.is_settled_since(ifindex, since, now),
+                    };
+                    if settled {
                         newly.push(ifindex);
                     }
                 }

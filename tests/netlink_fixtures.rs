@@ -5,6 +5,7 @@
 //! udev settling, smart_nic fallback).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use ovn_vif_rs::devlink::attrs::*;
 use ovn_vif_rs::devlink::parse::{
@@ -479,6 +480,7 @@ impl Dirs {
             rcvbuf: None,
             udev_root: self.root.join("udev"),
             sysfs_root: self.root.join("sys"),
+            recheck_interval: Duration::ZERO,
         }
     }
 
@@ -753,6 +755,43 @@ fn malformed_notifications_are_counted_and_skipped() {
         .unwrap()
         .contains("devlink notification"));
     assert!(t.entry_by_id(&vf_port(8).id).is_some());
+}
+
+/// The miss path's udev recheck runs at most once per interval: a burst
+/// of declined prepares costs one pass, not one per call.
+#[test]
+fn udev_recheck_is_rate_limited() {
+    let d = Dirs::new("udev-rl");
+    d.udev_running();
+    d.udev_done(4);
+    d.udev_done(5);
+    let k = FakeKernel::new();
+    populate(&k, 0);
+    let opts = KernelOptions {
+        recheck_interval: Duration::from_secs(3600),
+        ..d.opts()
+    };
+    let mut src = k.source(opts).unwrap();
+    let mut t = src.load().unwrap();
+    for (vf, ifindex) in [(2, 102), (3, 103)] {
+        k.add_port_61(&vf_port(vf));
+        k.link_new(&info(ifindex, &format!("eth{ifindex}"), MAC_VF));
+    }
+    src.drain(&mut t).unwrap();
+    assert_eq!(src.unsettled(), vec![102, 103]);
+    d.udev_done(102);
+    assert!(src.recheck_unsettled(&mut t), "first pass sees udev's file");
+    assert_eq!(src.unsettled(), vec![103]);
+    d.udev_done(103);
+    assert!(
+        !src.recheck_unsettled(&mut t),
+        "second pass within the interval is skipped"
+    );
+    assert_eq!(src.unsettled(), vec![103]);
+    // The link's next event settles it regardless of the recheck interval.
+    k.link_new(&info(103, "c1pf0vf3", MAC_VF));
+    src.drain(&mut t).unwrap();
+    assert!(src.unsettled().is_empty());
 }
 
 #[test]

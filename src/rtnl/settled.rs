@@ -98,9 +98,24 @@ impl UdevProbe {
 
     /// Rules 1–3: `since` is when the link was first seen unsettled.
     pub fn is_settled_since(&self, ifindex: u32, since: Instant, now: Instant) -> bool {
-        if self.is_settled(ifindex) {
-            return true;
-        }
+        self.is_settled(ifindex) || self.timed_out(ifindex, since, now)
+    }
+
+    /// Rules 1–3 against a [`UdevSnapshot`] taken once for many links (two
+    /// `stat`s per link add up when udev lags behind thousands of new
+    /// representors).
+    pub fn is_settled_in(
+        &self,
+        snap: &UdevSnapshot,
+        ifindex: u32,
+        since: Instant,
+        now: Instant,
+    ) -> bool {
+        snap.is_settled(ifindex) || self.timed_out(ifindex, since, now)
+    }
+
+    /// Rule 3: waited long enough (logs why the name is taken anyway).
+    fn timed_out(&self, ifindex: u32, since: Instant, now: Instant) -> bool {
         if now.saturating_duration_since(since) >= self.timeout {
             log::warn!(
                 "netdev ifindex {ifindex}: udev is running but has not processed it after {:?} \
