@@ -15,66 +15,47 @@ use std::ffi::CStr;
 
 use super::types::{hmap_node, smap, smap_node};
 
-/// Iterator over an smap's (key, value) pairs, in bucket order.
-pub struct SmapIter<'a> {
+/// Walks an smap's nodes in bucket order.  Cloning before the first
+/// `next` gives a second walk of the whole map.
+#[derive(Clone)]
+pub struct Nodes<'a> {
     buckets: &'a [*mut hmap_node],
     bucket: usize,
     node: *const hmap_node,
     /// Nodes still allowed: a corrupted chain cannot loop forever.
     budget: usize,
-    /// The map's count, for [`SmapIter::restart`].
-    total: usize,
-}
-
-impl<'a> SmapIter<'a> {
-    /// A fresh walk over the same map.
-    pub fn restart(&self) -> SmapIter<'a> {
-        SmapIter {
-            buckets: self.buckets,
-            bucket: 0,
-            node: std::ptr::null(),
-            budget: self.total,
-            total: self.total,
-        }
-    }
 }
 
 /// # Safety
-/// `map` must point to an initialised `struct smap` (as built by `smap_init`
-/// / `smap_clone`) that stays unmodified for `'a`; its keys and values must
-/// be NUL-terminated strings.
-pub unsafe fn iter<'a>(map: *const smap) -> SmapIter<'a> {
-    let empty = SmapIter {
+/// `map` must be NULL or point to an initialised `struct smap` (as built by
+/// `smap_init` / `smap_clone`) that stays unmodified for `'a`; its keys and
+/// values must be NULL or NUL-terminated strings.
+pub unsafe fn nodes<'a>(map: *const smap) -> Nodes<'a> {
+    let mut it = Nodes {
         buckets: &[],
         bucket: 0,
         node: std::ptr::null(),
         budget: 0,
-        total: 0,
     };
     // SAFETY: the caller guarantees `map` is valid or NULL.
     let Some(m) = (unsafe { map.as_ref() }) else {
-        return empty;
+        return it;
     };
     let h = &m.map;
     if h.buckets.is_null() || h.n == 0 {
-        return empty;
+        return it;
     }
     // SAFETY: an initialised hmap has `mask + 1` bucket pointers at
     // `buckets` (for mask 0 that is `&one`), alive as long as the map.
-    let buckets = unsafe { std::slice::from_raw_parts(h.buckets.cast_const(), h.mask + 1) };
-    SmapIter {
-        buckets,
-        bucket: 0,
-        node: std::ptr::null(),
-        budget: h.n,
-        total: h.n,
-    }
+    it.buckets = unsafe { std::slice::from_raw_parts(h.buckets.cast_const(), h.mask + 1) };
+    it.budget = h.n;
+    it
 }
 
-impl<'a> Iterator for SmapIter<'a> {
-    type Item = (Cow<'a, str>, Cow<'a, str>);
+impl<'a> Iterator for Nodes<'a> {
+    type Item = &'a smap_node;
 
-    fn next(&mut self) -> Option<Self::Item> {
+    fn next(&mut self) -> Option<&'a smap_node> {
         while self.node.is_null() {
             if self.bucket >= self.buckets.len() || self.budget == 0 {
                 return None;
@@ -86,22 +67,32 @@ impl<'a> Iterator for SmapIter<'a> {
             return None;
         }
         self.budget -= 1;
-        let n = self.node.cast::<smap_node>();
         // SAFETY: every node in an smap's hmap is the first member of an
-        // `smap_node` (OVS's SMAP layout), valid for 'a per `iter`'s contract.
-        let node = unsafe { &*n };
+        // `smap_node` (OVS's SMAP layout), valid for 'a per `nodes`'s
+        // contract.
+        let node = unsafe { &*self.node.cast::<smap_node>() };
         self.node = node.node.next;
-        // SAFETY: smap keys and values are NUL-terminated strings owned by
-        // the node (xstrdup'ed by smap_add), valid for 'a.
-        let key = unsafe { cstr(node.key) };
-        // SAFETY: as above.
-        let value = unsafe { cstr(node.value) };
-        Some((key, value))
+        Some(node)
     }
 }
 
-/// A C string as text; invalid UTF-8 is replaced (and so never parses as an
-/// option value), NULL reads as "".
+/// The (key, value) pairs of an smap as text.
+///
+/// # Safety
+/// As [`nodes`].
+pub unsafe fn iter<'a>(
+    map: *const smap,
+) -> impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)> + Clone {
+    // SAFETY: per this function's contract.
+    unsafe { nodes(map) }.map(|n| {
+        // SAFETY: smap keys and values are NUL-terminated strings owned by
+        // the node (xstrdup'ed by smap_add), valid for 'a per `nodes`.
+        unsafe { (cstr(n.key), cstr(n.value)) }
+    })
+}
+
+/// A C string as text: NULL reads as "", invalid UTF-8 is replaced (and so
+/// never parses as an option value).
 ///
 /// # Safety
 /// `p` is NULL or a NUL-terminated string valid for `'a`.
@@ -110,7 +101,21 @@ pub unsafe fn cstr<'a>(p: *const std::os::raw::c_char) -> Cow<'a, str> {
         return Cow::Borrowed("");
     }
     // SAFETY: per the function's contract.
-    String::from_utf8_lossy(unsafe { CStr::from_ptr(p) }.to_bytes())
+    text_of(unsafe { CStr::from_ptr(p) }.to_bytes())
+}
+
+/// Bytes as text, borrowing when they are valid UTF-8.  ASCII (every real
+/// option and lport name) is recognised with a few word compares, cheaper
+/// than `from_utf8_lossy`'s per-character walk on the hot path.
+pub fn text_of(bytes: &[u8]) -> Cow<'_, str> {
+    if bytes.is_ascii() {
+        // SAFETY: ASCII is valid UTF-8.
+        return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 #[cfg(test)]

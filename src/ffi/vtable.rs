@@ -130,7 +130,7 @@ unsafe extern "C" fn representor_port_prepare(
             return false;
         };
         // SAFETY: lport_name is NULL or an xstrdup'ed string owned by ctx_in.
-        let lport = unsafe { text(ctx_in.lport_name) };
+        let lport = unsafe { smap::cstr(ctx_in.lport_name) };
         let mut g = state();
         let Some(provider) = g.as_mut() else {
             return false;
@@ -180,75 +180,22 @@ unsafe extern "C" fn representor_port_prepare(
     })
 }
 
-/// A C string as text, as [`smap::cstr`] reads it (NULL is "", invalid
-/// UTF-8 is replaced), but borrowing valid UTF-8 after `str::from_utf8`'s
-/// word-at-a-time check instead of `from_utf8_lossy`'s per-character walk:
-/// the hot path reads an lport name and a few options per call.
-///
-/// # Safety
-/// `p` is NULL or a NUL-terminated string valid for `'a`.
-unsafe fn text<'a>(p: *const c_char) -> Cow<'a, str> {
-    if p.is_null() {
-        return Cow::Borrowed("");
-    }
-    // SAFETY: per the function's contract.
-    text_of(unsafe { CStr::from_ptr(p) }.to_bytes())
-}
-
-/// [`text`] of bytes already measured.
-fn text_of(bytes: &[u8]) -> Cow<'_, str> {
-    if bytes.is_ascii() {
-        // SAFETY: ASCII is valid UTF-8 (the check is a few word compares
-        // for these short strings, cheaper than `from_utf8`'s).
-        return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) });
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(bytes),
-    }
-}
-
 /// The (key, value) pairs of an smap whose key starts with
 /// [`OPT_PREFIX`]: the only ones `prepare` reads (options parsing skips
-/// every other key, and refusal logs show only these).  Walks the hmap by
-/// layout like [`smap::iter`], but compares the other keys' bytes with the
-/// prefix instead of converting every key and value to text (that
-/// conversion was ~60% of a hit's instructions).  Cloned before the first
-/// `next`, a clone walks the whole map again (the options are read twice
-/// when a refusal is logged).
+/// every other key, and refusal logs show only these).  Other keys are
+/// compared as bytes, never converted to text (converting every key and
+/// value was ~60% of a hit's instructions).  A clone made before the first
+/// `next` walks the whole map again (the options are read twice when a
+/// refusal is logged).
 #[derive(Clone)]
-struct OwnOptions<'a> {
-    buckets: &'a [*mut hmap_node],
-    bucket: usize,
-    node: *const hmap_node,
-    /// Nodes still allowed: a corrupted chain cannot loop forever.
-    budget: usize,
-}
+struct OwnOptions<'a>(smap::Nodes<'a>);
 
 impl<'a> OwnOptions<'a> {
     /// # Safety
-    /// As [`smap::iter`]: `map` points to an initialised `struct smap` that
-    /// stays unmodified for `'a`, with NUL-terminated keys and values.
+    /// As [`smap::nodes`].
     unsafe fn new(map: *const super::types::smap) -> OwnOptions<'a> {
-        let mut it = OwnOptions {
-            buckets: &[],
-            bucket: 0,
-            node: std::ptr::null(),
-            budget: 0,
-        };
-        // SAFETY: the caller guarantees `map` is valid or NULL.
-        let Some(m) = (unsafe { map.as_ref() }) else {
-            return it;
-        };
-        let h = &m.map;
-        if h.buckets.is_null() || h.n == 0 {
-            return it;
-        }
-        // SAFETY: an initialised hmap has `mask + 1` bucket pointers at
-        // `buckets` (for mask 0 that is `&one`), alive as long as the map.
-        it.buckets = unsafe { std::slice::from_raw_parts(h.buckets.cast_const(), h.mask + 1) };
-        it.budget = h.n;
-        it
+        // SAFETY: per this function's contract.
+        OwnOptions(unsafe { smap::nodes(map) })
     }
 }
 
@@ -256,28 +203,12 @@ impl<'a> Iterator for OwnOptions<'a> {
     type Item = (Cow<'a, str>, Cow<'a, str>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            while self.node.is_null() {
-                if self.bucket >= self.buckets.len() || self.budget == 0 {
-                    return None;
-                }
-                self.node = self.buckets[self.bucket];
-                self.bucket += 1;
-            }
-            if self.budget == 0 {
-                return None;
-            }
-            self.budget -= 1;
-            // SAFETY: every node in an smap's hmap is the first member of an
-            // `smap_node` (OVS's SMAP layout), valid for 'a per `new`'s
-            // contract.
-            let node = unsafe { &*self.node.cast::<smap_node>() };
-            self.node = node.node.next;
+        for node in self.0.by_ref() {
             if node.key.is_null() {
                 continue;
             }
             // SAFETY: smap keys are NUL-terminated strings owned by the
-            // node (xstrdup'ed by smap_add), valid for 'a.
+            // node (xstrdup'ed by smap_add), valid for 'a per `new`.
             let key = unsafe { CStr::from_ptr(node.key) }.to_bytes();
             // The prefix is ASCII, so a key starts with it exactly when its
             // lossy text does.
@@ -285,8 +216,9 @@ impl<'a> Iterator for OwnOptions<'a> {
                 continue;
             }
             // SAFETY: as above, for the value.
-            return Some((text_of(key), unsafe { text(node.value) }));
+            return Some((smap::text_of(key), unsafe { smap::cstr(node.value) }));
         }
+        None
     }
 }
 
