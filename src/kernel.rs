@@ -39,6 +39,7 @@ use crate::devlink::parse::{
 };
 use crate::devlink::socket::{self, NetlinkSocket, Transport, RECV_BUF_LEN};
 use crate::devlink::wire::{self, ParseError};
+use crate::ffi::poll::FileWatch;
 use crate::port::{DevHandle, DevlinkPort, Flavour, Link, PortId};
 use crate::rtnl::parse::{emit_getlink_dump_request, parse_link_payload, LinkEvent, LinkInfo};
 use crate::rtnl::settled::UdevProbe;
@@ -159,6 +160,9 @@ pub struct KernelSource<T: Transport = NetlinkSocket> {
     /// (device, pfnum) we fed a smart_nic MAC for.
     smartnic_set: BTreeSet<(DevHandle, u16)>,
     last_smartnic_check: Option<Instant>,
+    /// inotify on udev's database directory: udev finishing with a netdev
+    /// wakes the host's poll loop (there is no netlink event for it).
+    udev_watch: Option<FileWatch>,
     /// Last pass of `recheck_unsettled` over the unsettled links.
     last_recheck: Option<Instant>,
     recheck_interval: Duration,
@@ -175,6 +179,24 @@ impl KernelSource<NetlinkSocket> {
 
     pub fn open_with(opts: KernelOptions) -> io::Result<KernelSource> {
         KernelSource::open_wrapped(opts, |s, _| s)
+    }
+}
+
+/// Watches `<udev root>/data` when it exists (udev runs); none otherwise.
+fn udev_watch(udev_root: &std::path::Path) -> Option<FileWatch> {
+    let data = udev_root.join("data");
+    if !data.is_dir() {
+        return None;
+    }
+    match FileWatch::directory(&data) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            log::warn!(
+                "{}: no inotify watch ({e}); netdevs udev finishes with are noticed at the next event",
+                data.display()
+            );
+            None
+        }
     }
 }
 
@@ -308,6 +330,7 @@ impl<T: Transport> KernelSource<T> {
             family,
             seq: 1,
             buf,
+            udev_watch: udev_watch(&opts.udev_root),
             udev: UdevProbe::new(opts.udev_root),
             smartnic: SmartNicReader::new(opts.sysfs_root),
             unsettled: BTreeMap::new(),
@@ -328,6 +351,12 @@ impl<T: Transport> KernelSource<T> {
     /// The monitor fds (devlink, rtnetlink), for `poll_fd_wait`.
     pub fn fds(&self) -> [RawFd; 2] {
         [self.dl_mon.raw_fd(), self.rt_mon.raw_fd()]
+    }
+
+    /// The inotify fd on udev's database, when udev runs: readable when
+    /// udev finished with a netdev, which a `drain` then settles.
+    pub fn udev_fd(&self) -> Option<RawFd> {
+        self.udev_watch.as_ref().map(FileWatch::fd)
     }
 
     pub fn stats(&self) -> KernelStats {
@@ -425,6 +454,12 @@ impl<T: Transport> KernelSource<T> {
     pub fn drain(&mut self, table: &mut Table) -> io::Result<bool> {
         let mut changed = false;
         let mut smartnic_dirty = false;
+        // udev finished with some netdev: settle what waited for it (after
+        // the link events below, so a udev rename is applied first).
+        let udev_done = match &self.udev_watch {
+            Some(w) => w.drain().unwrap_or(true),
+            None => false,
+        };
         if !self.need_resync {
             let (c, d) = self.drain_devlink(table);
             changed |= c;
@@ -440,6 +475,10 @@ impl<T: Transport> KernelSource<T> {
         }
         if smartnic_dirty {
             changed |= refresh_smartnic(&self.smartnic, table, &mut self.smartnic_set);
+        }
+        if udev_done && !self.unsettled.is_empty() {
+            self.last_recheck = None;
+            changed |= self.recheck_unsettled(table);
         }
         Ok(changed)
     }

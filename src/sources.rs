@@ -157,7 +157,9 @@ impl<T: Transport + Send> Source for Kernel<T> {
     }
 
     fn fds(&self) -> Vec<RawFd> {
-        self.0.fds().to_vec()
+        let mut v = self.0.fds().to_vec();
+        v.extend(self.0.udev_fd());
+        v
     }
 
     fn describe(&self) -> String {

@@ -757,6 +757,44 @@ fn malformed_notifications_are_counted_and_skipped() {
     assert!(t.entry_by_id(&vf_port(8).id).is_some());
 }
 
+/// udev finishing with a netdev sends no netlink event: the inotify watch
+/// on its database makes the fd readable, and the next drain settles the
+/// link (an idle ovn-controller is woken for it instead of waiting for
+/// unrelated traffic; seen as 10–50 s tails in the end-to-end test).
+#[test]
+fn udev_database_write_wakes_and_settles() {
+    let d = Dirs::new("udev-watch");
+    d.udev_running();
+    d.udev_done(4);
+    d.udev_done(5);
+    let k = FakeKernel::new();
+    populate(&k, 0);
+    let mut src = k.source(d.opts()).unwrap();
+    let fd = src.udev_fd().expect("udev runs: its database is watched");
+    let mut t = src.load().unwrap();
+    k.add_port_61(&vf_port(2));
+    k.link_new(&info(102, "eth102", MAC_VF));
+    src.drain(&mut t).unwrap();
+    assert!(!t.entry_by_id(&vf_port(2).id).unwrap().settled);
+    let _ = src.drain(&mut t); // nothing pending: drains the watch too
+    assert!(
+        !ovn_vif_rs::ffi::sys::poll_readable(&[fd], 0),
+        "idle: fd not readable"
+    );
+    d.udev_done(102);
+    assert!(
+        ovn_vif_rs::ffi::sys::poll_readable(&[fd], 1000),
+        "udev's write makes the fd readable"
+    );
+    assert!(src.drain(&mut t).unwrap(), "the drain settles the link");
+    assert!(t.entry_by_id(&vf_port(2).id).unwrap().settled);
+    assert!(src.unsettled().is_empty());
+    assert!(
+        !ovn_vif_rs::ffi::sys::poll_readable(&[fd], 0),
+        "drained: no spin"
+    );
+}
+
 /// The miss path's udev recheck runs at most once per interval: a burst
 /// of declined prepares costs one pass, not one per call.
 #[test]

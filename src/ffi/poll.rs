@@ -105,6 +105,14 @@ impl FileWatch {
         Ok(FileWatch { fd, name })
     }
 
+    /// Watches every file of directory `dir` (any file created, replaced
+    /// or removed there is a hit): udev's database, `/run/udev/data`.
+    pub fn directory(dir: &Path) -> io::Result<FileWatch> {
+        let mut w = FileWatch::new(&dir.join("x"))?;
+        w.name.clear();
+        Ok(w)
+    }
+
     pub fn fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
@@ -149,7 +157,10 @@ impl FileWatch {
                 return true; // truncated record: be safe, re-read
             };
             let name = name.split(|&c| c == 0).next().unwrap_or_default();
-            if mask & (libc::IN_Q_OVERFLOW | libc::IN_IGNORED) != 0 || name == self.name {
+            if mask & (libc::IN_Q_OVERFLOW | libc::IN_IGNORED) != 0
+                || self.name.is_empty()
+                || name == self.name
+            {
                 hit = true;
             }
             b = &b[16 + len..];
