@@ -2,7 +2,8 @@
 # Real-kernel stage (run by scripts/test-all): the devlink simulator's own
 # selftest, the provider's kernel tests (tests/kernel.rs with
 # OVN_VIF_RS_KERNEL_TESTS=1) inside the guest, and the main job
-# (scripts/dpu-demo) as an end-to-end check.
+# (scripts/dpu-demo) as an end-to-end check, and the C host harness on the
+# real libopenvswitch driving the provider with the kernel source.
 #
 # Kernels: OVN_VIF_RS_SELFTEST_KERNELS (default 6.1) for the simulator's
 # selftest, OVN_VIF_RS_VM_KERNELS (default 6.1 6.12) for the provider's tests.
@@ -26,3 +27,8 @@ done
 
 echo "--- main job (scripts/dpu-demo)"
 scripts/dpu-demo
+
+echo "--- the C host harness with the kernel source (tests/vm/harness-guest.sh)"
+cargo build --release --locked --quiet
+tests/harness/build.sh target/release/libovn_vif_rs.so target/harness-vm >/dev/null
+scripts/vm/run.sh --kmod -- tests/vm/harness-guest.sh target/harness-vm/vif_plug_host
