@@ -7,7 +7,7 @@
 #
 #   tests/vm/harness-guest.sh [HOST-BINARY]      (default target/harness/vif_plug_host)
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/vm/bluefield-layout.sh
 bf_layout 0 || { echo "could not create the simulated DPU"; exit 1; }
 command -v udevadm >/dev/null && udevadm settle -t 30
