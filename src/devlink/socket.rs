@@ -164,33 +164,10 @@ fn dump_inner<T: Transport + ?Sized>(
 ) -> io::Result<bool> {
     t.send(request)?;
     let mut interrupted = false;
-    let mut stalls = 0;
     loop {
-        let n = match t.recv(buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                stalls += 1;
-                if stalls > DUMP_STALL_LIMIT {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "netlink dump stalled (no reply and no NLMSG_DONE)",
-                    ));
-                }
-                std::thread::yield_now();
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        stalls = 0;
-        if n > buf.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "netlink dump datagram of {n} bytes truncated to {}",
-                    buf.len()
-                ),
-            ));
-        }
+        let n = recv_reply(t, buf, || {
+            "netlink dump stalled (no reply and no NLMSG_DONE)".to_owned()
+        })?;
         for m in wire::messages(&buf[..n]) {
             let m = m.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
             if m.seq != seq {
@@ -233,6 +210,41 @@ fn dump_inner<T: Transport + ?Sized>(
 
 /// Resolves a generic netlink family by name through nlctrl.  A kernel
 /// without that family answers `ENOENT`, returned as `ErrorKind::NotFound`.
+/// The next datagram of a reply on a request socket, its length in `buf`.
+/// The socket is non-blocking and the kernel answers a request from
+/// within `send` or the following `recv`, so an empty queue is retried
+/// (yielding) up to [`DUMP_STALL_LIMIT`] times in a row before giving up
+/// with `stalled()`'s message.  A truncated datagram is an error.
+fn recv_reply<T: Transport + ?Sized>(
+    t: &mut T,
+    buf: &mut [u8],
+    stalled: impl Fn() -> String,
+) -> io::Result<usize> {
+    let mut stalls = 0;
+    loop {
+        match t.recv(buf) {
+            Ok(n) if n > buf.len() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "netlink reply datagram of {n} bytes truncated to {}",
+                        buf.len()
+                    ),
+                ))
+            }
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                stalls += 1;
+                if stalls > DUMP_STALL_LIMIT {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, stalled()));
+                }
+                std::thread::yield_now();
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 pub fn resolve_family<T: Transport + ?Sized>(
     t: &mut T,
     buf: &mut [u8],
@@ -240,29 +252,10 @@ pub fn resolve_family<T: Transport + ?Sized>(
     name: &str,
 ) -> io::Result<FamilyInfo> {
     t.send(&emit_getfamily_request(name, seq))?;
-    let mut stalls = 0;
     loop {
-        let n = match t.recv(buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                stalls += 1;
-                if stalls > DUMP_STALL_LIMIT {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        format!("no reply from nlctrl for family {name:?}"),
-                    ));
-                }
-                std::thread::yield_now();
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        if n > buf.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "nlctrl reply truncated",
-            ));
-        }
+        let n = recv_reply(t, buf, || {
+            format!("no reply from nlctrl for family {name:?}")
+        })?;
         for m in wire::messages(&buf[..n]) {
             let m = m.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
             if m.seq != seq {
