@@ -182,6 +182,29 @@ impl KernelSource<NetlinkSocket> {
     }
 }
 
+/// Parses every message of one monitor datagram with `parse` (which
+/// returns `Ok(None)` for messages it ignores).  A broken message header
+/// ends the datagram: what follows it cannot be framed.
+fn parse_datagram<E>(
+    bytes: &[u8],
+    mut parse: impl FnMut(&wire::NlMsg<'_>) -> Result<Option<E>, ParseError>,
+) -> (Vec<E>, Vec<ParseError>) {
+    let mut events = Vec::new();
+    let mut errors = Vec::new();
+    for m in wire::messages(bytes) {
+        match m.map(|m| parse(&m)) {
+            Ok(Ok(Some(ev))) => events.push(ev),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => errors.push(e),
+            Err(e) => {
+                errors.push(e);
+                break;
+            }
+        }
+    }
+    (events, errors)
+}
+
 /// Watches `<udev root>/data` when it exists (udev runs); none otherwise.
 fn udev_watch(udev_root: &std::path::Path) -> Option<FileWatch> {
     let data = udev_root.join("data");
@@ -528,22 +551,14 @@ impl<T: Transport> KernelSource<T> {
             let Some(n) = self.next_datagram(Monitor::Devlink) else {
                 break;
             };
-            let mut events = Vec::new();
-            let mut errors = Vec::new();
-            for m in wire::messages(&self.buf[..n]) {
-                match m {
-                    Ok(m) if m.ty == self.family.id => match parse_port_payload(m.payload) {
-                        Ok(Some(ev)) => events.push(ev),
-                        Ok(None) => {}
-                        Err(e) => errors.push(e),
-                    },
-                    Ok(_) => {}
-                    Err(e) => {
-                        errors.push(e);
-                        break;
-                    }
+            let family = self.family.id;
+            let (events, errors) = parse_datagram(&self.buf[..n], |m| {
+                if m.ty == family {
+                    parse_port_payload(m.payload)
+                } else {
+                    Ok(None)
                 }
-            }
+            });
             for e in errors {
                 self.note_parse_error("devlink notification", &e);
             }
@@ -564,21 +579,8 @@ impl<T: Transport> KernelSource<T> {
             let Some(n) = self.next_datagram(Monitor::Rtnl) else {
                 break;
             };
-            let mut events = Vec::new();
-            let mut errors = Vec::new();
-            for m in wire::messages(&self.buf[..n]) {
-                match m {
-                    Ok(m) => match parse_link_payload(m.ty, m.payload) {
-                        Ok(Some(ev)) => events.push(ev),
-                        Ok(None) => {}
-                        Err(e) => errors.push(e),
-                    },
-                    Err(e) => {
-                        errors.push(e);
-                        break;
-                    }
-                }
-            }
+            let (events, errors) =
+                parse_datagram(&self.buf[..n], |m| parse_link_payload(m.ty, m.payload));
             for e in errors {
                 self.note_parse_error("rtnetlink notification", &e);
             }
