@@ -464,6 +464,8 @@ fn delete_sequence_61() {
 
 struct Dirs {
     root: PathBuf,
+    /// udev's control socket, listened on while "udev runs".
+    udev: std::cell::RefCell<Option<std::os::unix::net::UnixListener>>,
 }
 
 impl Dirs {
@@ -472,7 +474,10 @@ impl Dirs {
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(root.join("udev/data")).unwrap();
         std::fs::create_dir_all(root.join("sys/class/net")).unwrap();
-        Dirs { root }
+        Dirs {
+            root,
+            udev: Default::default(),
+        }
     }
 
     fn opts(&self) -> KernelOptions {
@@ -484,8 +489,11 @@ impl Dirs {
         }
     }
 
+    /// The provider probes the control socket with a connect: a plain
+    /// file would read as a stale socket (udev not running).
     fn udev_running(&self) {
-        std::fs::write(self.root.join("udev/control"), b"").unwrap();
+        let l = std::os::unix::net::UnixListener::bind(self.root.join("udev/control")).unwrap();
+        *self.udev.borrow_mut() = Some(l);
     }
 
     fn udev_done(&self, ifindex: u32) {
@@ -829,6 +837,28 @@ fn udev_recheck_is_rate_limited() {
     // The link's next event settles it regardless of the recheck interval.
     k.link_new(&info(103, "c1pf0vf3", MAC_VF));
     src.drain(&mut t).unwrap();
+    assert!(src.unsettled().is_empty());
+}
+
+/// `udevadm control --exit` (or a crashed udevd) leaves its control socket
+/// behind: a new netdev must not wait out the settle timeout for a udev
+/// that will never write its database.
+#[test]
+fn stale_udev_control_socket_means_udev_is_not_running() {
+    let d = Dirs::new("udev-stale");
+    drop(std::os::unix::net::UnixListener::bind(d.root.join("udev/control")).unwrap());
+    let k = FakeKernel::new();
+    populate(&k, 0);
+    let mut src = k.source(d.opts()).unwrap();
+    assert!(src.udev_fd().is_some(), "udev's database is still watched");
+    let mut t = src.load().unwrap();
+    assert!(t.link(4).unwrap().settled);
+    let p = vf_port(2);
+    k.add_port_61(&p);
+    k.link_new(&info(102, "eth9", MAC_VF));
+    src.drain(&mut t).unwrap();
+    let e = t.entry_by_id(&p.id).unwrap();
+    assert!(e.settled, "stale socket: nobody will rename it");
     assert!(src.unsettled().is_empty());
 }
 

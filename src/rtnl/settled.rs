@@ -5,11 +5,23 @@
 //! provider that plugs the first name into OVS breaks when udev renames it,
 //! so the table only hands out settled names.  The rule:
 //!
-//! 1. **udev is running** (`/run/udev/control` exists): a netdev is settled
-//!    once udev has finished processing it, i.e. once its database file
-//!    `/run/udev/data/n<ifindex>` exists.  udev writes that file at the end of
-//!    the event, after any rename, so the name rtnetlink reports next (the
-//!    rename arrives as `RTM_NEWLINK`) is final.
+//! 1. **udev is running** (something listens on `/run/udev/control`): a
+//!    netdev is settled once udev has finished processing it, i.e. once its
+//!    database file `/run/udev/data/n<ifindex>` exists.  udev writes that
+//!    file at the end of the event, after any rename, so the name rtnetlink
+//!    reports next (the rename arrives as `RTM_NEWLINK`) is final.
+//!
+//!    The socket file alone proves nothing: `udevadm control --exit` or a
+//!    crashed udevd leaves it behind, and trusting it made every new netdev
+//!    wait out rule 3.  So the probe `connect()`s to it (a stream connect;
+//!    udevd listens with `SOCK_SEQPACKET`): no file (`ENOENT`) or nobody
+//!    listening (`ECONNREFUSED`, also what a non-socket file gives) means
+//!    not running; a connection, or `EPROTOTYPE` (the answer of a live
+//!    udevd to a stream connect), means running; any other error (`EACCES`,
+//!    `EAGAIN`, ...) is taken as running, which rule 3 still bounds.  The
+//!    answer is kept for [`LIVENESS_TTL`], so a burst of link events or a
+//!    recheck over many links costs one connect, and nothing is probed while
+//!    no link is waiting (the probe never runs on the hit path).
 //! 2. **udev is not running**: nobody will rename it; settled immediately.
 //! 3. **Never wait forever**: a link that stays unsettled for
 //!    [`SETTLE_TIMEOUT`] (udev running but never writing the file, e.g. a
@@ -18,24 +30,65 @@
 //! A full dump (load, resync) lists `/run/udev/data` *before* dumping links:
 //! udev writes the file after any rename, so a link whose file existed
 //! before the dump was dumped with its final name; a file that appears
-//! later is picked up by the recheck.
+//! later is picked up by the recheck (woken by the inotify watch on
+//! `/run/udev/data`, see `KernelSource::udev_fd`).
 //!
-//! The check is two `stat`s; it runs when a link event arrives and, for links
-//! still unsettled, again on the provider's miss path
+//! The check is the (cached) liveness probe plus one `stat`; it runs when a
+//! link event arrives and, for links still unsettled, again on the
+//! provider's miss path or after the inotify watch fired
 //! (`KernelSource::recheck_unsettled`), never on the hit path.
 //!
 //! The root (`/run/udev`) is injectable for tests.
 
+use std::cell::Cell;
+use std::io;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// See rule 3 in the module documentation.
 pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long an answer of the udev liveness probe (rule 1) is reused.
+pub const LIVENESS_TTL: Duration = Duration::from_secs(1);
+
 #[derive(Clone, Debug)]
 pub struct UdevProbe {
     root: PathBuf,
     timeout: Duration,
+    liveness_ttl: Duration,
+    /// The last liveness answer and when it was taken.
+    liveness: Cell<Option<(Instant, Liveness)>>,
+    /// A stale control socket was logged (reset when that changes): one
+    /// line per episode, not one per probe.
+    stale_logged: Cell<bool>,
+}
+
+/// What a connect to udev's control socket says (rule 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Liveness {
+    /// No socket file.
+    Absent,
+    /// A file nobody listens on (udevd exited or crashed).
+    Stale,
+    /// udevd listens (or we cannot tell: assumed running).
+    Running,
+}
+
+impl Liveness {
+    /// Classifies the result of a stream `connect()` to the control socket.
+    pub fn of_connect(r: &io::Result<UnixStream>) -> Liveness {
+        let Err(e) = r else {
+            return Liveness::Running;
+        };
+        match e.raw_os_error() {
+            Some(libc::ENOENT) | Some(libc::ENOTDIR) => Liveness::Absent,
+            Some(libc::ECONNREFUSED) => Liveness::Stale,
+            // EPROTOTYPE: a live udevd (SOCK_SEQPACKET); the rest: can't
+            // tell, so wait for udev (rule 3 bounds it).
+            _ => Liveness::Running,
+        }
+    }
 }
 
 impl Default for UdevProbe {
@@ -49,7 +102,17 @@ impl UdevProbe {
         UdevProbe {
             root: root.into(),
             timeout: SETTLE_TIMEOUT,
+            liveness_ttl: LIVENESS_TTL,
+            liveness: Cell::new(None),
+            stale_logged: Cell::new(false),
         }
+    }
+
+    /// Reuse a liveness answer this long (`Duration::ZERO`: probe every
+    /// time; for tests).
+    pub fn with_liveness_ttl(mut self, ttl: Duration) -> UdevProbe {
+        self.liveness_ttl = ttl;
+        self
     }
 
     pub fn with_timeout(mut self, timeout: Duration) -> UdevProbe {
@@ -65,9 +128,33 @@ impl UdevProbe {
         &self.root
     }
 
-    /// Rule 1's precondition: udev's control socket exists.
+    /// Rule 1's precondition: something listens on udev's control socket.
     pub fn udev_running(&self) -> bool {
-        self.root.join("control").exists()
+        self.liveness() == Liveness::Running
+    }
+
+    /// The liveness answer, probed at most once per TTL.
+    pub fn liveness(&self) -> Liveness {
+        let now = Instant::now();
+        if let Some((at, l)) = self.liveness.get() {
+            if now.saturating_duration_since(at) < self.liveness_ttl {
+                return l;
+            }
+        }
+        let path = self.root.join("control");
+        let l = Liveness::of_connect(&UnixStream::connect(&path));
+        if l == Liveness::Stale {
+            if !self.stale_logged.replace(true) {
+                log::info!(
+                    "udev control socket is stale; treating udev as not running ({}: nobody listens)",
+                    path.display()
+                );
+            }
+        } else {
+            self.stale_logged.set(false);
+        }
+        self.liveness.set(Some((now, l)));
+        l
     }
 
     /// Rules 1 and 2 (no timeout).
@@ -150,17 +237,24 @@ impl UdevSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::net::{UnixDatagram, UnixListener};
+
+    fn tmp(tag: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("ovn-vif-rs-udev-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        dir
+    }
 
     #[test]
     fn rule() {
-        let dir = std::env::temp_dir().join(format!("ovn-vif-rs-udev-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("data")).unwrap();
-        let p = UdevProbe::new(&dir);
+        let dir = tmp("rule");
+        let p = UdevProbe::new(&dir).with_liveness_ttl(Duration::ZERO);
         // No control socket: udev not running, settled at once.
         assert!(!p.udev_running());
         assert!(p.is_settled(7));
-        std::fs::write(dir.join("control"), b"").unwrap();
+        let live = UnixListener::bind(dir.join("control")).unwrap();
         assert!(p.udev_running());
         assert!(!p.is_settled(7));
         std::fs::write(dir.join("data/n7"), b"").unwrap();
@@ -171,8 +265,84 @@ mod tests {
         assert!(p.is_settled_since(8, t0, t0 + SETTLE_TIMEOUT));
         let snap = p.snapshot();
         assert!(snap.is_settled(7) && !snap.is_settled(8));
+        drop(live);
         std::fs::remove_file(dir.join("control")).unwrap();
         assert_eq!(p.snapshot(), UdevSnapshot::NotRunning);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Rule 1's liveness probe, one case per kind of `control`.
+    #[test]
+    fn liveness() {
+        let dir = tmp("live");
+        let control = dir.join("control");
+        let p = UdevProbe::new(&dir).with_liveness_ttl(Duration::ZERO);
+
+        // No file.
+        assert_eq!(p.liveness(), Liveness::Absent);
+        assert!(p.is_settled(7));
+
+        // A stale socket: udevd gone, the file stays (what
+        // `udevadm control --exit` leaves behind).
+        drop(UnixListener::bind(&control).unwrap());
+        assert!(control.exists());
+        assert_eq!(p.liveness(), Liveness::Stale);
+        assert!(!p.udev_running());
+        assert!(p.is_settled(7), "stale socket: nobody will rename it");
+        assert_eq!(p.snapshot(), UdevSnapshot::NotRunning);
+        std::fs::remove_file(&control).unwrap();
+
+        // A live stream listener (connect succeeds).
+        let l = UnixListener::bind(&control).unwrap();
+        assert_eq!(p.liveness(), Liveness::Running);
+        assert!(!p.is_settled(7));
+        drop(l);
+        std::fs::remove_file(&control).unwrap();
+
+        // A live socket of another type: the stream connect fails with
+        // EPROTOTYPE, as with udevd's SOCK_SEQPACKET socket.
+        let d = UnixDatagram::bind(&control).unwrap();
+        let r = UnixStream::connect(&control);
+        assert_eq!(
+            r.as_ref().err().and_then(|e| e.raw_os_error()),
+            Some(libc::EPROTOTYPE)
+        );
+        assert_eq!(p.liveness(), Liveness::Running);
+        drop(d);
+        std::fs::remove_file(&control).unwrap();
+
+        // A regular file named control (ECONNREFUSED): not a udevd.
+        std::fs::write(&control, b"").unwrap();
+        assert_eq!(p.liveness(), Liveness::Stale);
+        assert!(p.is_settled(7));
+
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The answer is reused within the TTL: a burst of checks costs one
+    /// connect (observed here as the answer not following the file).
+    #[test]
+    fn liveness_is_cached() {
+        let dir = tmp("ttl");
+        let p = UdevProbe::new(&dir).with_liveness_ttl(Duration::from_secs(3600));
+        assert_eq!(p.liveness(), Liveness::Absent);
+        let _l = UnixListener::bind(dir.join("control")).unwrap();
+        assert_eq!(p.liveness(), Liveness::Absent, "cached");
+        let q = UdevProbe::new(&dir).with_liveness_ttl(Duration::ZERO);
+        assert_eq!(q.liveness(), Liveness::Running);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn other_errors_mean_running() {
+        let e = |n| Err(io::Error::from_raw_os_error(n));
+        assert_eq!(Liveness::of_connect(&e(libc::ENOENT)), Liveness::Absent);
+        assert_eq!(
+            Liveness::of_connect(&e(libc::ECONNREFUSED)),
+            Liveness::Stale
+        );
+        for n in [libc::EPROTOTYPE, libc::EACCES, libc::EAGAIN] {
+            assert_eq!(Liveness::of_connect(&e(n)), Liveness::Running, "errno {n}");
+        }
     }
 }
