@@ -28,6 +28,10 @@
 #                   (default $VM_RESULTS/e2e-representor, else a mktemp dir)
 #   E2E_REPS        late-VF repetitions (default 5); E2E_TIMEOUT: seconds per wait (default 60)
 #   E2E_LABEL       a label printed with the figures
+#   E2E_UDEV        running (default): udevd as the guest started it;
+#                   exited: `udevadm control --exit` after the DPU is set up,
+#                   which leaves a stale /run/udev/control (the provider must
+#                   then treat udev as not running, and say so once)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -37,6 +41,7 @@ CONTROLLER=${OVN_CONTROLLER:-$OVN/controller/ovn-controller}
 REPS=${E2E_REPS:-5}
 TMO=${E2E_TIMEOUT:-60}
 LABEL=${E2E_LABEL:-$(basename "$CONTROLLER")}
+UDEV=${E2E_UDEV:-running}
 W=${E2E_WORKDIR:-${VM_RESULTS:+$VM_RESULTS/e2e-representor}}
 [ -n "$W" ] || W=$(mktemp -d /tmp/e2e-representor.XXXXXX)
 CHASSIS=hv1
@@ -85,6 +90,27 @@ finish() {
 # --- The simulated DPU ---------------------------------------------------
 bf_layout "$SIM" || die "cannot create the simulated DPU"
 command -v udevadm >/dev/null && udevadm settle -t 30
+# udev_probe: what a stream connect() to udev's control socket returns (the
+# provider's liveness probe; a live udevd listens with SOCK_SEQPACKET).
+udev_probe() {
+	python3 -c 'import errno, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    s.connect("/run/udev/control"); print("connected")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno))' 2>&1
+}
+case $UDEV in
+running) ;;
+exited)
+	pgrep -x systemd-udevd >/dev/null && udevadm control --exit
+	sleep 1
+	;;
+*) die "E2E_UDEV=$UDEV: expected running or exited" ;;
+esac
+echo "udev: $UDEV; udevd processes: $(pgrep -xc systemd-udevd);" \
+	"/run/udev/control: $([ -S /run/udev/control ] && echo socket || echo absent);" \
+	"stream connect: $(udev_probe)"
 # rep_netdev FLAVOUR [NUM]: the netdev of c1 pf0's pcipf / pcivf NUM / pcisf NUM.
 rep_netdev() {
 	devlink -j port show | jq -r --arg h "platform/devlink_sim.$SIM/" --arg f "$1" \
@@ -262,10 +288,16 @@ for ((r = 1; r <= REPS; r++)); do
 	command -v udevadm >/dev/null && udevadm settle -t 30
 	sleep 1
 done
+stale=$(grep -c 'udev control socket is stale' "$W/log/ovn-controller.log")
+if [ "$UDEV" = exited ]; then
+	check "udev exited: the provider logged the stale control socket once ($stale)" test "$stale" = 1
+else
+	check "udev running: no stale-socket line ($stale)" test "$stale" = 0
+fi
 check "no crash in the ovn-controller log" \
 	bash -c "! grep -qE 'SIGSEGV|SIGABRT|terminating with signal' '$W/log/ovn-controller.log'"
 {
-	echo "label: $LABEL"
+	echo "label: $LABEL (udev $UDEV)"
 	echo "late VF, ms from representor creation (reps:$d_iface)"
 	echo "  to the provider seeing it:  $d_seen -> median $(median <<<"$d_seen")"
 	echo "  to 'Plugging port' in log: $d_plug -> median $(median <<<"$d_plug")"

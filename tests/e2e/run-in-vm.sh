@@ -8,7 +8,7 @@
 # Extra arguments go to scripts/vm/run.sh (e.g. --kernel 6.12, --timeout).
 # The guest's work directory (databases, logs, delays.txt) is
 # E2E_WORKDIR, default tests/vm/logs/<run>/results/e2e-representor.
-# OVN_CONTROLLER, E2E_REPS, E2E_TIMEOUT, E2E_LABEL and LD_LIBRARY_PATH are
+# OVN_CONTROLLER, E2E_REPS, E2E_TIMEOUT, E2E_LABEL, E2E_UDEV and LD_LIBRARY_PATH are
 # passed through (run.sh exports the environment to the guest).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
