@@ -11,7 +11,7 @@ use std::fmt;
 
 use crate::options::{Function, Request};
 use crate::port::{DevlinkPort, Flavour, Mac, PortId};
-use crate::table::{Entry, MacSource, PfKey, PfSet, Table};
+use crate::table::{Entry, MacSource, NetdevName, PfKey, PfSet, Table};
 
 /// A successful lookup: the netdev to plug.
 #[derive(Debug, Clone, Copy)]
@@ -104,6 +104,15 @@ pub fn lookup<'t>(table: &'t Table, req: &Request) -> Result<Found<'t>, Refusal>
         });
     }
     Ok(Found { name, entry, pf })
+}
+
+/// The hit path: `Some(name)` only when [`lookup`] returns `Ok` with that
+/// name (tests/table_props.rs checks this on random tables), read from the
+/// table's inline hit index; `None` means "ask [`lookup`]" (a refusal, or
+/// a name the index does not hold).
+#[inline]
+pub fn hit<'t>(table: &'t Table, req: &Request) -> Option<&'t NetdevName> {
+    table.hit(req.pf_mac, req.function)
 }
 
 /// Human description of a PF: `pci/0000:03:00.0 c1pf0 (00:53:..., port-function)`.

@@ -32,6 +32,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::fasthash::FastMap;
+use crate::options::Function;
 use crate::port::{DevHandle, DevlinkPort, Flavour, Link, Mac, PortId};
 
 /// The index a port is found through.
@@ -146,6 +147,10 @@ pub struct Table {
 
     pf_mac: FastMap<PfKey, PfMac>,
     by_mac: FastMap<u64, PfSet>,
+    /// The hit path's index: per PF, the plug-ready name of its PCI_PF,
+    /// VF and SF representors, inline (see [`PfHits`]).  Derived from
+    /// `pf_port`/`vf`/`sf` and the entries' names (checked by `check`).
+    hits: FastMap<PfKey, PfHits>,
     /// Ports whose index key another port holds (duplicates, which a sane
     /// kernel never reports).  While it is zero, removing an indexed port
     /// needs no scan for a successor: 6.1 re-sends every added port
@@ -192,6 +197,7 @@ impl Table {
             smartnic_mac: FastMap::default(),
             pf_mac: FastMap::default(),
             by_mac: FastMap::default(),
+            hits: FastMap::default(),
             shadowed: 0,
             generation: 0,
         }
@@ -293,6 +299,39 @@ impl Table {
             IndexKey::Vf(k, n) => put(&mut self.vf, (k, n), slot),
             IndexKey::Sf(k, n) => put(&mut self.sf, (k, n), slot),
             IndexKey::Phys(d, n) => put(&mut self.physical, (d, n), slot),
+        }
+        self.sync_hit(key);
+    }
+
+    /// The name a hit on `slot` plugs, as the hit index stores it: empty
+    /// unless [`crate::lookup::lookup`] would return that name.
+    fn hit_name_of(&self, slot: Option<u32>) -> NetdevName {
+        slot.map(|s| self.entry(s))
+            .filter(|e| e.settled)
+            .and_then(|e| e.name.as_deref())
+            .and_then(NetdevName::new)
+            .unwrap_or(NetdevName::EMPTY)
+    }
+
+    /// Brings the hit index in line with `key`'s slot and that entry's
+    /// name.  Called wherever either changes.
+    fn sync_hit(&mut self, key: IndexKey) {
+        let (k, which) = match key {
+            IndexKey::Pf(k) => (k, HitKey::Pf),
+            IndexKey::Vf(k, n) => (k, HitKey::Vf(n)),
+            IndexKey::Sf(k, n) => (k, HitKey::Sf(n)),
+            IndexKey::Phys(..) => return,
+        };
+        let name = self.hit_name_of(self.indexed(key));
+        if name.is_empty() {
+            if let Some(h) = self.hits.get_mut(&k) {
+                h.clear(which);
+                if h.is_empty() {
+                    self.hits.remove(&k);
+                }
+            }
+        } else {
+            self.hits.entry(k).or_default().set(which, name);
         }
     }
 
@@ -534,6 +573,15 @@ impl Table {
             e.name = name;
             e.settled = settled;
         }
+        let port = &self.entry(slot).port;
+        let key = self
+            .dev_index(&port.id.handle)
+            .and_then(|d| self.index_key(d, port));
+        if let Some(key) = key {
+            if self.indexed(key) == Some(slot) {
+                self.sync_hit(key);
+            }
+        }
     }
 
     /// Records the MAC read from the uplink's `smart_nic/pf/config` (or its
@@ -715,6 +763,35 @@ impl Table {
 
     // ---- read side (used by lookup, show, dump) ----
 
+    /// The hit path: the name [`crate::lookup::lookup`] would plug for
+    /// (PF MAC, function), from the inline hit index — `None` whenever the
+    /// full lookup must decide (a refusal, or a name the index does not
+    /// hold inline).  Touches `by_mac` and `hits` (a few entries per device,
+    /// hot) and one cache line of a PF's VF/SF names.
+    #[inline]
+    pub fn hit(&self, mac: Mac, function: Function) -> Option<&NetdevName> {
+        let PfSet::One(k) = self.by_mac.get(&mac.as_u64())? else {
+            return None;
+        };
+        let h = self.hits.get(k)?;
+        let name = match function {
+            Function::Pf => Some(&h.pf),
+            Function::Vf(n) => h.vf.get(u32::from(n)),
+            Function::Sf(n) => h.sf.get(n),
+        }?;
+        (!name.is_empty()).then_some(name)
+    }
+
+    /// (dense chunks, sparse entries) of the hit index: memory stays
+    /// proportional to the number of ports whatever the VF/SF numbers.
+    pub fn hit_index_footprint(&self) -> (usize, usize) {
+        self.hits.values().fold((0, 0), |(c, s), h| {
+            let (c1, s1) = h.vf.footprint();
+            let (c2, s2) = h.sf.footprint();
+            (c + c1 + c2, s + s1 + s2)
+        })
+    }
+
     pub fn pfs_with_mac(&self, mac: Mac) -> Option<&PfSet> {
         self.by_mac.get(&mac.as_u64())
     }
@@ -841,11 +918,56 @@ impl Table {
                 self.shadowed
             ));
         }
+        self.check_hits()?;
         let ours = self.semantic();
         let theirs = rebuilt.semantic();
         if ours != theirs {
             return Err(format!(
                 "indexes differ from a rebuild:\n ours:   {ours:?}\n rebuilt: {theirs:?}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The hit index holds exactly the plug-ready names of the PF/VF/SF
+    /// indexes, and no empty PF record or chunk (bounded memory).
+    fn check_hits(&self) -> Result<(), String> {
+        let mut want: BTreeMap<(PfKey, HitKey), NetdevName> = BTreeMap::new();
+        let mut add = |k: PfKey, h: HitKey, slot: u32| {
+            let n = self.hit_name_of(Some(slot));
+            if !n.is_empty() {
+                want.insert((k, h), n);
+            }
+        };
+        for (k, &s) in &self.pf_port {
+            add(*k, HitKey::Pf, s);
+        }
+        for (&(k, n), &s) in &self.vf {
+            add(k, HitKey::Vf(n), s);
+        }
+        for (&(k, n), &s) in &self.sf {
+            add(k, HitKey::Sf(n), s);
+        }
+        let mut have: BTreeMap<(PfKey, HitKey), NetdevName> = BTreeMap::new();
+        for (k, h) in &self.hits {
+            if h.is_empty() {
+                return Err(format!("empty hit record for {k:?}"));
+            }
+            h.vf.check().map_err(|e| format!("{k:?} VFs: {e}"))?;
+            h.sf.check().map_err(|e| format!("{k:?} SFs: {e}"))?;
+            if !h.pf.is_empty() {
+                have.insert((*k, HitKey::Pf), h.pf);
+            }
+            for (n, name) in h.vf.iter() {
+                have.insert((*k, HitKey::Vf(n as u16)), name);
+            }
+            for (n, name) in h.sf.iter() {
+                have.insert((*k, HitKey::Sf(n)), name);
+            }
+        }
+        if want != have {
+            return Err(format!(
+                "hit index differs from the PF/VF/SF indexes:\n want: {want:?}\n have: {have:?}"
             ));
         }
         Ok(())
@@ -932,5 +1054,198 @@ fn decrement<K: std::hash::Hash + Eq>(map: &mut FastMap<K, u32>, k: &K) {
         if *c == 0 {
             map.remove(k);
         }
+    }
+}
+
+/// Linux `IFNAMSIZ`: a netdev name is at most 15 bytes plus its NUL.
+pub const IFNAMSIZ: usize = 16;
+
+/// A netdev name stored inline, NUL-padded to [`IFNAMSIZ`] bytes: exactly
+/// the C string a hit hands to OVN, copied in one 16-byte move.  Empty
+/// means "no plug-ready name" in the hit index.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct NetdevName([u8; IFNAMSIZ]);
+
+impl NetdevName {
+    pub const EMPTY: NetdevName = NetdevName([0; IFNAMSIZ]);
+
+    /// `None` for a name a kernel never reports (longer than 15 bytes, or
+    /// with a NUL): such a name stays out of the hit index, and the full
+    /// lookup serves it.
+    pub fn new(name: &str) -> Option<NetdevName> {
+        let b = name.as_bytes();
+        if b.len() >= IFNAMSIZ || b.contains(&0) {
+            return None;
+        }
+        let mut out = [0u8; IFNAMSIZ];
+        out[..b.len()].copy_from_slice(b);
+        Some(NetdevName(out))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0[0] == 0
+    }
+
+    /// The name plus NUL padding: a valid C string of `IFNAMSIZ` bytes.
+    pub fn as_c_bytes(&self) -> &[u8; IFNAMSIZ] {
+        &self.0
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        let len = self.0.iter().position(|&b| b == 0).unwrap_or(IFNAMSIZ);
+        &self.0[..len]
+    }
+
+    /// The name as text (it was made from a `&str`, so this is lossless).
+    pub fn to_text(&self) -> String {
+        String::from_utf8_lossy(self.as_bytes()).into_owned()
+    }
+}
+
+impl fmt::Debug for NetdevName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.to_text(), f)
+    }
+}
+
+/// Which function of a PF a hit-index entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum HitKey {
+    Pf,
+    Vf(u16),
+    Sf(u32),
+}
+
+/// The hit index of one PF.
+#[derive(Clone, Debug, Default)]
+struct PfHits {
+    pf: NetdevName,
+    vf: NumIndex,
+    sf: NumIndex,
+}
+
+impl PfHits {
+    fn set(&mut self, k: HitKey, name: NetdevName) {
+        match k {
+            HitKey::Pf => self.pf = name,
+            HitKey::Vf(n) => self.vf.set(u32::from(n), name),
+            HitKey::Sf(n) => self.sf.set(n, name),
+        }
+    }
+
+    fn clear(&mut self, k: HitKey) {
+        match k {
+            HitKey::Pf => self.pf = NetdevName::EMPTY,
+            HitKey::Vf(n) => self.vf.clear(u32::from(n)),
+            HitKey::Sf(n) => self.sf.clear(n),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pf.is_empty() && self.vf.is_empty() && self.sf.is_empty()
+    }
+}
+
+/// Names per function number: VF and SF numbers are small and dense in
+/// practice, so numbers below [`DENSE_LIMIT`] live in chunks of
+/// [`CHUNK`] inline names (a hit reads one cache line, no hashing, no
+/// probe); a chunk exists only while one of its names is set.  Larger
+/// numbers (a hostile or odd kernel, user-chosen SF numbers) go to a hash
+/// map.  Memory is at most ~1.5 KB per stored name whatever the numbers
+/// (one chunk, plus the chunk table of at most `DENSE_LIMIT / CHUNK`
+/// pointers), and 16 bytes per name when they are dense.
+#[derive(Clone, Debug, Default)]
+struct NumIndex {
+    dense: Vec<Option<Box<[NetdevName; CHUNK]>>>,
+    sparse: FastMap<u32, NetdevName>,
+}
+
+const CHUNK: usize = 64;
+const DENSE_LIMIT: u32 = 4096;
+
+impl NumIndex {
+    #[inline]
+    fn get(&self, n: u32) -> Option<&NetdevName> {
+        if n < DENSE_LIMIT {
+            let c = self.dense.get(n as usize / CHUNK)?.as_ref()?;
+            Some(&c[n as usize % CHUNK])
+        } else {
+            self.sparse.get(&n)
+        }
+    }
+
+    fn set(&mut self, n: u32, name: NetdevName) {
+        if n >= DENSE_LIMIT {
+            self.sparse.insert(n, name);
+            return;
+        }
+        let ci = n as usize / CHUNK;
+        if self.dense.len() <= ci {
+            self.dense.resize(ci + 1, None);
+        }
+        self.dense[ci].get_or_insert_with(|| Box::new([NetdevName::EMPTY; CHUNK]))
+            [n as usize % CHUNK] = name;
+    }
+
+    fn clear(&mut self, n: u32) {
+        if n >= DENSE_LIMIT {
+            self.sparse.remove(&n);
+            return;
+        }
+        let ci = n as usize / CHUNK;
+        let Some(Some(c)) = self.dense.get_mut(ci) else {
+            return;
+        };
+        c[n as usize % CHUNK] = NetdevName::EMPTY;
+        if c.iter().all(NetdevName::is_empty) {
+            self.dense[ci] = None;
+            while matches!(self.dense.last(), Some(None)) {
+                self.dense.pop();
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.dense.is_empty() && self.sparse.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u32, NetdevName)> + '_ {
+        let dense = self.dense.iter().enumerate().flat_map(|(ci, c)| {
+            c.iter().flat_map(move |c| {
+                c.iter()
+                    .enumerate()
+                    .filter(|(_, n)| !n.is_empty())
+                    .map(move |(i, n)| ((ci * CHUNK + i) as u32, *n))
+            })
+        });
+        dense.chain(self.sparse.iter().map(|(&n, &name)| (n, name)))
+    }
+
+    fn footprint(&self) -> (usize, usize) {
+        (self.dense.iter().flatten().count(), self.sparse.len())
+    }
+
+    /// No empty chunk, no trailing empty chunk slot, nothing sparse that
+    /// belongs dense, no empty sparse name.
+    fn check(&self) -> Result<(), String> {
+        if matches!(self.dense.last(), Some(None)) {
+            return Err("trailing empty chunk slot".into());
+        }
+        if self.dense.len() > DENSE_LIMIT as usize / CHUNK {
+            return Err("chunk table beyond the dense limit".into());
+        }
+        for (ci, c) in self.dense.iter().enumerate() {
+            if c.as_ref()
+                .is_some_and(|c| c.iter().all(NetdevName::is_empty))
+            {
+                return Err(format!("empty chunk {ci}"));
+            }
+        }
+        for (&n, name) in &self.sparse {
+            if n < DENSE_LIMIT || name.is_empty() {
+                return Err(format!("sparse entry {n} {name:?}"));
+            }
+        }
+        Ok(())
     }
 }

@@ -31,7 +31,12 @@ use proptest::test_runner::Config;
 // ---- domains ----
 
 const DEVS: [&str; 2] = [D0, D1];
-const NAMES: [&str; 4] = ["eth0", "eth1", "rep0", "rep1"];
+/// The last is longer than IFNAMSIZ allows (a snapshot can say anything):
+/// it stays out of the inline hit index and the full lookup serves it.
+const NAMES: [&str; 5] = ["eth0", "eth1", "rep0", "rep1", "representor-long0"];
+/// A VF and an SF number beyond the hit index's dense range.
+const BIG_VF: u16 = 5000;
+const BIG_SF: u32 = 70_000;
 /// Usable MACs that PFs, uplinks and smart_nic files can carry.
 const USABLE: [[u8; 6]; 3] = [
     [0x00, 0x53, 0, 0, 0, 0x0a],
@@ -102,8 +107,8 @@ fn devlink_port() -> impl Strategy<Value = DevlinkPort> {
         any::<bool>(),
         mostly(0..2u32),
         mostly(0..2u16),
-        mostly(0..3u16),
-        mostly(0..2u32),
+        mostly(prop_oneof![6 => 0..3u16, 1 => Just(BIG_VF)]),
+        mostly(prop_oneof![6 => 0..2u32, 1 => Just(BIG_SF)]),
         netdev(),
         function(),
     )
@@ -175,6 +180,8 @@ fn requests() -> Vec<Request> {
     let mut functions = vec![Function::Pf];
     functions.extend((0..4).map(Function::Vf));
     functions.extend((0..3).map(Function::Sf));
+    functions.push(Function::Vf(BIG_VF));
+    functions.push(Function::Sf(BIG_SF));
     macs.iter()
         .flat_map(|m| functions.iter().map(move |f| request(*m, *f)))
         .collect()
@@ -526,6 +533,7 @@ fn run(require_link: bool, ops: &[Op]) -> Result<(), TestCaseError> {
             prop_assert_eq!(&inc, &reb, "{}: {}: incremental vs rebuild", ctx(), r);
             let want = model.lookup(&pf_macs, r);
             prop_assert_eq!(&inc, &want, "{}: {}: table vs reference model", ctx(), r);
+            check_hit(&t, r).map_err(|e| TestCaseError::fail(format!("{}: {r}: {e}", ctx())))?;
             // The explanation of any refusal can be built (and says something).
             if let Err(refusal) = lookup::lookup(&t, r) {
                 prop_assert!(!lookup::explain(&t, r, &refusal).is_empty());
@@ -550,6 +558,7 @@ fn drain(mut t: Table) -> Result<(), TestCaseError> {
         prop_assert!(t.remove_link(l.ifindex));
     }
     prop_assert!(t.is_empty());
+    prop_assert_eq!(t.hit_index_footprint(), (0, 0), "hit index left behind");
     prop_assert!(t.pf_macs().is_empty());
     prop_assert!(t.smartnic_candidates().is_empty());
     prop_assert_eq!(t.canonical(), Table::new(t.requires_link()).canonical());
@@ -575,6 +584,21 @@ fn drain(mut t: Table) -> Result<(), TestCaseError> {
         return Err(TestCaseError::fail(format!("after draining: {e}")));
     }
     Ok(())
+}
+
+/// The hit path agrees with the full lookup: `hit` names exactly what
+/// `lookup` plugs, and serves every plug-ready name that fits inline.
+fn check_hit(t: &Table, r: &Request) -> Result<(), String> {
+    let hit = lookup::hit(t, r).map(|n| n.to_text());
+    let full = lookup::lookup(t, r).ok().map(|f| f.name.to_owned());
+    let inline = full
+        .as_deref()
+        .filter(|n| !n.is_empty() && n.len() < ovn_vif_rs::table::IFNAMSIZ && !n.contains('\0'));
+    match (&hit, &full) {
+        (Some(h), Some(f)) if h == f => Ok(()),
+        (None, _) if inline.is_none() => Ok(()),
+        _ => Err(format!("hit {hit:?}, lookup {full:?}")),
+    }
 }
 
 /// The table's other read-side views against the model.
