@@ -125,7 +125,7 @@ pub fn parse_mac(s: &str) -> Result<Mac, OptionError> {
     Ok(mac)
 }
 
-fn hex(c: u8) -> Option<u8> {
+const fn hex(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
         b'a'..=b'f' => Some(c - b'a' + 10),
@@ -214,12 +214,149 @@ where
     Ok(Request { pf_mac, function })
 }
 
+/// Longest key suffix after [`OPT_PREFIX`] the fast path reads (`pf-mac`,
+/// `vf-num`, `sf-num`): a longer one is unknown.
+pub const FAST_KEY_MAX: usize = 6;
+/// Longest value the fast path reads: a MAC (17 bytes) or a decimal (at most
+/// 10 digits).  A longer value is invalid.
+pub const FAST_VALUE_MAX: usize = 17;
+
+/// The hit path's option parser: fed the raw bytes of this provider's keys
+/// (after the prefix) and values as the C caller reads them, with no
+/// conversion to text and no allocation.  [`FastOptions::finish`] returns
+/// `Some` exactly when [`parse`] returns `Ok`, with the same request
+/// (tests/table_props.rs checks this); `None` means "take the slow path",
+/// which produces the error.  A suffix or value longer than
+/// [`FAST_KEY_MAX`] / [`FAST_VALUE_MAX`] is passed as `None` (the caller
+/// never reads past those bounds).
+#[derive(Default)]
+pub struct FastOptions<'a> {
+    mac: Option<&'a [u8]>,
+    vf: Option<&'a [u8]>,
+    sf: Option<&'a [u8]>,
+    bad: bool,
+}
+
+impl<'a> FastOptions<'a> {
+    /// One `vif-plug:representor:<suffix>` pair.  Returns false once the
+    /// options cannot be valid (the caller may stop walking).
+    #[inline]
+    pub fn add(&mut self, suffix: Option<&[u8]>, value: Option<&'a [u8]>) -> bool {
+        let slot = match suffix {
+            Some(b"pf-mac") => &mut self.mac,
+            Some(b"vf-num") => &mut self.vf,
+            Some(b"sf-num") => &mut self.sf,
+            _ => {
+                self.bad = true;
+                return false;
+            }
+        };
+        match value {
+            Some(v) if slot.is_none() => {
+                *slot = Some(v);
+                true
+            }
+            _ => {
+                // A duplicate, or a value too long to be valid.
+                self.bad = true;
+                false
+            }
+        }
+    }
+
+    #[inline]
+    pub fn finish(self) -> Option<Request> {
+        if self.bad {
+            return None;
+        }
+        let pf_mac = mac_bytes(self.mac?)?;
+        let function = match (self.vf, self.sf) {
+            (Some(_), Some(_)) => return None,
+            (Some(v), None) => Function::Vf(decimal_bytes(v, u16::MAX as u64)? as u16),
+            (None, Some(s)) => Function::Sf(decimal_bytes(s, u32::MAX as u64)? as u32),
+            (None, None) => Function::Pf,
+        };
+        Some(Request { pf_mac, function })
+    }
+}
+
+/// [`parse_mac`] without the error: the same accepted set.
+#[inline]
+fn mac_bytes(b: &[u8]) -> Option<Mac> {
+    let b: &[u8; 17] = b.try_into().ok()?;
+    let mut out = [0u8; 6];
+    for (i, o) in out.iter_mut().enumerate() {
+        let at = i * 3;
+        if i > 0 && b[at - 1] != b':' {
+            return None;
+        }
+        let (hi, lo) = (HEX[b[at] as usize], HEX[b[at + 1] as usize]);
+        if (hi | lo) > 15 {
+            return None;
+        }
+        *o = hi << 4 | lo;
+    }
+    Some(Mac(out)).filter(Mac::is_usable)
+}
+
+/// [`hex`] as a table (0xff: not a hex digit), for the hit path.
+static HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = match hex(c as u8) {
+            Some(v) => v,
+            None => 0xff,
+        };
+        c += 1;
+    }
+    t
+};
+
+/// [`parse_decimal`] without the error: the same accepted set.
+#[inline]
+fn decimal_bytes(b: &[u8], max: u64) -> Option<u64> {
+    if b.is_empty() || (b.len() > 1 && b[0] == b'0') {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u64::from(c - b'0');
+        if v > max {
+            return None;
+        }
+    }
+    Some(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn p(opts: &[(&str, &str)]) -> Result<Request, OptionError> {
-        parse(opts.iter().copied())
+        let r = parse(opts.iter().copied());
+        assert_eq!(fast(opts), r.clone().ok(), "{opts:?}");
+        r
+    }
+
+    /// The fast path as the C shell drives it (bounded reads).
+    fn fast(opts: &[(&str, &str)]) -> Option<Request> {
+        let mut f = FastOptions::default();
+        for (k, v) in opts {
+            let Some(rest) = k.as_bytes().strip_prefix(OPT_PREFIX.as_bytes()) else {
+                continue;
+            };
+            let suffix = (rest.len() <= FAST_KEY_MAX).then_some(rest);
+            let v = v.as_bytes();
+            let value = (v.len() <= FAST_VALUE_MAX).then_some(v);
+            if !f.add(suffix, value) {
+                break;
+            }
+        }
+        f.finish()
     }
 
     const MAC: &str = "00:53:00:00:10:00";
@@ -338,6 +475,9 @@ mod tests {
             ),
         ];
         assert!(rows.len() >= 30);
+        for (opts, _) in rows {
+            assert_eq!(fast(opts), None, "{opts:?} accepted by the fast path");
+        }
         for (opts, want) in rows {
             match p(opts) {
                 Ok(r) => panic!("{opts:?} accepted as {r:?}"),

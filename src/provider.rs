@@ -17,6 +17,7 @@
 //! - A miss drains once (if nothing was drained in this call) and retries,
 //!   re-checking udev settling for a port whose name is not final.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault};
 use std::io;
@@ -26,7 +27,7 @@ use crate::fasthash::FastHasher;
 use crate::lookup::{self, Refusal};
 use crate::options::{self, Request};
 use crate::ratelimit::RateLimit;
-use crate::table::Table;
+use crate::table::{NetdevName, Table};
 
 /// Longest a hit may serve without looking at the source, on hosts that
 /// never call `run`.
@@ -231,6 +232,36 @@ impl Provider {
                 None
             }
         }
+    }
+
+    /// The hit path of PLUG_OP_CREATE, for a request the caller already
+    /// parsed with [`options::FastOptions`]: `Some(plug(name))` when the
+    /// table's hit index resolves it and no drain is due; `None` when
+    /// the caller must take [`Provider::prepare_create`] (which then does
+    /// everything, counters and logs included, exactly as without this
+    /// path).  `lport` is read only if another lport is pending (to forget
+    /// its refusal), so a hit does not touch the name's memory.
+    #[inline]
+    pub fn prepare_hit<'n, R>(
+        &mut self,
+        lport: impl FnOnce() -> Cow<'n, str>,
+        req: &Request,
+        plug: impl FnOnce(&NetdevName) -> R,
+    ) -> Option<R> {
+        if !self.run_seen && (self.clock)().saturating_sub(self.last_drain_ms) >= STALE_AFTER_MS {
+            return None;
+        }
+        let name = lookup::hit(&self.table, req)?;
+        let r = plug(name);
+        self.stats.prepares += 1;
+        self.stats.hits += 1;
+        if self.refused_bits != 0 {
+            let lport = lport();
+            if self.refused_bits & refused_bit(&lport) != 0 && self.forget_refusal(&lport) {
+                log::info!("lport {lport}: {req} now resolves");
+            }
+        }
+        Some(r)
     }
 
     fn note_hit(&mut self, lport: &str, req: &Request) {

@@ -14,10 +14,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::panic::boundary;
 use super::smap;
-use super::sys::{coarse_monotonic_ms, free_cstring, malloc_cstring};
+use super::sys::{coarse_monotonic_ms, free_cstring, malloc_cstring, malloc_ifname};
 use super::types::*;
-use crate::options::OPT_PREFIX;
+use crate::options::{FastOptions, Request, FAST_KEY_MAX, FAST_VALUE_MAX, OPT_PREFIX};
 use crate::provider::Provider;
+use crate::table::NetdevName;
 
 /// The provider, `None` before `init` / after `destroy`, or when disabled.
 static STATE: Mutex<Option<Provider>> = Mutex::new(None);
@@ -129,18 +130,24 @@ unsafe extern "C" fn representor_port_prepare(
         let Some(ctx_in) = (unsafe { ctx_in.as_ref() }) else {
             return false;
         };
+        // Read only when needed: a hit with nothing pending never touches
+        // the name's memory (one cache miss per call on a large walk).
         // SAFETY: lport_name is NULL or an xstrdup'ed string owned by ctx_in.
-        let lport = unsafe { smap::cstr(ctx_in.lport_name) };
+        let lport = || unsafe { smap::cstr(ctx_in.lport_name) };
         let mut g = state();
         let Some(provider) = g.as_mut() else {
             return false;
         };
         if ctx_in.op_type == PLUG_OP_REMOVE {
             // ctx_out is NULL for REMOVE.
-            return provider.prepare_remove(&lport);
+            return provider.prepare_remove(&lport());
         }
         if ctx_in.op_type != PLUG_OP_CREATE {
-            log::warn!("lport {lport}: unknown plug operation {}", ctx_in.op_type);
+            log::warn!(
+                "lport {}: unknown plug operation {}",
+                lport(),
+                ctx_in.op_type
+            );
             return false;
         }
         // SAFETY: for CREATE, OVN passes the ctx_out of the same port ctx,
@@ -148,12 +155,25 @@ unsafe extern "C" fn representor_port_prepare(
         let Some(ctx_out) = (unsafe { ctx_out.as_mut() }) else {
             return false;
         };
+        // The hit path: options read as bytes in place, the name from the
+        // table's inline index.  Anything else (a refusal, a drain due,
+        // options the fast parser does not accept) takes the full path
+        // below, which decides, counts and logs as if this did not exist.
         // SAFETY: lport_options is a valid smap (smap_clone of the Port
         // Binding options) that OVN does not touch during the call.
+        if let Some(req) = unsafe { fast_request(&ctx_in.lport_options) } {
+            // Ownership: the copy belongs to this ctx_out until ctx_destroy
+            // frees it; never a pointer into our table, which may change
+            // under OVN's feet.
+            let copy = |name: &NetdevName| malloc_ifname(name.as_c_bytes());
+            if let Some(p) = provider.prepare_hit(lport, &req, copy) {
+                return store_name(ctx_out, p, lport);
+            }
+        }
+        // SAFETY: as above.
         let opts = unsafe { OwnOptions::new(&ctx_in.lport_options) };
-        // Ownership: the copy belongs to this ctx_out until ctx_destroy
-        // frees it; never a pointer into our table, which may change under
-        // OVN's feet.
+        let lport = lport();
+        // Ownership: as above.
         match provider.prepare_create(&lport, opts, malloc_cstring) {
             None => {
                 // On a host that never calls `run` (stock OVN), a declined
@@ -165,19 +185,69 @@ unsafe extern "C" fn representor_port_prepare(
                 }
                 false
             }
-            Some(p) if p.is_null() => {
-                log::error!("lport {lport}: out of memory copying the netdev name");
-                false
-            }
-            Some(p) => {
-                // SAFETY (free): a name left by a previous prepare on the
-                // same ctx_out was ours and is not referenced any more.
-                unsafe { free_cstring(ctx_out.name) };
-                ctx_out.name = p;
-                true
-            }
+            Some(p) => store_name(ctx_out, p, || lport),
         }
     })
+}
+
+/// Hands a malloc'ed name to OVN in `ctx_out` (NULL = out of memory:
+/// decline).
+fn store_name<'n>(
+    ctx_out: &mut vif_plug_port_ctx_out,
+    p: *mut c_char,
+    lport: impl FnOnce() -> Cow<'n, str>,
+) -> bool {
+    if p.is_null() {
+        log::error!("lport {}: out of memory copying the netdev name", lport());
+        return false;
+    }
+    // SAFETY (free): a name left by a previous prepare on the same ctx_out
+    // was ours (malloc'ed) and is not referenced any more.
+    unsafe { free_cstring(ctx_out.name) };
+    ctx_out.name = p;
+    true
+}
+
+/// The request of an lport's options, parsed without conversion or
+/// allocation ([`FastOptions`]): walks the smap's nodes, skips a key whose
+/// first byte already differs from [`OPT_PREFIX`]'s (OVN's own keys
+/// mostly), and compares the others as byte slices; this provider's
+/// suffixes and values go to the parser as bytes.  `None`: let the full
+/// path decide.
+///
+/// # Safety
+/// As [`smap::nodes`].
+unsafe fn fast_request(map: *const super::types::smap) -> Option<Request> {
+    let mut f = FastOptions::default();
+    let prefix = OPT_PREFIX.as_bytes();
+    // SAFETY: per this function's contract.
+    for node in unsafe { smap::nodes(map) } {
+        if node.key.is_null() {
+            continue;
+        }
+        // SAFETY: smap keys are NUL-terminated strings owned by the node,
+        // valid for the call per the contract; byte 0 exists (at worst the
+        // NUL).
+        if unsafe { *node.key.cast::<u8>() } != prefix[0] {
+            continue;
+        }
+        // SAFETY: as above.
+        let key = unsafe { CStr::from_ptr(node.key) }.to_bytes();
+        let Some(suffix) = key.strip_prefix(prefix) else {
+            continue;
+        };
+        if node.value.is_null() {
+            return None;
+        }
+        // SAFETY: the value is a NUL-terminated string owned by the node.
+        let value = unsafe { CStr::from_ptr(node.value) }.to_bytes();
+        let suffix = (suffix.len() <= FAST_KEY_MAX).then_some(suffix);
+        let value = (value.len() <= FAST_VALUE_MAX).then_some(value);
+        if !f.add(suffix, value) {
+            return None;
+        }
+    }
+    f.finish()
 }
 
 /// The (key, value) pairs of an smap whose key starts with
@@ -383,6 +453,53 @@ mod tests {
         }
         // SAFETY: NULL is allowed.
         assert_eq!(unsafe { OwnOptions::new(std::ptr::null()) }.count(), 0);
+    }
+
+    /// The hit path's parser agrees with the full parser on smaps: valid
+    /// requests, OVN's own keys around them, and refusals (which it leaves
+    /// to the full path).
+    #[test]
+    fn fast_request_matches_the_full_parser() {
+        let mac = ("vif-plug:representor:pf-mac", "00:53:00:00:10:00");
+        let cases: &[&[(&str, &str)]] = &[
+            &[mac],
+            &[mac, ("vif-plug:representor:vf-num", "3")],
+            &[
+                ("requested-chassis", "dpu0"),
+                ("vif-plug-type", "representor"),
+                mac,
+                ("vif-plug-mtu-request", "9000"),
+                ("vif-plug:representor:sf-num", "4294967295"),
+            ],
+            &[mac, ("vif-plug:representor:vf-num", "65536")],
+            &[mac, ("vif-plug:representor:vf_num", "3")],
+            &[mac, ("vif-plug:representor:", "3")],
+            &[mac, ("vif-plug:representor:pf-macs", "3")],
+            &[
+                mac,
+                ("vif-plug:representor:vf-num", "1"),
+                ("vif-plug:representor:sf-num", "1"),
+            ],
+            &[("vif-plug:representor:pf-mac", "00:53:00:00:10:00:00")],
+            &[("vif-plug:representor:pf-mac", "00:53:00:00:10:000")],
+            &[
+                ("vif-plug:representor", "x"),
+                ("vif-plug:representor:vf-num", "1"),
+            ],
+            &[("vif-plug:representor:pf-mac", "00:53:00:00:10:0G")],
+            &[mac, ("vif-plug:representor:vf-num", "01")],
+            &[],
+        ];
+        for pairs in cases {
+            for mask in [0usize, 1, 3] {
+                let m = testing::build(pairs, mask);
+                // SAFETY: the map is built by `testing::build` and outlives the walks.
+                let full = crate::options::parse(unsafe { OwnOptions::new(&*m.map) }).ok();
+                // SAFETY: as above.
+                let fast = unsafe { fast_request(&*m.map) };
+                assert_eq!(fast, full, "{pairs:?} mask {mask}");
+            }
+        }
     }
 
     /// A panic while the state lock is held poisons it; the next call
