@@ -1584,12 +1584,25 @@ fn main() {
     }
     let quick = args.iter().any(|a| a == "--quick");
     let no_tools = args.iter().any(|a| a == "--no-tools");
+    // --prepare-only [--sizes=N,M]: only the vtable prepare table (for
+    // iterating on the hit path).
+    let prepare_only = args.iter().any(|a| a == "--prepare-only");
+    let sizes: Option<Vec<usize>> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--sizes="))
+        .map(|v| {
+            v.split(',')
+                .map(|n| n.parse().expect("--sizes=N,M"))
+                .collect()
+        });
     let o = Opts {
-        sizes: if quick {
-            vec![1024, 16384]
-        } else {
-            vec![1024, 16384, 65536]
-        },
+        sizes: sizes.unwrap_or_else(|| {
+            if quick {
+                vec![1024, 16384]
+            } else {
+                vec![1024, 16384, 65536]
+            }
+        }),
         calls: if quick { 50_000 } else { 400_000 },
         strace: !no_tools && have("strace"),
         callgrind: !no_tools && !quick && have("valgrind"),
@@ -1604,6 +1617,10 @@ fn main() {
         timer_floor()
     );
     let t0 = Instant::now();
+    if prepare_only {
+        section_prepare(&o);
+        return;
+    }
     let recv_ns = section_idle(&o);
     section_prepare(&o);
     section_pending(&o);

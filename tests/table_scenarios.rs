@@ -1117,3 +1117,89 @@ fn other_flavours_are_never_plugged() {
     assert_eq!(t.pf_macs().len(), 1, "only the uplink fallback");
     assert_check(&t);
 }
+
+// ---------------------------------------------------------------------------
+// The hit path's inline index (Table::hit / lookup::hit)
+// ---------------------------------------------------------------------------
+
+/// `hit` names what `lookup` plugs, or nothing (then `lookup` decides).
+#[track_caller]
+fn assert_hit(t: &Table, r: &ovn_vif_rs::options::Request, want: Option<&str>) {
+    let got = ovn_vif_rs::lookup::hit(t, r).map(|n| n.to_text());
+    assert_eq!(got.as_deref(), want, "{r}: hit");
+    if let Some(w) = want {
+        assert_found(t, r, w);
+    }
+}
+
+/// Dense, huge and hostile function numbers, renames, unsettled names,
+/// names too long to be inline, removal: the hit index follows, and its
+/// memory stays proportional to the ports stored.
+#[test]
+fn hit_index_follows_the_table() {
+    let mut t = init_store(true);
+    assert_hit(&t, &req_pf(PF_MAC), Some("p0hpf"));
+
+    // VF 3 (dense), VF 65535 and SF 4294967295 (sparse).
+    t.upsert_link(link(1003, "pf0vf3", "", true));
+    t.upsert_link(link(1004, "pf0vfmax", "", true));
+    t.upsert_link(link(1005, "pf0sfmax", "", true));
+    t.upsert_port(vf(D0, 3, 0, 0, 3, 1003, "eth3"));
+    t.upsert_port(vf(D0, 4, 0, 0, u16::MAX, 1004, "eth4"));
+    t.upsert_port(sf(D0, 5, 0, 0, u32::MAX, 1005, "eth5"));
+    assert_hit(&t, &req_vf(PF_MAC, 3), Some("pf0vf3"));
+    assert_hit(&t, &req_vf(PF_MAC, u16::MAX), Some("pf0vfmax"));
+    assert_hit(&t, &req_sf(PF_MAC, u32::MAX), Some("pf0sfmax"));
+    assert_hit(&t, &req_vf(PF_MAC, 2), None);
+    assert_eq!(
+        t.hit_index_footprint(),
+        (1, 2),
+        "one chunk, two sparse names"
+    );
+    assert_check(&t);
+
+    // A rename is seen by the next hit; an unsettled name is not served.
+    t.upsert_link(link(1003, "vm-3", "", true));
+    assert_hit(&t, &req_vf(PF_MAC, 3), Some("vm-3"));
+    t.upsert_link(link(1003, "vm-3b", "", false));
+    assert_hit(&t, &req_vf(PF_MAC, 3), None);
+    assert!(matches!(
+        assert_refused(&t, &req_vf(PF_MAC, 3)),
+        Refusal::NotSettled { .. }
+    ));
+    // A name longer than IFNAMSIZ allows (a snapshot could say so) is
+    // served by the full lookup only.
+    t.upsert_link(link(1003, "a-very-long-name-0", "", true));
+    assert_hit(&t, &req_vf(PF_MAC, 3), None);
+    assert_found(&t, &req_vf(PF_MAC, 3), "a-very-long-name-0");
+    t.upsert_link(link(1003, "pf0vf3", "", true));
+    assert_hit(&t, &req_vf(PF_MAC, 3), Some("pf0vf3"));
+    assert_check(&t);
+
+    // Duplicates: the smallest port id wins in the hit index too.
+    t.upsert_link(link(1006, "dup", "", true));
+    t.upsert_port(vf(D0, 2, 0, 0, 3, 1006, "eth6"));
+    assert_hit(&t, &req_vf(PF_MAC, 3), Some("dup"));
+    t.remove_port(&pid(D0, 2));
+    assert_hit(&t, &req_vf(PF_MAC, 3), Some("pf0vf3"));
+    assert_check(&t);
+
+    // Hostile numbers: 4,096 VFs spread one per chunk cost one chunk each
+    // (bounded), and removing them frees every chunk.
+    for i in 0..64u32 {
+        t.upsert_link(link(2000 + i, &format!("h{i}"), "", true));
+        t.upsert_port(vf(D0, 100 + i, 0, 0, (i * 64) as u16, 2000 + i, ""));
+    }
+    assert_hit(&t, &req_vf(PF_MAC, 63 * 64), Some("h63"));
+    assert_eq!(t.hit_index_footprint(), (64, 2));
+    assert_check(&t);
+    for i in 0..64u32 {
+        t.remove_port(&pid(D0, 100 + i));
+    }
+    for id in [3, 4, 5] {
+        t.remove_port(&pid(D0, id));
+    }
+    assert_eq!(t.hit_index_footprint(), (0, 0));
+    assert_hit(&t, &req_vf(PF_MAC, 3), None);
+    assert_check(&t);
+}
