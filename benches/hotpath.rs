@@ -766,6 +766,14 @@ fn child(what: &str, ports: usize, calls: usize) {
             }
             drop(loaded);
         }
+        "floor" => {
+            // The OVN-data floor of section_prepare, for callgrind.
+            let lp = build_lports(&vf_requests(&layout));
+            let n = lp.ctx.len();
+            measured_loop(calls, &mut |i| {
+                black_box(touch_options(&lp.ctx[i % n]));
+            });
+        }
         "lookup" | "cref-lookup" | "naive-lookup" => {
             let reqs = vf_requests(&layout);
             let n = reqs.len();
@@ -896,6 +904,18 @@ fn syscalls_per_call(what: &str, ports: usize, calls: usize) -> Option<f64> {
 
 /// Instructions per call from callgrind, collecting only `measured_loop`.
 fn instructions_per_call(what: &str, ports: usize, calls: usize) -> Option<f64> {
+    callgrind_per_call(what, ports, calls, false).map(|(ir, _)| ir)
+}
+
+/// (instructions, L1 data read misses) per call from callgrind, collecting
+/// only `measured_loop`; misses need `--cache-sim=yes` (callgrind's model
+/// of this machine's L1d: 48 KB, 12-way, 64-byte lines), else NaN.
+fn callgrind_per_call(
+    what: &str,
+    ports: usize,
+    calls: usize,
+    cache_sim: bool,
+) -> Option<(f64, f64)> {
     let out = std::env::temp_dir().join(format!(
         "ovn-vif-rs-bench-cg-{}-{what}-{ports}.out",
         std::process::id()
@@ -905,6 +925,11 @@ fn instructions_per_call(what: &str, ports: usize, calls: usize) -> Option<f64> 
             "--tool=callgrind",
             "--collect-atstart=no",
             "--toggle-collect=*measured_loop*",
+            if cache_sim {
+                "--cache-sim=yes"
+            } else {
+                "--cache-sim=no"
+            },
         ])
         .arg(format!("--callgrind-out-file={}", out.display()))
         .arg(std::env::current_exe().ok()?)
@@ -919,17 +944,28 @@ fn instructions_per_call(what: &str, ports: usize, calls: usize) -> Option<f64> 
     }
     let text = std::fs::read_to_string(&out).ok()?;
     let _ = std::fs::remove_file(&out);
-    let ir: u64 = text
+    let events: Vec<&str> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("events:"))?
+        .split_whitespace()
+        .collect();
+    let totals: Vec<u64> = text
         .lines()
         .find_map(|l| {
             l.strip_prefix("summary:")
                 .or_else(|| l.strip_prefix("totals:"))
         })?
         .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some(ir as f64 / calls as f64)
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    let get = |name: &str| {
+        events
+            .iter()
+            .position(|e| *e == name)
+            .and_then(|i| totals.get(i))
+            .map(|&v| v as f64 / calls as f64)
+    };
+    Some((get("Ir")?, get("D1mr").unwrap_or(f64::NAN)))
 }
 
 fn have(tool: &str) -> bool {
@@ -1001,6 +1037,7 @@ fn section_prepare(o: &Opts) {
          | no-run host median ns | syscalls per 1M calls |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut misses = Vec::new();
     for &n in &o.sizes {
         let layout = gen_ports(n);
         let reqs = vf_requests(&layout);
@@ -1074,10 +1111,33 @@ fn section_prepare(o: &Opts) {
             norun.median,
             fmt_opt(sys_norun.map(|v| v * 1e6), 0),
         );
+        if o.callgrind {
+            let hit = callgrind_per_call("hit", n, 20_000, true);
+            let floor = callgrind_per_call("floor", n, 20_000, true);
+            misses.push((n, hit, floor));
+        }
         PREPARE.with(|p| {
             p.borrow_mut()
                 .push((n, hit.median, hot.median, ir_hit, floor.median));
         });
+    }
+    if misses.is_empty() {
+        return;
+    }
+    println!(
+        "\nL1 data read misses per call (callgrind --cache-sim=yes, 20,000 calls of the \
+         shuffled walk; its model: 48 KB 12-way L1d):\n"
+    );
+    println!("| ports | hit instr/call | hit D1 misses/call | OVN-data floor instr/call | floor D1 misses/call |");
+    println!("|---|---|---|---|---|");
+    for (n, hit, floor) in misses {
+        println!(
+            "| {n} | {} | {} | {} | {} |",
+            fmt_opt(hit.map(|h| h.0), 0),
+            fmt_opt(hit.map(|h| h.1), 1),
+            fmt_opt(floor.map(|h| h.0), 0),
+            fmt_opt(floor.map(|h| h.1), 1),
+        );
     }
 }
 
