@@ -169,10 +169,15 @@ impl Provider {
     /// On a hit returns `plug(name)`, called while the table is borrowed
     /// (the C shell copies the name out there), so a hit costs one lookup;
     /// `None` declines.
+    ///
+    /// `parsed`: the request when the caller already parsed `opts` with
+    /// [`options::FastOptions`] (whose `Some` is [`options::parse`]'s
+    /// `Ok`), so a miss after the hit path does not parse twice.
     pub fn prepare_create<K, V, R>(
         &mut self,
         lport: &str,
         opts: impl IntoIterator<Item = (K, V)> + Clone,
+        parsed: Option<Request>,
         plug: impl FnOnce(&str) -> R,
     ) -> Option<R>
     where
@@ -180,7 +185,7 @@ impl Provider {
         V: AsRef<str>,
     {
         self.stats.prepares += 1;
-        let req = match options::parse(opts.clone()) {
+        let req = match parsed.map_or_else(|| options::parse(opts.clone()), Ok) {
             Ok(r) => r,
             Err(e) => {
                 self.log_refusal(

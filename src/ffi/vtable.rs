@@ -161,7 +161,8 @@ unsafe extern "C" fn representor_port_prepare(
         // below, which decides, counts and logs as if this did not exist.
         // SAFETY: lport_options is a valid smap (smap_clone of the Port
         // Binding options) that OVN does not touch during the call.
-        if let Some(req) = unsafe { fast_request(&ctx_in.lport_options) } {
+        let parsed = unsafe { fast_request(&ctx_in.lport_options) };
+        if let Some(req) = parsed {
             // Ownership: the copy belongs to this ctx_out until ctx_destroy
             // frees it; never a pointer into our table, which may change
             // under OVN's feet.
@@ -174,7 +175,7 @@ unsafe extern "C" fn representor_port_prepare(
         let opts = unsafe { OwnOptions::new(&ctx_in.lport_options) };
         let lport = lport();
         // Ownership: as above.
-        match provider.prepare_create(&lport, opts, malloc_cstring) {
+        match provider.prepare_create(&lport, opts, parsed, malloc_cstring) {
             None => {
                 // On a host that never calls `run` (stock OVN), a declined
                 // port would otherwise wait for an unrelated wakeup: ask the
