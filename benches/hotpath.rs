@@ -774,10 +774,16 @@ fn child(what: &str, ports: usize, calls: usize) {
                 black_box(touch_options(&lp.ctx[i % n]));
             });
         }
-        "lookup" | "cref-lookup" | "naive-lookup" => {
+        "lookup" | "hit-lookup" | "cref-lookup" | "naive-lookup" => {
             let reqs = vf_requests(&layout);
             let n = reqs.len();
             match what {
+                "hit-lookup" => {
+                    let t = snapshot::parse(&snapshot_text(&layout), false).unwrap();
+                    measured_loop(calls, &mut |i| {
+                        black_box(lookup::hit(&t, &reqs[i % n]).is_some());
+                    });
+                }
                 "lookup" => {
                     let t = snapshot::parse(&snapshot_text(&layout), false).unwrap();
                     measured_loop(calls, &mut |i| {
@@ -1159,10 +1165,11 @@ fn section_pending(o: &Opts) {
 fn section_baselines(o: &Opts, cref_recv_ns: f64) {
     println!("\n## lookup alone vs baselines (VF requests, shuffled)\n");
     println!(
-        "| ports | ours lookup median ns | mean ns | instr | C-ref algorithm mean ns | instr \
+        "| ports | ours lookup median ns | mean ns | instr | ours hit index (lookup::hit) mean ns | instr \
+         | C-ref algorithm mean ns | instr \
          | naive scan mean ns | instr | naive / ours (ns) | C-ref prepare (lookup + 2 recv + OVN-data floor) / ours vtable prepare (ns medians) | ours vtable prepare instr |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for &n in &o.sizes {
         let layout = gen_ports(n);
         let reqs = vf_requests(&layout);
@@ -1174,9 +1181,14 @@ fn section_baselines(o: &Opts, cref_recv_ns: f64) {
             let ours = lookup::lookup(&table, r).map(|f| f.name.to_owned()).ok();
             assert_eq!(ours.as_deref(), cref.lookup(r), "C-ref disagrees on {r}");
             assert_eq!(ours.as_deref(), naive.lookup(r), "naive disagrees on {r}");
+            let hit = lookup::hit(&table, r).map(|n| n.to_text());
+            assert_eq!(ours, hit, "the hit index disagrees on {r}");
         }
         let ours = time_calls(o.calls, |i| {
             black_box(lookup::lookup(&table, &reqs[i % nr]).is_ok());
+        });
+        let hit = time_calls(o.calls, |i| {
+            black_box(lookup::hit(&table, &reqs[i % nr]).is_some());
         });
         let c = time_calls(o.calls, |i| {
             black_box(cref.lookup(&reqs[i % nr]));
@@ -1204,11 +1216,13 @@ fn section_baselines(o: &Opts, cref_recv_ns: f64) {
         };
         let cref_ir = ir("cref-lookup");
         println!(
-            "| {} | {:.0} | {:.0} | {} | {:.0} | {} | {:.0} | {} | {:.0}x | {:.2}x | {} |",
+            "| {} | {:.0} | {:.0} | {} | {:.0} | {} | {:.0} | {} | {:.0} | {} | {:.0}x | {:.2}x | {} |",
             table.len(),
             ours.median,
             ours.mean,
             fmt_opt(ir("lookup"), 0),
+            hit.mean,
+            fmt_opt(ir("hit-lookup"), 0),
             c.mean,
             fmt_opt(cref_ir, 0),
             nv.mean,
