@@ -191,6 +191,30 @@ pub fn lookup(p: &Provider, args: &[String]) -> Result<String, String> {
         .map_err(|s| s + "\n")
 }
 
+/// What `vif-plug-representor/show` would reply for the provider the
+/// vtable serves, or `None` before `init` / after `destroy`.  For hosts and
+/// tests that load the library in-process (no unixctl server needed).
+pub fn show_loaded() -> Option<String> {
+    state().as_ref().map(show)
+}
+
+/// What `vif-plug-representor/lookup ARGS` would reply for the provider the
+/// vtable serves (`Err` also when it is not initialised).
+pub fn lookup_loaded(args: &[String]) -> Result<String, String> {
+    match state().as_ref() {
+        Some(p) => lookup(p, args),
+        None => Err(NOT_INITIALISED.to_owned()),
+    }
+}
+
+/// The table part of `show` ("PFs by MAC" and "ports") for any table, e.g.
+/// a fresh dump, rendered exactly as `show` renders the provider's.
+pub fn table_text(t: &Table) -> String {
+    let mut o = String::new();
+    show_table(t, &mut o);
+    o
+}
+
 fn yes_no(b: bool) -> &'static str {
     if b {
         "yes"
