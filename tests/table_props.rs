@@ -769,3 +769,112 @@ fn model_agrees_on_a_known_case() {
     assert_eq!(m.lookup(&m.pf_macs(), &r), want);
     assert_eq!(outcome(&t, &r), want);
 }
+
+// ---- the hit path's option parser against the full one ----
+
+/// Keys: ours, near misses, OVN's and other providers'.
+const KEYS: [&str; 10] = [
+    "vif-plug:representor:pf-mac",
+    "vif-plug:representor:vf-num",
+    "vif-plug:representor:sf-num",
+    "vif-plug:representor:vf_num",
+    "vif-plug:representor:",
+    "vif-plug:representor:pf-macs",
+    "vif-plug:representor",
+    "vif-plug-type",
+    "requested-chassis",
+    "vif-plug:other:vf-num",
+];
+
+/// Values: valid MACs and numbers, and the ways they go wrong.
+fn option_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => any_mac().prop_map(|m| m.to_string()),
+        1 => any_mac().prop_map(|m| m.to_string().to_uppercase()),
+        // MAC-like: one character replaced.
+        2 => (any_mac(), 0..17usize, "[0-9a-zA-Z:. -]")
+            .prop_map(|(m, i, c)| {
+                let mut s = m.to_string();
+                s.replace_range(i..i + 1, &c);
+                s
+            }),
+        3 => (0..70_000u32).prop_map(|n| n.to_string()),
+        // Decimal-like: leading zeros, overflow, up to 12 digits.
+        3 => "[0-9]{1,12}",
+        1 => prop_oneof![
+            Just("".to_owned()),
+            Just("4294967295".to_owned()),
+            Just("4294967296".to_owned()),
+            Just("65535".to_owned()),
+            Just("65536".to_owned()),
+            Just("-1".to_owned()),
+            Just("+1".to_owned()),
+        ],
+        1 => ".{0,20}",
+    ]
+}
+
+/// Option lists: usually a `pf-mac` (mostly valid, so that the function
+/// keys decide), plus a few pairs of any key and value, in any order.
+fn option_list() -> impl Strategy<Value = Vec<(String, String)>> {
+    (
+        prop::option::weighted(
+            0.85,
+            prop_oneof![
+                3 => any_mac().prop_filter("usable", |m| usable(*m)).prop_map(|m| m.to_string()),
+                2 => option_value(),
+            ],
+        ),
+        prop::collection::vec(
+            (
+                prop_oneof![4 => 1..3usize, 3 => 0..KEYS.len()],
+                option_value(),
+            ),
+            0..4,
+        ),
+        any::<prop::sample::Index>(),
+    )
+        .prop_map(|(mac, extra, at)| {
+            let mut v: Vec<(String, String)> = extra
+                .into_iter()
+                .map(|(k, val)| (KEYS[k].to_owned(), val))
+                .collect();
+            if let Some(m) = mac {
+                let i = at.index(v.len() + 1);
+                v.insert(i, (KEYS[0].to_owned(), m));
+            }
+            v
+        })
+}
+
+/// The fast parser as the C shell drives it: only prefixed keys, suffixes
+/// and values longer than its bounds passed as `None`.
+fn fast_parse(opts: &[(String, String)]) -> Option<Request> {
+    use ovn_vif_rs::options::{FastOptions, FAST_KEY_MAX, FAST_VALUE_MAX, OPT_PREFIX};
+    let mut f = FastOptions::default();
+    for (k, v) in opts {
+        let Some(rest) = k.as_bytes().strip_prefix(OPT_PREFIX.as_bytes()) else {
+            continue;
+        };
+        let suffix = (rest.len() <= FAST_KEY_MAX).then_some(rest);
+        let value = (v.len() <= FAST_VALUE_MAX).then_some(v.as_bytes());
+        if !f.add(suffix, value) {
+            return None;
+        }
+    }
+    f.finish()
+}
+
+proptest! {
+    #![proptest_config(Config { cases: config().cases * 50, ..config() })]
+
+    /// `FastOptions` accepts exactly what `options::parse` accepts, with
+    /// the same request.
+    #[test]
+    fn fast_options_agree_with_parse(
+        opts in option_list()
+    ) {
+        let full = ovn_vif_rs::options::parse(opts.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        prop_assert_eq!(fast_parse(&opts), full.ok(), "{:?}", opts);
+    }
+}
