@@ -1,9 +1,11 @@
 //! The decision: which netdev a request names, or why none.  Pure logic over
 //! a [`Table`].
 //!
-//! The hit path ([`lookup`]) allocates nothing and does three hash probes
-//! (PF by MAC, function under PF, entry).  A miss returns a cheap
-//! [`Refusal`]; [`explain`] turns it into the operator-facing sentence with
+//! `prepare`'s hit path uses [`hit`]: two probes of small, hot maps (PF by
+//! MAC, the PF's hit record) and one cache line of inline names; it answers
+//! only when [`lookup`] would plug that name.  [`lookup`] itself allocates
+//! nothing on success and does three hash probes (PF by MAC, function under
+//! PF, entry).  A miss returns a cheap [`Refusal`]; [`explain`] turns it into the operator-facing sentence with
 //! "what was found instead", which costs more and is only called when a line
 //! is actually logged or shown.
 
