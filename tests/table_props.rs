@@ -847,24 +847,6 @@ fn option_list() -> impl Strategy<Value = Vec<(String, String)>> {
         })
 }
 
-/// The fast parser as the C shell drives it: only prefixed keys, suffixes
-/// and values longer than its bounds passed as `None`.
-fn fast_parse(opts: &[(String, String)]) -> Option<Request> {
-    use ovn_vif_rs::options::{FastOptions, FAST_KEY_MAX, FAST_VALUE_MAX, OPT_PREFIX};
-    let mut f = FastOptions::default();
-    for (k, v) in opts {
-        let Some(rest) = k.as_bytes().strip_prefix(OPT_PREFIX.as_bytes()) else {
-            continue;
-        };
-        let suffix = (rest.len() <= FAST_KEY_MAX).then_some(rest);
-        let value = (v.len() <= FAST_VALUE_MAX).then_some(v.as_bytes());
-        if !f.add(suffix, value) {
-            return None;
-        }
-    }
-    f.finish()
-}
-
 proptest! {
     #![proptest_config(Config { cases: config().cases * 50, ..config() })]
 
@@ -874,7 +856,8 @@ proptest! {
     fn fast_options_agree_with_parse(
         opts in option_list()
     ) {
-        let full = ovn_vif_rs::options::parse(opts.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        prop_assert_eq!(fast_parse(&opts), full.ok(), "{:?}", opts);
+        let pairs = || opts.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let full = ovn_vif_rs::options::parse(pairs());
+        prop_assert_eq!(ovn_vif_rs::options::parse_fast(pairs()), full.ok(), "{:?}", opts);
     }
 }

@@ -1,6 +1,7 @@
 //! Option strings as OVN hands them over: lines of `key=value` (the input
-//! is split on '\n', then on the first '=').  No panic; a parsed request's
-//! values were strictly formatted.
+//! is split on '\n', then on the first '=').  No panic; the hit path's
+//! parser (`FastOptions`, through `parse_fast`) accepts exactly what
+//! `parse` accepts, with the same request.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,5 +12,6 @@ fuzz_target!(|data: &[u8]| {
         .split('\n')
         .map(|l| l.split_once('=').unwrap_or((l, "")))
         .collect();
-    let _ = ovn_vif_rs::options::parse(pairs);
+    let full = ovn_vif_rs::options::parse(pairs.iter().copied());
+    assert_eq!(ovn_vif_rs::options::parse_fast(pairs), full.ok());
 });
