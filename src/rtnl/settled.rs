@@ -14,14 +14,17 @@
 //!    The socket file alone proves nothing: `udevadm control --exit` or a
 //!    crashed udevd leaves it behind, and trusting it made every new netdev
 //!    wait out rule 3.  So the probe `connect()`s to it (a stream connect;
-//!    udevd listens with `SOCK_SEQPACKET`): no file (`ENOENT`) or nobody
+//!    udevd listens with `SOCK_SEQPACKET`): no file (`ENOENT`, `ENOTDIR`) or nobody
 //!    listening (`ECONNREFUSED`, also what a non-socket file gives) means
 //!    not running; a connection, or `EPROTOTYPE` (the answer of a live
 //!    udevd to a stream connect), means running; any other error (`EACCES`,
 //!    `EAGAIN`, ...) is taken as running, which rule 3 still bounds.  The
 //!    answer is kept for [`LIVENESS_TTL`], so a burst of link events or a
 //!    recheck over many links costs one connect, and nothing is probed while
-//!    no link is waiting (the probe never runs on the hit path).
+//!    no link is waiting (the probe never runs on the hit path).  A udevd
+//!    that starts or exits is therefore noticed within that TTL.  (Seen in
+//!    the Debian 12 VM guest: `EPROTOTYPE` from a live systemd-udevd,
+//!    `ECONNREFUSED` after `udevadm control --exit`; `tests/e2e` prints it.)
 //! 2. **udev is not running**: nobody will rename it; settled immediately.
 //! 3. **Never wait forever**: a link that stays unsettled for
 //!    [`SETTLE_TIMEOUT`] (udev running but never writing the file, e.g. a
