@@ -365,27 +365,33 @@ fn build_lports_named(reqs: &[Request], prefix: &str) -> Lports {
     for (i, r) in reqs.iter().enumerate() {
         let m = build_smap(&lsp_options(r));
         let name = CString::new(format!("{prefix}-{i:05}")).unwrap();
-        ctx.push(vif_plug_port_ctx_in {
-            op_type: PLUG_OP_CREATE,
-            ovs_table: std::ptr::null(),
-            br_int: std::ptr::null(),
-            lport_name: name.as_ptr(),
-            lport_options: smap {
-                map: hmap {
-                    buckets: m.map.map.buckets,
-                    one: m.map.map.one,
-                    mask: m.map.map.mask,
-                    n: m.map.map.n,
-                },
-            },
-            iface_name: std::ptr::null(),
-            iface_type: std::ptr::null(),
-            iface_options: empty_smap(),
-        });
+        ctx.push(ctx_in(&name, &m));
         smaps.push(m);
         names.push(name);
     }
     Lports { smaps, names, ctx }
+}
+
+/// A CREATE ctx_in for lport `name` with `options`; both must outlive it.
+fn ctx_in(name: &CString, options: &OwnedSmap) -> vif_plug_port_ctx_in {
+    let m = &options.map.map;
+    vif_plug_port_ctx_in {
+        op_type: PLUG_OP_CREATE,
+        ovs_table: std::ptr::null(),
+        br_int: std::ptr::null(),
+        lport_name: name.as_ptr(),
+        lport_options: smap {
+            map: hmap {
+                buckets: m.buckets,
+                one: m.one,
+                mask: m.mask,
+                n: m.n,
+            },
+        },
+        iface_name: std::ptr::null(),
+        iface_type: std::ptr::null(),
+        iface_options: empty_smap(),
+    }
 }
 
 fn new_ctx_out() -> vif_plug_port_ctx_out {
@@ -1189,23 +1195,7 @@ fn section_as_ovn_calls(o: &Opts) {
             // build_port_ctx(): xstrdup + smap_clone.
             let name = black_box(CString::new(name.as_str()).unwrap());
             let clone = build_smap(opts);
-            let ctx = vif_plug_port_ctx_in {
-                op_type: PLUG_OP_CREATE,
-                ovs_table: std::ptr::null(),
-                br_int: std::ptr::null(),
-                lport_name: name.as_ptr(),
-                lport_options: smap {
-                    map: hmap {
-                        buckets: clone.map.map.buckets,
-                        one: clone.map.map.one,
-                        mask: clone.map.map.mask,
-                        n: clone.map.map.n,
-                    },
-                },
-                iface_name: std::ptr::null(),
-                iface_type: std::ptr::null(),
-                iface_options: empty_smap(),
-            };
+            let ctx = ctx_in(&name, &clone);
             let mut out = new_ctx_out();
             let t1 = Instant::now();
             let ok = black_box(prepare(&ctx, &mut out));
