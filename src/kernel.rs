@@ -682,7 +682,10 @@ impl<T: Transport> KernelSource<T> {
         } else {
             Vec::new()
         };
-        let snap = (pending.len() > 4).then(|| self.udev.snapshot());
+        let snap = (pending.len() > 4).then(|| {
+            self.udev
+                .snapshot_where(|i| pending.binary_search_by_key(&i, |(k, _)| *k).is_ok())
+        });
         for (ifindex, since) in pending {
             match table.link(ifindex) {
                 Some(l) if !l.settled => {

@@ -162,12 +162,19 @@ impl UdevProbe {
 
     /// Rules 1 and 2 (no timeout).
     pub fn is_settled(&self, ifindex: u32) -> bool {
-        !self.udev_running() || self.root.join(format!("data/n{ifindex}")).exists()
+        !self.udev_running() || db_final(&self.root.join(format!("data/n{ifindex}")))
     }
 
     /// The netdevs udev has finished with, read in one directory listing
     /// (used before a full dump: see `KernelSource::load`).
     pub fn snapshot(&self) -> UdevSnapshot {
+        self.snapshot_where(|_| true)
+    }
+
+    /// [`snapshot`](Self::snapshot) for the ifindexes `want` accepts only:
+    /// a listed file is also read (for `ID_RENAMING`, see [`db_final`]), so
+    /// a recheck of a few links does not read every netdev's file.
+    pub fn snapshot_where(&self, want: impl Fn(u32) -> bool) -> UdevSnapshot {
         if !self.udev_running() {
             return UdevSnapshot::NotRunning;
         }
@@ -179,7 +186,9 @@ impl UdevProbe {
                     continue;
                 };
                 if let Ok(i) = n.parse::<u32>() {
-                    done.insert(i);
+                    if want(i) && db_final(&e.path()) {
+                        done.insert(i);
+                    }
                 }
             }
         }
@@ -216,6 +225,20 @@ impl UdevProbe {
             return true;
         }
         false
+    }
+}
+
+/// Rule 1's "udev has finished": the netdev's database file exists and
+/// does not say `E:ID_RENAMING=1`.  systemd-udevd (v248+, Debian 12's 252
+/// included) saves the database with that property *before* it renames a
+/// netdev (so that its readers never see the rename before the file) and
+/// drops it when it handles the rename's "move" event; the file alone
+/// appears while the kernel still has the first name (seen in the VM: the
+/// provider handed out `eth1` that a udev rule was renaming).
+fn db_final(path: &Path) -> bool {
+    match std::fs::read(path) {
+        Ok(db) => !db.split(|&b| b == b'\n').any(|l| l == b"E:ID_RENAMING=1"),
+        Err(_) => false,
     }
 }
 
@@ -268,9 +291,28 @@ mod tests {
         assert!(p.is_settled_since(8, t0, t0 + SETTLE_TIMEOUT));
         let snap = p.snapshot();
         assert!(snap.is_settled(7) && !snap.is_settled(8));
+        assert!(!p.snapshot_where(|i| i != 7).is_settled(7), "not wanted");
         drop(live);
         std::fs::remove_file(dir.join("control")).unwrap();
         assert_eq!(p.snapshot(), UdevSnapshot::NotRunning);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// udev saves the database with ID_RENAMING before it renames a
+    /// netdev: that file does not settle it; the rewrite after the "move"
+    /// event does.
+    #[test]
+    fn a_database_saved_before_a_rename_does_not_settle() {
+        let dir = tmp("renaming");
+        let p = UdevProbe::new(&dir).with_liveness_ttl(Duration::ZERO);
+        let _live = UnixListener::bind(dir.join("control")).unwrap();
+        let db = dir.join("data/n9");
+        std::fs::write(&db, b"I:1795\nE:ID_RENAMING=1\nE:ID_NET_DRIVER=x\n").unwrap();
+        assert!(!p.is_settled(9), "renaming");
+        assert!(!p.snapshot().is_settled(9), "renaming, in a snapshot");
+        std::fs::write(&db, b"I:1795\nE:ID_NET_DRIVER=x\nE:ID_RENAMING_NOT=1\n").unwrap();
+        assert!(p.is_settled(9), "renamed");
+        assert!(p.snapshot().is_settled(9), "renamed, in a snapshot");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
