@@ -62,10 +62,12 @@ run=$logroot/$(date -u +%Y%m%dT%H%M%SZ)-$$
 mkdir -p "$run/results"
 # Prune: beyond the newest 20 runs, delete those older than a day (never a
 # run that may still be going on: several people share this directory).
-ls -1dt "$logroot"/*/ 2>/dev/null | tail -n +21 |
+find "$logroot" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' | sort -rn |
+	tail -n +21 | cut -d' ' -f2- |
 	while read -r d; do [ -n "$(find "$d" -maxdepth 0 -mmin +1440)" ] && rm -rf "$d"; done
 
 # The guest-side wrapper: environment, cwd, debugfs, the command, its status.
+# shellcheck disable=SC2016 # the single-quoted lines are guest code, expanded there
 {
 	echo '#!/bin/bash'
 	export -p | grep -Ev '^declare -x (BASH_[A-Z_]*|OLDPWD|PWD|SHLVL|_|TERM|HOSTNAME)='

@@ -3,7 +3,7 @@
 # resolves for tests/data/demo-lsps.txt.  Exit 0 when the expected five
 # option sets plug and the eight bad or absent ones are refused.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/vm/bluefield-layout.sh
 bf_layout 0 || { echo "could not create the simulated DPU"; exit 1; }
 # Let udev finish naming the new netdevs, as an operator would.
