@@ -403,7 +403,8 @@ fn rename(rt: &mut NetlinkSocket, ifindex: u32, new: &str) {
 }
 
 /// Calls prepare (no `run`: a stock ovn-controller) until it plugs or 15 s
-/// pass; every name handed out on the way is returned, in order.
+/// pass; returns the names handed out: none after 15 s, else the one the
+/// first plug gave (a host plugs the first name it gets).
 fn prepare_until_plugged(p: &Loaded, req: &Req) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut seen: Vec<String> = Vec::new();
