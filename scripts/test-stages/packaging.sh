@@ -133,6 +133,7 @@ step "pkg-config"
 echo "pkg-config --libs ovn-vif-rs: $(pkg-config --libs ovn-vif-rs)"
 echo "pkg-config --cflags ovn-vif-rs: $(pkg-config --cflags ovn-vif-rs)"
 pkg-config --libs ovn-vif-rs | grep -qw -- -lovn_vif_rs || fail "pkg-config --libs"
+# shellcheck disable=SC2016 # the .pc file holds a literal ${libdir}
 grep -qx 'Libs: -L${libdir} -lovn_vif_rs' "$libdir/pkgconfig/ovn-vif-rs.pc" || fail ".pc Libs"
 pkg-config --cflags ovn-vif-rs | grep -q -- -I/usr/include/ovn-vif-rs || fail "pkg-config --cflags"
 
@@ -181,7 +182,7 @@ $cli --snapshot "$src/tests/data/dpu.snapshot" lookup --pf-mac 00:53:00:00:10:00
 rc=0
 $cli --snapshot "$src/tests/data/dpu.snapshot" lookup --pf-mac 00:53:00:00:10:00 --vf-num 9 || rc=$?
 [ $rc = 1 ] || fail "a miss exits $rc"
-man=$(MANWIDTH=80 MAN_KEEP_FORMATTING= man -P cat -l /usr/share/man/man1/ovn-vif-rs.1.gz 2>"$work/man.err")
+man=$(MANWIDTH=80 MAN_KEEP_FORMATTING='' man -P cat -l /usr/share/man/man1/ovn-vif-rs.1.gz 2>"$work/man.err")
 [ ! -s "$work/man.err" ] || { cat "$work/man.err"; fail "man -l warnings"; }
 echo "$man" | sed -n '1,12p'
 # The man page names every command, option and variable of --help.
