@@ -45,10 +45,8 @@ use ovn_vif_rs::devlink::socket::{NetlinkSocket, Transport};
 use ovn_vif_rs::devlink::wire::{self, NLM_F_MULTI};
 use ovn_vif_rs::fasthash::FastMap;
 use ovn_vif_rs::ffi::types::{
-    hmap, hmap_node, smap, smap_node, vif_plug_class, vif_plug_port_ctx_in, vif_plug_port_ctx_out,
-    PLUG_OP_CREATE,
+    smap_node, vif_plug_class, vif_plug_port_ctx_in, vif_plug_port_ctx_out,
 };
-use ovn_vif_rs::ffi::vtable::vif_plug_provider_classes;
 use ovn_vif_rs::kernel::testing::{FakeKernel, FakeTransport, Role};
 use ovn_vif_rs::kernel::{KernelOptions, KernelSource};
 use ovn_vif_rs::lookup;
@@ -57,6 +55,10 @@ use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunc
 use ovn_vif_rs::rtnl::parse::LinkInfo;
 use ovn_vif_rs::snapshot;
 use ovn_vif_rs::table::Table;
+
+#[path = "../tests/common/ovs_abi.rs"]
+mod ovs_abi;
+use ovs_abi::{build_smap, class, ctx_in, new_ctx_out, OwnedSmap};
 
 // ---------------------------------------------------------------------------
 // Counting allocator (memory per indexed port).
@@ -262,69 +264,6 @@ fn vf_requests(ports: &[DevlinkPort]) -> Vec<Request> {
 // ---------------------------------------------------------------------------
 // OVS smaps and OVN ctx structs, built in Rust in OVS's layout.
 
-/// An smap as `smap_clone()` leaves it: an hmap with `mask + 1` buckets of
-/// chained `smap_node`s.
-struct OwnedSmap {
-    map: Box<smap>,
-    #[allow(dead_code, clippy::vec_box)]
-    nodes: Vec<Box<smap_node>>,
-    #[allow(dead_code)]
-    buckets: Vec<*mut hmap_node>,
-    #[allow(dead_code)]
-    strings: Vec<CString>,
-}
-
-fn build_smap(pairs: &[(String, String)]) -> OwnedSmap {
-    // hmap_reserve(n) for a handful of entries: mask 3 for up to 8.
-    let mask = pairs.len().next_power_of_two().max(4) / 2 - 1;
-    let mut strings = Vec::new();
-    let mut nodes: Vec<Box<smap_node>> = Vec::new();
-    let mut buckets: Vec<*mut hmap_node> = vec![std::ptr::null_mut(); mask + 1];
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        let k = CString::new(k.as_str()).unwrap();
-        let v = CString::new(v.as_str()).unwrap();
-        let hash = i.wrapping_mul(0x9e37_79b9);
-        let b = hash & mask;
-        let mut node = Box::new(smap_node {
-            node: hmap_node {
-                hash,
-                next: buckets[b],
-            },
-            key: k.as_ptr() as *mut _,
-            value: v.as_ptr() as *mut _,
-        });
-        buckets[b] = &mut node.node as *mut hmap_node;
-        strings.push(k);
-        strings.push(v);
-        nodes.push(node);
-    }
-    let map = Box::new(smap {
-        map: hmap {
-            buckets: buckets.as_mut_ptr(),
-            one: std::ptr::null_mut(),
-            mask,
-            n: pairs.len(),
-        },
-    });
-    OwnedSmap {
-        map,
-        nodes,
-        buckets,
-        strings,
-    }
-}
-
-fn empty_smap() -> smap {
-    smap {
-        map: hmap {
-            buckets: std::ptr::null_mut(),
-            one: std::ptr::null_mut(),
-            mask: 0,
-            n: 0,
-        },
-    }
-}
-
 /// The options an LSP carries for `req` (OVN's own keys included, as the
 /// Port_Binding options clone has them).
 fn lsp_options(req: &Request) -> Vec<(String, String)> {
@@ -370,42 +309,6 @@ fn build_lports_named(reqs: &[Request], prefix: &str) -> Lports {
         names.push(name);
     }
     Lports { smaps, names, ctx }
-}
-
-/// A CREATE ctx_in for lport `name` with `options`; both must outlive it.
-fn ctx_in(name: &CString, options: &OwnedSmap) -> vif_plug_port_ctx_in {
-    let m = &options.map.map;
-    vif_plug_port_ctx_in {
-        op_type: PLUG_OP_CREATE,
-        ovs_table: std::ptr::null(),
-        br_int: std::ptr::null(),
-        lport_name: name.as_ptr(),
-        lport_options: smap {
-            map: hmap {
-                buckets: m.buckets,
-                one: m.one,
-                mask: m.mask,
-                n: m.n,
-            },
-        },
-        iface_name: std::ptr::null(),
-        iface_type: std::ptr::null(),
-        iface_options: empty_smap(),
-    }
-}
-
-fn new_ctx_out() -> vif_plug_port_ctx_out {
-    vif_plug_port_ctx_out {
-        name: std::ptr::null_mut(),
-        type_: std::ptr::null_mut(),
-        iface_options: empty_smap(),
-    }
-}
-
-fn class() -> &'static vif_plug_class {
-    // SAFETY: slot 0 of the exported, NULL-terminated array points at the
-    // library's immutable static class.
-    unsafe { &*vif_plug_provider_classes.0[0] }
 }
 
 /// The provider loaded through the vtable from a snapshot of `ports`.

@@ -34,13 +34,13 @@ use std::time::{Duration, Instant};
 use ovn_vif_rs::devlink::attrs::{IFLA_IFNAME, RTM_NEWLINK};
 use ovn_vif_rs::devlink::socket::{nlmsg_error, NetlinkSocket, Transport, RECV_BUF_LEN};
 use ovn_vif_rs::devlink::wire::{self, MsgBuilder, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
-use ovn_vif_rs::ffi::types::{
-    hmap, hmap_node, smap, smap_node, vif_plug_class, vif_plug_port_ctx_in, vif_plug_port_ctx_out,
-    PLUG_OP_CREATE,
-};
+use ovn_vif_rs::ffi::types::vif_plug_class;
 use ovn_vif_rs::ffi::unixctl;
-use ovn_vif_rs::ffi::vtable::vif_plug_provider_classes;
 use ovn_vif_rs::kernel::KernelSource;
+
+#[path = "common/ovs_abi.rs"]
+mod ovs_abi;
+use ovs_abi::{build_smap, class, ctx_in, new_ctx_out};
 
 /// The provider is one global, and the simulator one kernel object.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -55,12 +55,6 @@ fn enabled() -> bool {
 
 // ---------------------------------------------------------------------------
 // The vtable, as ovn-controller drives it.
-
-fn class() -> &'static vif_plug_class {
-    // SAFETY: slot 0 of the exported, NULL-terminated array points at the
-    // library's immutable static class.
-    unsafe { &*vif_plug_provider_classes.0[0] }
-}
 
 /// The provider between `init` and `destroy` (dropped = destroyed, also
 /// when a check panics).
@@ -94,28 +88,8 @@ impl Loaded {
     fn prepare(&self, lport: &str, req: &Req) -> Option<String> {
         let opts = build_smap(&req.options());
         let lport = CString::new(lport).unwrap();
-        let ctx_in = vif_plug_port_ctx_in {
-            op_type: PLUG_OP_CREATE,
-            ovs_table: std::ptr::null(),
-            br_int: std::ptr::null(),
-            lport_name: lport.as_ptr(),
-            lport_options: smap {
-                map: hmap {
-                    buckets: opts.map.map.buckets,
-                    one: opts.map.map.one,
-                    mask: opts.map.map.mask,
-                    n: opts.map.map.n,
-                },
-            },
-            iface_name: std::ptr::null(),
-            iface_type: std::ptr::null(),
-            iface_options: empty_smap(),
-        };
-        let mut out = vif_plug_port_ctx_out {
-            name: std::ptr::null_mut(),
-            type_: std::ptr::null_mut(),
-            iface_options: empty_smap(),
-        };
+        let ctx_in = ctx_in(&lport, &opts);
+        let mut out = new_ctx_out();
         let prepare = class().vif_plug_port_prepare.expect("prepare");
         // SAFETY: ctx_in points at strings and an smap owned by `lport` and
         // `opts`, alive for the call; `out` is a zeroed ctx_out.
@@ -140,67 +114,6 @@ impl Drop for Loaded {
         let destroy = class().destroy.expect("destroy");
         // SAFETY: plain call of the library's own entry point.
         unsafe { destroy() };
-    }
-}
-
-/// An smap as `smap_clone()` leaves it (OVS's hmap layout), with what it
-/// points at.
-struct OwnedSmap {
-    map: Box<smap>,
-    // Boxed: the buckets point into the nodes, which must not move.
-    #[allow(clippy::vec_box)]
-    _nodes: Vec<Box<smap_node>>,
-    _buckets: Vec<*mut hmap_node>,
-    _strings: Vec<CString>,
-}
-
-fn build_smap(pairs: &[(String, String)]) -> OwnedSmap {
-    let mask = pairs.len().next_power_of_two().max(4) / 2 - 1;
-    let mut strings = Vec::new();
-    let mut nodes: Vec<Box<smap_node>> = Vec::new();
-    let mut buckets: Vec<*mut hmap_node> = vec![std::ptr::null_mut(); mask + 1];
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        let k = CString::new(k.as_str()).unwrap();
-        let v = CString::new(v.as_str()).unwrap();
-        let hash = i.wrapping_mul(0x9e37_79b9);
-        let b = hash & mask;
-        let mut node = Box::new(smap_node {
-            node: hmap_node {
-                hash,
-                next: buckets[b],
-            },
-            key: k.as_ptr() as *mut _,
-            value: v.as_ptr() as *mut _,
-        });
-        buckets[b] = &mut node.node as *mut hmap_node;
-        strings.push(k);
-        strings.push(v);
-        nodes.push(node);
-    }
-    let map = Box::new(smap {
-        map: hmap {
-            buckets: buckets.as_mut_ptr(),
-            one: std::ptr::null_mut(),
-            mask,
-            n: pairs.len(),
-        },
-    });
-    OwnedSmap {
-        map,
-        _nodes: nodes,
-        _buckets: buckets,
-        _strings: strings,
-    }
-}
-
-fn empty_smap() -> smap {
-    smap {
-        map: hmap {
-            buckets: std::ptr::null_mut(),
-            one: std::ptr::null_mut(),
-            mask: 0,
-            n: 0,
-        },
     }
 }
 
