@@ -198,14 +198,14 @@ impl Provider {
             }
         };
         let mut drained = false;
-        if !self.run_seen && (self.clock)().saturating_sub(self.last_drain_ms) >= STALE_AFTER_MS {
+        if self.drain_due() {
             self.drain();
             drained = true;
         }
         let first = match lookup::lookup(&self.table, &req) {
             Ok(found) => {
                 let r = plug(found.name);
-                self.note_hit(lport, &req);
+                self.note_hit(|| Cow::Borrowed(lport), &req);
                 return Some(r);
             }
             Err(r) => r,
@@ -220,7 +220,7 @@ impl Provider {
         match lookup::lookup(&self.table, &req) {
             Ok(found) => {
                 let r = plug(found.name);
-                self.note_hit(lport, &req);
+                self.note_hit(|| Cow::Borrowed(lport), &req);
                 Some(r)
             }
             Err(r) => {
@@ -253,28 +253,33 @@ impl Provider {
         req: &Request,
         plug: impl FnOnce(&NetdevName) -> R,
     ) -> Option<R> {
-        if !self.run_seen && (self.clock)().saturating_sub(self.last_drain_ms) >= STALE_AFTER_MS {
+        if self.drain_due() {
             return None;
         }
         let name = lookup::hit(&self.table, req)?;
         let r = plug(name);
         self.stats.prepares += 1;
-        self.stats.hits += 1;
-        if self.refused_bits != 0 {
-            let lport = lport();
-            if self.refused_bits & refused_bit(&lport) != 0 && self.forget_refusal(&lport) {
-                log::info!("lport {lport}: {req} now resolves");
-            }
-        }
+        self.note_hit(lport, req);
         Some(r)
     }
 
-    fn note_hit(&mut self, lport: &str, req: &Request) {
+    /// The freshness rule for hosts that never call `run` (module docs):
+    /// a hit may not serve once STALE_AFTER_MS passed since the last drain.
+    #[inline]
+    fn drain_due(&self) -> bool {
+        !self.run_seen && (self.clock)().saturating_sub(self.last_drain_ms) >= STALE_AFTER_MS
+    }
+
+    /// Counts a hit and forgets an earlier refusal of `lport`; the name is
+    /// read only when some lport is pending (a hit then never touches it).
+    #[inline]
+    fn note_hit<'n>(&mut self, lport: impl FnOnce() -> Cow<'n, str>, req: &Request) {
         self.stats.hits += 1;
-        if self.refused_bits != 0
-            && self.refused_bits & refused_bit(lport) != 0
-            && self.forget_refusal(lport)
-        {
+        if self.refused_bits == 0 {
+            return;
+        }
+        let lport = lport();
+        if self.refused_bits & refused_bit(&lport) != 0 && self.forget_refusal(&lport) {
             log::info!("lport {lport}: {req} now resolves");
         }
     }
