@@ -280,23 +280,39 @@ impl<'a> FastOptions<'a> {
     }
 }
 
-/// [`FastOptions`] driven over text pairs the way the C shell drives it
-/// (only prefixed keys; suffixes and values past their bounds passed as
-/// `None`): for tests and the fuzz target, which check that it agrees with
-/// [`parse`].
-pub fn parse_fast<'a>(opts: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<Request> {
+/// The hit path's parse: [`FastOptions`] fed every key that carries
+/// [`OPT_PREFIX`], with its suffix and value bounded by [`FAST_KEY_MAX`] /
+/// [`FAST_VALUE_MAX`] (longer ones passed as `None`).  A value is produced
+/// lazily (`value()`, `None` when OVN's node has none), so keys of other
+/// owners never cost a read of their value.  `Some` exactly when [`parse`]
+/// returns `Ok`, with the same request (tests/table_props.rs and the
+/// `options` fuzz target check this through [`parse_fast`]).
+#[inline]
+pub fn parse_fast_with<'a, V>(pairs: impl IntoIterator<Item = (&'a [u8], V)>) -> Option<Request>
+where
+    V: FnOnce() -> Option<&'a [u8]>,
+{
     let mut f = FastOptions::default();
-    for (k, v) in opts {
-        let Some(rest) = k.as_bytes().strip_prefix(OPT_PREFIX.as_bytes()) else {
+    for (key, value) in pairs {
+        let Some(suffix) = key.strip_prefix(OPT_PREFIX.as_bytes()) else {
             continue;
         };
-        let suffix = (rest.len() <= FAST_KEY_MAX).then_some(rest);
-        let value = (v.len() <= FAST_VALUE_MAX).then_some(v.as_bytes());
+        let value = value()?;
+        let suffix = (suffix.len() <= FAST_KEY_MAX).then_some(suffix);
+        let value = (value.len() <= FAST_VALUE_MAX).then_some(value);
         if !f.add(suffix, value) {
-            break;
+            return None;
         }
     }
     f.finish()
+}
+
+/// [`parse_fast_with`] over text pairs (tests, the fuzz target).
+pub fn parse_fast<'a>(opts: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<Request> {
+    parse_fast_with(
+        opts.into_iter()
+            .map(|(k, v)| (k.as_bytes(), move || Some(v.as_bytes()))),
+    )
 }
 
 /// [`parse_mac`] without the error: the same accepted set.

@@ -16,7 +16,7 @@ use super::panic::boundary;
 use super::smap;
 use super::sys::{coarse_monotonic_ms, free_cstring, malloc_cstring, malloc_ifname};
 use super::types::*;
-use crate::options::{FastOptions, Request, FAST_KEY_MAX, FAST_VALUE_MAX, OPT_PREFIX};
+use crate::options::{self, Request, OPT_PREFIX};
 use crate::provider::Provider;
 use crate::table::NetdevName;
 
@@ -210,7 +210,7 @@ fn store_name<'n>(
 }
 
 /// The request of an lport's options, parsed without conversion or
-/// allocation ([`FastOptions`]): walks the smap's nodes, skips a key whose
+/// allocation ([`options::parse_fast_with`]): walks the smap's nodes, skips a key whose
 /// first byte already differs from [`OPT_PREFIX`]'s (OVN's own keys
 /// mostly), and compares the others as byte slices; this provider's
 /// suffixes and values go to the parser as bytes.  `None`: let the full
@@ -219,36 +219,25 @@ fn store_name<'n>(
 /// # Safety
 /// As [`smap::nodes`].
 unsafe fn fast_request(map: *const super::types::smap) -> Option<Request> {
-    let mut f = FastOptions::default();
-    let prefix = OPT_PREFIX.as_bytes();
+    let first = OPT_PREFIX.as_bytes()[0];
     // SAFETY: per this function's contract.
-    for node in unsafe { smap::nodes(map) } {
-        if node.key.is_null() {
-            continue;
-        }
-        // SAFETY: smap keys are NUL-terminated strings owned by the node,
-        // valid for the call per the contract; byte 0 exists (at worst the
-        // NUL).
-        if unsafe { *node.key.cast::<u8>() } != prefix[0] {
-            continue;
+    let pairs = unsafe { smap::nodes(map) }.filter_map(|node| {
+        // SAFETY: smap keys are NULL or NUL-terminated strings owned by the
+        // node, valid for the call per the contract; byte 0 of a non-NULL
+        // key exists (at worst the NUL).
+        if node.key.is_null() || unsafe { *node.key.cast::<u8>() } != first {
+            return None;
         }
         // SAFETY: as above.
         let key = unsafe { CStr::from_ptr(node.key) }.to_bytes();
-        let Some(suffix) = key.strip_prefix(prefix) else {
-            continue;
+        let value = move || {
+            // SAFETY: the value is NULL or a NUL-terminated string owned by
+            // the node, valid for the call.
+            (!node.value.is_null()).then(|| unsafe { CStr::from_ptr(node.value) }.to_bytes())
         };
-        if node.value.is_null() {
-            return None;
-        }
-        // SAFETY: the value is a NUL-terminated string owned by the node.
-        let value = unsafe { CStr::from_ptr(node.value) }.to_bytes();
-        let suffix = (suffix.len() <= FAST_KEY_MAX).then_some(suffix);
-        let value = (value.len() <= FAST_VALUE_MAX).then_some(value);
-        if !f.add(suffix, value) {
-            return None;
-        }
-    }
-    f.finish()
+        Some((key, value))
+    });
+    options::parse_fast_with(pairs)
 }
 
 /// The (key, value) pairs of an smap whose key starts with
