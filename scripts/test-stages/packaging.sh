@@ -170,8 +170,9 @@ echo "t: $out"
 [ "$out" = "representor $(pkg-config --modversion ovn-vif-rs)" ] || fail "t printed $out"
 # (/lib is /usr/lib on a merged-/usr system.)
 loaded=$(env -u LD_LIBRARY_PATH ldd "$work/t" | awk '$1 == "libovn_vif_rs.so.0" {print $3}')
-[ -n "$loaded" ] && [ "$(readlink -f "$loaded")" = "$(readlink -f "$lib")" ] ||
+if [ -z "$loaded" ] || [ "$(readlink -f "$loaded")" != "$(readlink -f "$lib")" ]; then
     fail "t loads ${loaded:-no libovn_vif_rs.so.0}, not $lib"
+fi
 echo "t loads $loaded"
 
 step "the CLI and its man page"
