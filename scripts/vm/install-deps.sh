@@ -44,8 +44,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "apt-get install ${missing[*]}"
 	# INITRD=No: vng boots without the distro initramfs, so skip generating it.
 	export DEBIAN_FRONTEND=noninteractive INITRD=No
-	apt-get install -y -q --no-install-recommends "${missing[@]}" ||
-		{ apt-get update -qq && apt-get install -y -q --no-install-recommends "${missing[@]}"; }
+	# DPkg::Lock::Timeout: wait for another apt (e.g. apt-daily) instead of failing.
+	apt=(apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=900)
+	"${apt[@]}" "${missing[@]}" || { apt-get update -qq && "${apt[@]}" "${missing[@]}"; }
 fi
 
 for s in "${series[@]}"; do
