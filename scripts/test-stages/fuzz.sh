@@ -39,6 +39,15 @@ for t in "${targets[@]}"; do
     [ -n "$(ls -A "corpus/$t" 2>/dev/null)" ] || { echo "fuzz: no seeds in fuzz/corpus/$t" >&2; exit 1; }
 done
 
+# libfuzzer-sys compiles libFuzzer (C++): a fresh Debian has no g++.
+if ! command -v c++ >/dev/null; then
+    sudo=
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    echo "fuzz: installing g++ (libFuzzer is C++)"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        -o DPkg::Lock::Timeout=900 g++
+fi
+
 # cargo-fuzz 0.13.2's flags for `cargo fuzz build` (project.rs), defaults:
 # sanitizer address, trace-compares, dead code stripped, codegen-units 1
 # (debug assertions bring overflow checks with them).
