@@ -99,7 +99,8 @@ if [ "${OVN_VIF_RS_VM_PARALLEL:-0}" = 1 ] && [ ${#kernels[@]} -gt 1 ]; then
     exec 8>>"$lock"
     if ! flock -n 8; then
         echo "vm.sh: waiting for another VM to finish ($lock)"
-        flock -w "$timeout" 8 || { echo "vm.sh: gave up waiting for $lock" >&2; exit 1; }
+        flock -w "${OVN_VIF_VM_LOCK_WAIT:-7200}" 8 ||
+            { echo "vm.sh: gave up waiting for $lock" >&2; exit 1; }
     fi
     own=$(mktemp -d /tmp/ovn-vif-rs-vm.XXXXXX)
     pids=()
