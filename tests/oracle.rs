@@ -28,15 +28,17 @@
 //! - property-specific checks (one holder per function, REMOVE always
 //!   allowed, progress after a failed `init`).
 //!
-//! Defects of issue 12 that 7c4cb1c has are behind [`FIXED`]: for a defect
-//! not listed there, its test asserts that the oracle *finds* it (the seed
-//! and the violation are printed); once its fix is merged, add its number to
-//! [`FIXED`] (or set `OVN_VIF_RS_ORACLE_FIXED=1,2,5` / `all` to try) and the
-//! same test asserts the property holds over every history.
+//! Defects of issue 12 that 7c4cb1c has are behind `FIXED`
+//! (tests/common/oracle_fixed.rs): for a defect not listed there, its test
+//! asserts that the oracle *finds* it (the seed and the violation are
+//! printed); once its fix is merged, add its number to `FIXED` (or set
+//! `OVN_VIF_RS_ORACLE_FIXED=1,2,5` or `all` to try) and the same test
+//! asserts the property holds over every history.
 //!
-//! Environment: `OVN_VIF_RS_ORACLE_HISTORIES` (histories per test, default
-//! 300), `OVN_VIF_RS_ORACLE_STEPS` (steps per history, default 30),
-//! `OVN_VIF_RS_ORACLE_SEED` (run one seed, any test), `OVN_VIF_RS_ORACLE_LOG=1`
+//! Environment: `OVN_VIF_RS_ORACLE_HISTORIES` (histories per test: default
+//! 300 for the base, 100 per defect class), `OVN_VIF_RS_ORACLE_STEPS` (steps
+//! per history, default 30), `OVN_VIF_RS_ORACLE_SEED` (run one seed, any
+//! test), `OVN_VIF_RS_ORACLE_LOG=1`
 //! (print the provider's log of a failing history).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,30 +60,15 @@ use ovn_vif_rs::rtnl::parse::LinkInfo;
 use ovn_vif_rs::sources::test_support as source_hook;
 use ovn_vif_rs::sources::Kernel;
 
+#[path = "common/oracle_fixed.rs"]
+mod oracle_fixed;
 #[path = "common/ovs_abi.rs"]
 mod ovs_abi;
+use oracle_fixed::{fixed, CLASSES};
 use ovs_abi::{build_smap, class, ctx_in, new_ctx_out};
 
 // ---------------------------------------------------------------------------
 // Which fixes are in.
-
-/// Issue 12's defects whose fix is merged: their properties must hold.  A
-/// defect not listed is expected to be *found* by its test (on 7c4cb1c:
-/// 1, 2, 3, 5, 6, 8, 12 all are).  Add a number here when its fix lands.
-const FIXED: &[u32] = &[];
-
-fn fixed(defect: u32) -> bool {
-    if FIXED.contains(&defect) {
-        return true;
-    }
-    match std::env::var("OVN_VIF_RS_ORACLE_FIXED") {
-        Ok(v) if v.trim() == "all" => true,
-        Ok(v) => v
-            .split(',')
-            .any(|s| s.trim().parse::<u32>().ok() == Some(defect)),
-        Err(_) => false,
-    }
-}
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -1477,7 +1464,7 @@ fn defect(number: u32, base: u64, property: &str) {
     }
     panic!(
         "defect {number} is not in FIXED but the oracle found no {property} violation: if its \
-         fix is merged, add {number} to FIXED in tests/oracle.rs"
+         fix is merged, add {number} to FIXED in tests/common/oracle_fixed.rs"
     );
 }
 
@@ -1508,7 +1495,7 @@ const REGRESSIONS: &[(u32, u64, &str)] = &[
 ];
 
 /// The regression seeds: each still finds its defect until the fix is in
-/// [`FIXED`], and passes after.
+/// `FIXED` (tests/common/oracle_fixed.rs), and passes after.
 #[test]
 fn oracle_regression_seeds() {
     for &(defect, seed, property) in REGRESSIONS {
@@ -1521,7 +1508,7 @@ fn oracle_regression_seeds() {
             let f = f.unwrap_or_else(|| {
                 panic!(
                     "regression seed {seed:#x} no longer finds defect {defect}: if its fix is \
-                     merged, add {defect} to FIXED in tests/oracle.rs; if the generator changed, \
+                     merged, add {defect} to FIXED in tests/common/oracle_fixed.rs; if the generator changed, \
                      re-find the seed"
                 )
             });
@@ -1538,10 +1525,7 @@ fn oracle_regression_seeds() {
 /// during a storm, a restart while a claim is held...).
 #[test]
 fn oracle_all_fixed_classes_together() {
-    let classes: Vec<u32> = [1, 2, 3, 5, 6, 8, 12]
-        .into_iter()
-        .filter(|&d| fixed(d))
-        .collect();
+    let classes: Vec<u32> = CLASSES.into_iter().filter(|&d| fixed(d)).collect();
     if classes.is_empty() {
         println!("no defect class marked fixed yet: nothing to combine");
         return;
