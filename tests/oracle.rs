@@ -38,8 +38,10 @@
 //! Environment: `OVN_VIF_RS_ORACLE_HISTORIES` (histories per test: default
 //! 300 for the base, 100 per defect class), `OVN_VIF_RS_ORACLE_STEPS` (steps
 //! per history, default 30), `OVN_VIF_RS_ORACLE_SEED` (run one seed, any
-//! test), `OVN_VIF_RS_ORACLE_LOG=1`
-//! (print the provider's log of a failing history).
+//! test), `OVN_VIF_RS_ORACLE_LOG=1` (print the provider's log of a failing
+//! history), `OVN_VIF_RS_ORACLE_ALL=1` (a defect test prints every failing
+//! history, not only the first), `OVN_VIF_RS_ORACLE_UDEV=running|absent|stale`
+//! and `OVN_VIF_RS_ORACLE_RUN=0|1` (one kind of host only).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{CStr, CString};
@@ -260,6 +262,8 @@ enum Step {
     Batch(Vec<Step>),
     /// udev catches up with every netdev it has not finished.
     UdevAll,
+    /// udev finishes with the newest netdev only.
+    UdevNewest,
     Idle,
 }
 
@@ -736,7 +740,11 @@ impl World {
     }
 
     fn random_step(&mut self) -> Step {
-        let r = self.rng.below(100);
+        let mut r = self.rng.below(100);
+        if self.class(2) && r < 10 {
+            // Class 2 is about storms: more of them.
+            r = 97;
+        }
         match r {
             0..=49 => self.random_change(),
             50..=64 => {
@@ -813,7 +821,12 @@ impl World {
                     } else {
                         1 + self.rng.below(900)
                     };
-                    Step::Batch(vec![c, Step::Burst(n), Step::UdevAll])
+                    let udev = if self.rng.chance(1, 2) {
+                        Step::UdevNewest
+                    } else {
+                        Step::UdevAll
+                    };
+                    Step::Batch(vec![c, Step::Burst(n), udev])
                 } else {
                     let k = 2 + self.rng.below(3);
                     Step::Batch((0..k).map(|_| self.random_change()).collect())
@@ -899,6 +912,13 @@ impl World {
             Step::UdevAll => {
                 let waiting: Vec<u32> = self.links.keys().copied().collect();
                 for i in waiting {
+                    for _ in 0..3 {
+                        self.udev_advance(i);
+                    }
+                }
+            }
+            Step::UdevNewest => {
+                if let Some(&i) = self.links.keys().next_back() {
                     for _ in 0..3 {
                         self.udev_advance(i);
                     }
@@ -1352,6 +1372,18 @@ fn config_for(seed: u64, classes: &[u32]) -> Config {
     if cfg.classes.contains(&1) {
         cfg.run = false;
     }
+    // Overrides, to explore one kind of host.
+    match std::env::var("OVN_VIF_RS_ORACLE_UDEV").as_deref() {
+        Ok("running") => cfg.udev = UdevMode::Running,
+        Ok("absent") => cfg.udev = UdevMode::Absent,
+        Ok("stale") => cfg.udev = UdevMode::Stale,
+        _ => {}
+    }
+    match std::env::var("OVN_VIF_RS_ORACLE_RUN").as_deref() {
+        Ok("1") => cfg.run = true,
+        Ok("0") => cfg.run = false,
+        _ => {}
+    }
     cfg
 }
 
@@ -1360,11 +1392,14 @@ fn run_history(seed: u64, classes: &[u32], steps: u64) -> Option<Failure> {
 }
 
 fn run_history_stats(seed: u64, classes: &[u32], steps: u64, stats: &mut Stats) -> Option<Failure> {
+    run_history_cfg(seed, config_for(seed, classes), steps, stats)
+}
+
+fn run_history_cfg(seed: u64, cfg: Config, steps: u64, stats: &mut Stats) -> Option<Failure> {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let _ = log::set_logger(&CAPTURE).map(|()| log::set_max_level(log::LevelFilter::Info));
     LOG.lock().unwrap_or_else(|e| e.into_inner()).clear();
     poll_hook::arm(true);
-    let cfg = config_for(seed, classes);
     let mut w = World::new(seed, cfg.clone());
     w.initial_state();
     if w.class(12) {
@@ -1452,6 +1487,10 @@ fn defect(number: u32, base: u64, property: &str) {
         return;
     }
     let steps = steps();
+    // OVN_VIF_RS_ORACLE_ALL=1: go on after the first failing history and
+    // print every one (to pick regression seeds).
+    let all = std::env::var_os("OVN_VIF_RS_ORACLE_ALL").is_some();
+    let mut found = 0;
     for seed in seeds(base, 100) {
         if let Some(f) = run_history(seed, &classes, steps) {
             println!("defect {number} found (not in FIXED yet):\n{f}");
@@ -1459,8 +1498,14 @@ fn defect(number: u32, base: u64, property: &str) {
                 f.violations.iter().any(|v| v.property == property),
                 "defect {number}: expected a {property} violation, got:\n{f}"
             );
-            return;
+            found += 1;
+            if !all {
+                return;
+            }
         }
+    }
+    if found > 0 {
+        return;
     }
     panic!(
         "defect {number} is not in FIXED but the oracle found no {property} violation: if its \
@@ -1471,35 +1516,80 @@ fn defect(number: u32, base: u64, property: &str) {
 // ---------------------------------------------------------------------------
 // The tests.
 
-/// Histories that found a defect of issue 12 on 7c4cb1c: (defect, seed,
-/// property violated), replayed with the defect's class and 30 steps.  A
-/// change to the generator changes what a seed produces: re-find them
-/// (each defect test prints the first failing seed) and update this list.
-const REGRESSIONS: &[(u32, u64, &str)] = &[
+/// A history that found a defect of issue 12 on 7c4cb1c, replayed with the
+/// defect's class and 30 steps (and the host overrides given).
+struct Regression {
+    defect: u32,
+    seed: u64,
+    udev: Option<UdevMode>,
+    run: Option<bool>,
+    property: &'static str,
+}
+
+const fn reg(defect: u32, seed: u64, property: &'static str) -> Regression {
+    Regression {
+        defect,
+        seed,
+        udev: None,
+        run: None,
+        property,
+    }
+}
+
+/// The seeds that found each defect on 7c4cb1c.  A change to the generator
+/// changes what a seed produces: re-find them (each defect test prints the
+/// first failing seed; `OVN_VIF_RS_ORACLE_ALL=1` prints every one) and
+/// update this list.
+const REGRESSIONS: &[Regression] = &[
     // prepare(lsp-bad) (vf-num=1x, no `run`) registered the udev watch
-    // with a database write pending.
-    (1, 0x34ea_6e9a_e173_a8a0, "no-spin"),
-    // A VF's first name eth1, 1,147 unrelated link events, then udev's
-    // rename to pf1vf1 (udev stale): eth1 handed out.
-    (2, 0x0eb1_eb05_d655_fbb0, "names"),
+    // while a database write was pending and unread.
+    reg(1, 0x34ea_6e9a_e173_a8a0, "no-spin"),
+    // The same with an RTM_NEWLINK queued on the rtnetlink monitor.
+    reg(1, 0xd5fc_a7df_54bb_47d5, "no-spin"),
+    // A VF's first name eth4, 1,025 unrelated link events, then udev's
+    // rename to pf0vf0: eth4 handed out.  udev running (its database said
+    // "done" for the new name, read for the old event), absent, and stale
+    // (with `run`).
+    Regression {
+        udev: Some(UdevMode::Running),
+        ..reg(2, 0xcf76_10ff_ceae_7719, "names")
+    },
+    Regression {
+        udev: Some(UdevMode::Absent),
+        ..reg(2, 0xcf76_10ff_ceae_7719, "names")
+    },
+    Regression {
+        udev: Some(UdevMode::Stale),
+        run: Some(true),
+        ..reg(2, 0x9a5f_9896_5671_de35, "names")
+    },
     // Two lports with the same pf-mac and vf-num both got eth1.
-    (3, 0x9760_b34c_51e4_3a08, "one-holder"),
-    // An AF_BRIDGE RTM_DELLINK dropped a live link: its PF never plugged.
-    (5, 0xf3b0_e0ee_6d68_1174, "progress"),
+    reg(3, 0x9760_b34c_51e4_3a08, "one-holder"),
+    // An AF_BRIDGE RTM_DELLINK dropped a live link: the PF behind it
+    // (renamed r1) was never plugged again.
+    reg(5, 0xf3b0_e0ee_6d68_1174, "progress"),
     // REMOVE refused between destroy and init.
-    (6, 0xe72e_96b0_5789_881e, "remove"),
+    reg(6, 0x9222_e3ca_b810_8a8a, "remove"),
     // A lost rename, the resync failing: the old name eth1 handed out.
-    (8, 0x30a0_2ff5_52af_6456, "names"),
-    // init failed once (EIO): nothing plugged after 60 s of quiet.
-    (12, 0x9d8d_ea4c_6157_1a28, "progress"),
+    reg(8, 0x30a0_2ff5_52af_6456, "names"),
+    // init failed (EIO) at boot: nothing plugged after 60 s of quiet.
+    reg(12, 0x9d8d_ea4c_6157_1a28, "progress"),
 ];
 
-/// The regression seeds: each still finds its defect until the fix is in
-/// `FIXED` (tests/common/oracle_fixed.rs), and passes after.
+/// The regression seeds: each still finds its defect until its fix is in
+/// `FIXED`, and passes after.
 #[test]
 fn oracle_regression_seeds() {
-    for &(defect, seed, property) in REGRESSIONS {
-        let f = run_history(seed, &[defect], 30);
+    for r in REGRESSIONS {
+        let mut cfg = config_for(r.seed, &[r.defect]);
+        if let Some(u) = r.udev {
+            cfg.udev = u;
+        }
+        if let Some(run) = r.run {
+            cfg.run = run;
+        }
+        let (defect, seed, property) = (r.defect, r.seed, r.property);
+        let f = run_history_cfg(seed, cfg, 30, &mut Stats::default());
         if fixed(defect) {
             if let Some(f) = f {
                 panic!("defect {defect} is fixed, yet its regression seed fails:\n{f}");
@@ -1508,15 +1598,18 @@ fn oracle_regression_seeds() {
             let f = f.unwrap_or_else(|| {
                 panic!(
                     "regression seed {seed:#x} no longer finds defect {defect}: if its fix is \
-                     merged, add {defect} to FIXED in tests/common/oracle_fixed.rs; if the generator changed, \
-                     re-find the seed"
+                     merged, add {defect} to FIXED in tests/common/oracle_fixed.rs; if the \
+                     generator changed, re-find the seed"
                 )
             });
             assert!(
                 f.violations.iter().any(|v| v.property == property),
                 "seed {seed:#x}: expected a {property} violation (defect {defect}), got:\n{f}"
             );
-            println!("defect {defect} (not fixed yet) found again by seed {seed:#x}");
+            println!(
+                "defect {defect} (not fixed yet) found again by seed {seed:#x}: {}",
+                f.violations[0]
+            );
         }
     }
 }
