@@ -1290,7 +1290,7 @@ pub mod testing {
         }
 
         /// Datagrams (and errors) queued on `role`.
-        pub fn pending(&self, role: Role) -> usize {
+        pub fn queue_len(&self, role: Role) -> usize {
             self.state().queues.get(key(role)).map_or(0, |q| q.len())
         }
 

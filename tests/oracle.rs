@@ -1004,7 +1004,7 @@ impl World {
                     Some(r) => format!(
                         "{} socket, {} datagrams queued, none read by the call",
                         r.name(),
-                        self.kernel.pending(r)
+                        self.kernel.queue_len(r)
                     ),
                     None => "udev database watch".to_owned(),
                 };
