@@ -486,7 +486,9 @@ impl Drop for Cleanup {
         let _ = Command::new("udevadm")
             .args(["control", "--reload"])
             .status();
-        let _ = Command::new("ip").args(["link", "del", BRIDGE]).status();
+        if Path::new(&format!("/sys/class/net/{BRIDGE}")).exists() {
+            let _ = Command::new("ip").args(["link", "del", BRIDGE]).status();
+        }
         if Path::new(&format!("{SIM}/{ID}")).exists() {
             let _ = write(format!("{SIM}/del_device"), &ID.to_string());
         }
@@ -614,7 +616,7 @@ fn history(seed: u64, run: bool, steps: u64) {
                 .status()
                 .unwrap();
             assert!(st.success(), "devlink port function set: {st}");
-            format!("pf{} hw_addr {m}", p.pf)
+            format!("hw_addr of pf{} := {m}", p.pf)
         } else if r < 73 {
             let p = &ports[rng.below(ports.len() as u64) as usize];
             renames += 1;
