@@ -1193,6 +1193,11 @@ impl World {
             }
             Step::Restart => {
                 self.destroy();
+                if !self.class(12) {
+                    // A dump failure armed for a resync is class 8's; a
+                    // failing init is class 12's.
+                    self.kernel.state().fail_port_dump = None;
+                }
                 if self.class(6) {
                     // ovn-controller may still unplug while we are down.
                     let names: Vec<String> = self
