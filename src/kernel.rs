@@ -1294,6 +1294,17 @@ pub mod testing {
             self.state().queues.get(key(role)).map_or(0, |q| q.len())
         }
 
+        /// The sockets are closed and opened again (a provider restart):
+        /// whatever was queued on them is gone, a dump that was being
+        /// read included.
+        pub fn reopen(&self) {
+            let mut s = self.state();
+            s.queues.clear();
+            for role in ROLES {
+                sync_fd(&mut s, role);
+            }
+        }
+
         /// A port changes (or appears) and its notification is lost.
         pub fn port_new_lost(&self, port: &DevlinkPort) {
             self.state().ports.insert(port.id.clone(), port.clone());

@@ -1193,6 +1193,8 @@ impl World {
             }
             Step::Restart => {
                 self.destroy();
+                // New sockets: nothing queued on them yet.
+                self.kernel.reopen();
                 if !self.class(12) {
                     // A dump failure armed for a resync is class 8's; a
                     // failing init is class 12's.
