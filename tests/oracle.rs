@@ -1548,39 +1548,34 @@ const fn reg(defect: u32, seed: u64, property: &'static str) -> Regression {
 /// first failing seed; `OVN_VIF_RS_ORACLE_ALL=1` prints every one) and
 /// update this list.
 const REGRESSIONS: &[Regression] = &[
-    // prepare(lsp-bad) (vf-num=1x, no `run`) registered the udev watch
-    // while a database write was pending and unread.
+    // prepare(lsp-bad) (vf-num=1x, no `run`) registered both monitors with
+    // the notifications of the ports present at init queued and unread.
+    reg(1, 0x19d2_f47e_13df_c53f, "no-spin"),
+    // The same with a udev database write pending on the udev watch.
     reg(1, 0x34ea_6e9a_e173_a8a0, "no-spin"),
-    // The same with an RTM_NEWLINK queued on the rtnetlink monitor.
-    reg(1, 0xd5fc_a7df_54bb_47d5, "no-spin"),
-    // A VF's first name eth4, 1,025 unrelated link events, then udev's
-    // rename to pf0vf0: eth4 handed out.  udev running (its database said
-    // "done" for the new name, read for the old event), absent, and stale
-    // (with `run`).
-    Regression {
-        udev: Some(UdevMode::Running),
-        ..reg(2, 0xcf76_10ff_ceae_7719, "names")
-    },
-    Regression {
-        udev: Some(UdevMode::Absent),
-        ..reg(2, 0xcf76_10ff_ceae_7719, "names")
-    },
+    // A VF's first name eth2, 1,253 unrelated link events, then udev's
+    // rename to pf0vf2 and its database entry: eth2 handed out (udev
+    // running: the entry read today settled the old event's name).
+    reg(2, 0xb926_4da2_a3d8_49a7, "names"),
+    // The same without udev (absent; stale control socket): eth1 for pf1vf2.
+    reg(2, 0x3599_ff17_8c4d_258d, "names"),
     Regression {
         udev: Some(UdevMode::Stale),
-        run: Some(true),
-        ..reg(2, 0x9a5f_9896_5671_de35, "names")
+        ..reg(2, 0x3599_ff17_8c4d_258d, "names")
     },
     // Two lports with the same pf-mac and vf-num both got eth1.
-    reg(3, 0x9760_b34c_51e4_3a08, "one-holder"),
-    // An AF_BRIDGE RTM_DELLINK dropped a live link: the PF behind it
-    // (renamed r1) was never plugged again.
-    reg(5, 0xf3b0_e0ee_6d68_1174, "progress"),
+    reg(3, 0x11da_164a_2eba_b546, "one-holder"),
+    // An AF_BRIDGE RTM_DELLINK for pf1vf1 (with `run`) / pf0vf1 (without):
+    // taken as a deletion, the VF stays declined.
+    reg(5, 0x217a_1183_bacd_f0e7, "progress"),
+    reg(5, 0x1f90_dc99_921f_f73d, "progress"),
     // REMOVE refused between destroy and init.
-    reg(6, 0x9222_e3ca_b810_8a8a, "remove"),
-    // A lost rename, the resync failing: the old name eth1 handed out.
-    reg(8, 0x30a0_2ff5_52af_6456, "names"),
+    reg(6, 0x4bb8_aadb_8ff9_c577, "remove"),
+    // PF 1's MAC changed to PF 0's (ambiguous) with the event lost and the
+    // resync failing: pf1vf1 still handed out for PF 1's old MAC.
+    reg(8, 0x04cb_3fa1_c85f_ada7, "names"),
     // init failed (EIO) at boot: nothing plugged after 60 s of quiet.
-    reg(12, 0x9d8d_ea4c_6157_1a28, "progress"),
+    reg(12, 0x1726_4315_37de_6d47, "progress"),
 ];
 
 /// The regression seeds: each still finds its defect until its fix is in
