@@ -479,18 +479,14 @@ impl World {
         let index = self.next_index;
         self.next_index += 1;
         let name = self.kernel_name();
-        let udev = match self.cfg.udev {
-            UdevMode::Running | UdevMode::Absent | UdevMode::Stale => {
-                // Whoever renames (udevd, or the host's udevd for a
-                // container): a rule for half of them.
-                let to = match kind {
-                    Kind::Pf => format!("pf{pfnum}hpf"),
-                    Kind::Vf(n) => format!("pf{pfnum}vf{n}"),
-                    Kind::Sf(n) => format!("pf{pfnum}sf{n}"),
-                };
-                Udev::Pending(self.rng.chance(1, 2).then_some(to))
-            }
+        // Whoever renames (udevd, or the host's udevd for a container):
+        // a rule for half of them.
+        let to = match kind {
+            Kind::Pf => format!("pf{pfnum}hpf"),
+            Kind::Vf(n) => format!("pf{pfnum}vf{n}"),
+            Kind::Sf(n) => format!("pf{pfnum}sf{n}"),
         };
+        let udev = Udev::Pending(self.rng.chance(1, 2).then_some(to));
         let lmac = Mac([0x02, 0, 0, 0, (ifindex >> 8) as u8, ifindex as u8]);
         self.links.insert(
             ifindex,
@@ -560,7 +556,6 @@ impl World {
         let Some(l) = self.links.get(&ifindex) else {
             return;
         };
-        let running = self.cfg.udev == UdevMode::Running;
         match l.udev.clone() {
             Udev::Pending(None) => {
                 self.write_db(ifindex, false);
@@ -584,7 +579,6 @@ impl World {
             }
             Udev::Done => {}
         }
-        let _ = running;
     }
 
     /// A netdev whose name is final in the true state.
