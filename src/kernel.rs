@@ -891,6 +891,7 @@ pub mod testing {
     use std::collections::{BTreeMap, VecDeque};
     use std::io;
     use std::os::fd::RawFd;
+    use std::os::unix::net::UnixDatagram;
     use std::sync::{Arc, Mutex, MutexGuard};
 
     use super::{KernelOptions, KernelSource};
@@ -924,6 +925,10 @@ pub mod testing {
         /// `recv` calls per role (to check the idle cost of a drain).
         pub recvs: BTreeMap<&'static str, u64>,
         queues: BTreeMap<&'static str, VecDeque<io::Result<Vec<u8>>>>,
+        /// Per role, a descriptor readable while the role has something
+        /// queued ([`FakeKernel::with_fds`]); none by default.
+        /// (reader, writer, readable now).
+        fds: BTreeMap<&'static str, (UnixDatagram, UnixDatagram, bool)>,
     }
 
     fn key(r: Role) -> &'static str {
@@ -1200,7 +1205,7 @@ pub mod testing {
         fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
             let mut s = self.kernel.state();
             *s.recvs.entry(key(self.role)).or_default() += 1;
-            match s.queue(self.role).pop_front() {
+            let r = match s.queue(self.role).pop_front() {
                 None => Err(io::Error::from(io::ErrorKind::WouldBlock)),
                 Some(Err(e)) => Err(e),
                 Some(Ok(d)) => {
@@ -1208,11 +1213,132 @@ pub mod testing {
                     buf[..n].copy_from_slice(&d[..n]);
                     Ok(d.len())
                 }
-            }
+            };
+            sync_fd(&mut s, self.role);
+            r
         }
 
         fn raw_fd(&self) -> RawFd {
-            -1
+            let mut s = self.kernel.state();
+            sync_fd(&mut s, self.role)
+        }
+    }
+
+    // --- For the model-based oracle (tests/oracle.rs): descriptors whose
+    // readability is the queue's, lost and bridge events, renames.
+
+    /// Makes `role`'s descriptor readable exactly while its queue is not
+    /// empty; returns it (-1 without [`FakeKernel::with_fds`]).
+    fn sync_fd(s: &mut State, role: Role) -> RawFd {
+        use std::os::fd::AsRawFd;
+        let pending = s.queues.get(key(role)).is_some_and(|q| !q.is_empty());
+        let Some((reader, writer, readable)) = s.fds.get_mut(key(role)) else {
+            return -1;
+        };
+        if *readable != pending {
+            let mut b = [0u8; 1];
+            while reader.recv(&mut b).is_ok() {}
+            if pending {
+                // One datagram: the pair's queue is empty here.
+                let _ = writer.send(&[1]);
+            }
+            *readable = pending;
+        }
+        reader.as_raw_fd()
+    }
+
+    const ROLES: [Role; 4] = [
+        Role::DevlinkReq,
+        Role::DevlinkMon,
+        Role::RtnlReq,
+        Role::RtnlMon,
+    ];
+
+    impl FakeKernel {
+        /// Gives every role a real descriptor (one end of a datagram socket
+        /// pair) that is readable exactly while the role has something
+        /// queued, as a netlink socket is: kept in step by every `recv`,
+        /// every `raw_fd` and [`FakeKernel::sync_fds`].  Without it
+        /// `raw_fd` is -1.
+        pub fn with_fds(self) -> io::Result<FakeKernel> {
+            for role in ROLES {
+                let (reader, writer) = UnixDatagram::pair()?;
+                reader.set_nonblocking(true)?;
+                writer.set_nonblocking(true)?;
+                self.state().fds.insert(key(role), (reader, writer, false));
+            }
+            self.sync_fds();
+            Ok(self)
+        }
+
+        /// Brings every role's descriptor in step with its queue (after the
+        /// test queued something directly).
+        pub fn sync_fds(&self) {
+            let mut s = self.state();
+            for role in ROLES {
+                sync_fd(&mut s, role);
+            }
+        }
+
+        /// The role a descriptor of [`FakeKernel::with_fds`] belongs to.
+        pub fn role_of(&self, fd: RawFd) -> Option<Role> {
+            use std::os::fd::AsRawFd;
+            let s = self.state();
+            ROLES
+                .into_iter()
+                .find(|r| s.fds.get(key(*r)).is_some_and(|f| f.0.as_raw_fd() == fd))
+        }
+
+        /// Datagrams (and errors) queued on `role`.
+        pub fn queue_len(&self, role: Role) -> usize {
+            self.state().queues.get(key(role)).map_or(0, |q| q.len())
+        }
+
+        /// The sockets are closed and opened again (a provider restart):
+        /// whatever was queued on them is gone, a dump that was being
+        /// read included.
+        pub fn reopen(&self) {
+            let mut s = self.state();
+            s.queues.clear();
+            for role in ROLES {
+                sync_fd(&mut s, role);
+            }
+        }
+
+        /// A port changes (or appears) and its notification is lost.
+        pub fn port_new_lost(&self, port: &DevlinkPort) {
+            self.state().ports.insert(port.id.clone(), port.clone());
+        }
+
+        /// A port goes away and its notification is lost.
+        pub fn port_del_lost(&self, id: &PortId) {
+            self.state().ports.remove(id);
+        }
+
+        /// A link changes (or appears) and its notification is lost.
+        pub fn link_new_lost(&self, l: &LinkInfo) {
+            self.state().links.insert(l.ifindex, l.clone());
+        }
+
+        /// A port of bridge `master` leaves it: RTM_DELLINK with
+        /// `ifi_family` AF_BRIDGE for a netdev that still exists (the
+        /// link's state is unchanged).
+        pub fn bridge_dellink(&self, ifindex: u32) {
+            use crate::rtnl::parse::{IfInfo, LinkAttr, ARPHRD_ETHER};
+            let name = self.state().links.get(&ifindex).map(|l| l.name.clone());
+            let Some(name) = name else {
+                return;
+            };
+            let mut b = wire::MsgBuilder::new(RTM_DELLINK, 0, 0, 0);
+            let hdr = IfInfo {
+                family: libc::AF_BRIDGE as u8,
+                ty: ARPHRD_ETHER,
+                index: ifindex as i32,
+                ..IfInfo::default()
+            };
+            b.raw(&hdr.to_bytes());
+            LinkAttr::IfName(&name).emit(&mut b);
+            self.push(Role::RtnlMon, Ok(b.finish()));
         }
     }
 }

@@ -129,6 +129,10 @@ impl Source for SnapshotSource {
 
 /// The source the provider uses when loaded by ovn-controller.
 pub fn open_default() -> io::Result<Box<dyn Source>> {
+    #[cfg(feature = "test-support")]
+    if let Some(r) = test_support::open() {
+        return r;
+    }
     if let Some(path) = std::env::var_os(ENV_SNAPSHOT) {
         return Ok(Box::new(SnapshotSource::new(path)));
     }
@@ -170,6 +174,32 @@ impl<T: Transport + Send> Source for Kernel<T> {
             s.resyncs,
             s.parse_errors
         )
+    }
+}
+
+/// Test hook (feature `test-support`, never in the shipped library): a
+/// source opener that [`open_default`] calls instead of opening the kernel
+/// or a snapshot, so tests can drive `init` (and any later re-open) through
+/// the exported vtable onto a fake kernel.
+#[cfg(feature = "test-support")]
+pub mod test_support {
+    use super::Source;
+    use std::io;
+    use std::sync::Mutex;
+
+    /// Called on every [`super::open_default`] while set.
+    pub type Opener = Box<dyn FnMut() -> io::Result<Box<dyn Source>> + Send>;
+
+    static OPENER: Mutex<Option<Opener>> = Mutex::new(None);
+
+    /// Sets (`Some`) or clears (`None`) the opener.
+    pub fn set_opener(opener: Option<Opener>) {
+        *OPENER.lock().unwrap_or_else(|e| e.into_inner()) = opener;
+    }
+
+    pub(super) fn open() -> Option<io::Result<Box<dyn Source>>> {
+        let mut g = OPENER.lock().unwrap_or_else(|e| e.into_inner());
+        g.as_mut().map(|f| f())
     }
 }
 

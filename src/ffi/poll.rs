@@ -43,6 +43,8 @@ pub fn available() -> bool {
 /// Asks the host's poll loop to wake up when any of `fds` is readable.
 /// Returns how many were registered (0 without an OVS poll loop).
 pub fn wait_readable(fds: &[RawFd]) -> usize {
+    #[cfg(feature = "test-support")]
+    test_support::record(fds);
     let mut n = 0;
     for &fd in fds {
         if fd < 0 {
@@ -56,6 +58,36 @@ pub fn wait_readable(fds: &[RawFd]) -> usize {
         }
     }
     n
+}
+
+/// Test hook (feature `test-support`, never in the shipped library): while
+/// armed, records every descriptor [`wait_readable`] was asked to register,
+/// so an in-process test (no OVS poll loop) can check that none of them is
+/// readable after the call, i.e. that a host's poll loop would not spin.
+#[cfg(feature = "test-support")]
+pub mod test_support {
+    use std::os::fd::RawFd;
+    use std::sync::Mutex;
+
+    /// `None`: not armed, nothing recorded.
+    static RECORD: Mutex<Option<Vec<RawFd>>> = Mutex::new(None);
+
+    /// Arms (`true`, clearing the record) or disarms the recorder.
+    pub fn arm(on: bool) {
+        *RECORD.lock().unwrap_or_else(|e| e.into_inner()) = on.then(Vec::new);
+    }
+
+    /// The descriptors asked for since the last call (or arming).
+    pub fn take() -> Vec<RawFd> {
+        let mut g = RECORD.lock().unwrap_or_else(|e| e.into_inner());
+        g.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    pub(super) fn record(fds: &[RawFd]) {
+        if let Some(v) = RECORD.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            v.extend(fds.iter().copied().filter(|&fd| fd >= 0));
+        }
+    }
 }
 
 /// Watches one file for replacement and rewrites (inotify on its directory,
