@@ -39,6 +39,11 @@
 //!   ([`Table::set_behind`]): no name is handed out, neither by the hit
 //!   index nor by the lookup, until a drain of both monitors ends at
 //!   `EAGAIN` (or a resync replaced the table).
+//! - Lost events (`ENOBUFS`, a socket error) make the table behind too
+//!   until a resync has completed: one whose dump failed, or whose discard
+//!   of the datagrams queued before its dump stopped at [`DISCARD_BOUND`]
+//!   (applied after the dump they would undo it), is redone at the next
+//!   drain and no name is handed out meanwhile.
 //! - udev's verdict is read *before* the events it covers are read: for a
 //!   link event, while applying it (everything udev did before that moment,
 //!   its rename included, is queued behind it and applied by the same
@@ -175,6 +180,9 @@ const MAX_DUMP_ATTEMPTS: u32 = 8;
 /// read them from holding a drain (and ovn-controller's main loop)
 /// forever.  A drain that stops here leaves the table behind (module docs).
 pub const MAX_DATAGRAMS_PER_DRAIN: usize = 16 * 1024;
+/// Datagrams a resync discards per monitor at most (those queued before
+/// its dump); one that stops here resyncs again at the next drain.
+pub const DISCARD_BOUND: usize = 4 * MAX_DATAGRAMS_PER_DRAIN;
 /// `recheck_unsettled` re-reads the smart_nic files at most this often.
 const SMARTNIC_RECHECK_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -564,7 +572,11 @@ impl<T: Transport> KernelSource<T> {
             smartnic_dirty |= d;
         }
         if self.need_resync {
-            return Ok(self.resync(table)? || changed);
+            let r = self.resync(table);
+            // A failed (or unfinished) resync leaves a table that missed
+            // events: behind, no name handed out.
+            let b = self.publish_behind(table);
+            return Ok(r? || changed || b);
         }
         changed |= self.publish_behind(table);
         if smartnic_dirty {
@@ -615,14 +627,22 @@ impl<T: Transport> KernelSource<T> {
     }
 
     /// Marks the table behind while either monitor's last drain stopped at
-    /// the bound (module docs); returns whether that changed.
+    /// the bound, or events were lost and no resync has completed since
+    /// (module docs); returns whether that changed.
     fn publish_behind(&mut self, table: &mut Table) -> bool {
-        let behind = self.dl_behind || self.rt_behind;
+        let behind = self.dl_behind || self.rt_behind || self.need_resync;
         if behind && !table.behind() {
-            log::info!(
-                "more than {MAX_DATAGRAMS_PER_DRAIN} notifications queued on a monitor: \
-                 no netdev name is handed out until they are read"
-            );
+            if self.need_resync {
+                log::warn!(
+                    "kernel events were lost and the resynchronisation has not completed: \
+                     no netdev name is handed out until it has"
+                );
+            } else {
+                log::info!(
+                    "more than {MAX_DATAGRAMS_PER_DRAIN} notifications queued on a monitor: \
+                     no netdev name is handed out until they are read"
+                );
+            }
         }
         table.set_behind(behind)
     }
@@ -740,13 +760,22 @@ impl<T: Transport> KernelSource<T> {
         // port deleted in the gap (its delete was the event lost).  Drop
         // everything queued now; events from here on postdate the discard
         // and are applied in order after the dump, which is correct.
-        self.discard_pending();
+        let clean = self.discard_pending();
         let fresh = self.build(table.empty_like()).inspect_err(|e| {
             log::warn!("resynchronisation failed ({e}); will retry at the next drain");
             self.stats.last_error = Some(format!("resync: {e}"));
         })?;
-        self.need_resync = false;
-        // The dump is the state as of now; what was queued was discarded.
+        // The discard stopped at its bound: datagrams older than this dump
+        // are still queued and, applied after it, would undo it (a deleted
+        // link back, an old name over a rename).  Resync again at the next
+        // drain; the table is behind meanwhile.
+        self.need_resync = !clean;
+        if !clean {
+            log::warn!(
+                "more notifications queued than one resynchronisation discards: \
+                 resynchronising again at the next drain"
+            );
+        }
         self.dl_behind = false;
         self.rt_behind = false;
         let changed = fresh.canonical() != table.canonical();
@@ -759,16 +788,24 @@ impl<T: Transport> KernelSource<T> {
     }
 
     /// Reads and drops every datagram queued on both monitors (errors
-    /// included), bounded so a storm cannot hold us here forever.
-    fn discard_pending(&mut self) {
+    /// included), bounded so a storm cannot hold us here forever.  Returns
+    /// whether both reached `EAGAIN`.
+    fn discard_pending(&mut self) -> bool {
+        let mut clean = true;
         for mon in [&mut self.dl_mon, &mut self.rt_mon] {
-            for _ in 0..(4 * MAX_DATAGRAMS_PER_DRAIN) {
+            let mut emptied = false;
+            for _ in 0..DISCARD_BOUND {
                 match mon.recv(&mut self.buf) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        emptied = true;
+                        break;
+                    }
                     _ => {}
                 }
             }
+            clean &= emptied;
         }
+        clean
     }
 
     /// Re-stats links whose name was not final (provider's miss path), and
@@ -825,6 +862,7 @@ impl<T: Transport> KernelSource<T> {
                     Ok(c) => changed |= c,
                     Err(e) => log::warn!("recheck: {e}"),
                 }
+                changed |= self.publish_behind(table);
                 return changed;
             }
             if dirty {
@@ -1044,6 +1082,11 @@ pub mod testing {
     impl State {
         fn queue(&mut self, r: Role) -> &mut VecDeque<io::Result<Vec<u8>>> {
             self.queues.entry(key(r)).or_default()
+        }
+
+        /// Datagrams (and errors) still queued on a transport.
+        pub fn queued(&self, r: Role) -> usize {
+            self.queues.get(key(r)).map_or(0, VecDeque::len)
         }
     }
 

@@ -38,7 +38,8 @@ pub enum Refusal {
     /// The port exists but has no netdev (devlink type not eth yet).
     NoNetdev { port: PortId },
     /// The kernel queued notifications not applied yet (a drain stopped at
-    /// its bound): any name might be stale, none is handed out.
+    /// its bound), or events were lost and no resync has completed: any
+    /// name might be stale, none is handed out.
     EventsPending,
     /// The netdev exists but udev has not finished naming it.
     NotSettled {
@@ -236,8 +237,10 @@ pub fn explain(table: &Table, req: &Request, refusal: &Refusal) -> String {
             req.function, req.pf_mac
         ),
         Refusal::EventsPending => format!(
-            "the kernel has queued more port/link notifications than one read takes; \
-             no netdev name is handed out until they are applied ({} of PF {} waits)",
+            "kernel port/link notifications are not all applied yet (more were queued than \
+             one read takes, or events were lost and the resynchronisation from a full dump \
+             has not completed); no netdev name is handed out until they are ({} of PF {} \
+             waits)",
             req.function, req.pf_mac
         ),
     }

@@ -30,7 +30,8 @@
 //! ## Behind
 //! The netlink layer marks the table *behind* ([`Table::set_behind`]) when
 //! it knows the kernel has queued notifications it has not applied yet (a
-//! drain stopped at its bound).  A behind table hands out no name at all —
+//! drain stopped at its bound), or lost some and has not resynchronised
+//! yet.  A behind table hands out no name at all —
 //! neither [`Table::hit`] nor [`crate::lookup::lookup`] (which refuses
 //! with `events-pending`) — since any stored name may have been renamed,
 //! deleted or given to another netdev by a queued event.

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use ovn_vif_rs::kernel::testing::{FakeKernel, Role};
-use ovn_vif_rs::kernel::{KernelOptions, KernelSource, MAX_DATAGRAMS_PER_DRAIN};
+use ovn_vif_rs::kernel::{KernelOptions, KernelSource, DISCARD_BOUND, MAX_DATAGRAMS_PER_DRAIN};
 use ovn_vif_rs::lookup::{self, Refusal};
 use ovn_vif_rs::options::{Function, Request};
 use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunction, PortId};
@@ -569,5 +569,59 @@ fn a_removed_functions_name_is_never_seen_for_it_between_drains() {
     src.drain(&mut t).unwrap();
     assert!(matches!(plugs(&t, &vf(0)), Err(Refusal::NoFunction { .. })));
     assert_eq!(plugs(&t, &vf(6)), Ok("eth5".to_owned()));
+    t.check().unwrap();
+}
+
+// ---- lost events: no name until a resync completed ----
+
+/// Events were lost (ENOBUFS) and the resync's dump keeps failing: the
+/// table missed a rename, so it hands out no name until a resync succeeds.
+#[test]
+fn after_lost_events_no_name_until_a_resync_completed() {
+    let d = Dirs::new("lost", false);
+    let k = FakeKernel::new();
+    populate(&k, &d);
+    k.state().links.insert(100, info(100, "c1pf0vf0"));
+    k.state().ports.insert(id(100), vf_port(0, 100, "c1pf0vf0"));
+    let mut src = source(&k, &d);
+    let mut t = src.load().unwrap();
+    assert_eq!(plugs(&t, &vf(0)), Ok("c1pf0vf0".to_owned()));
+    // Renamed; the notification is lost in an overflow.
+    k.state().links.insert(100, info(100, "lostvf0"));
+    k.overflow(Role::RtnlMon);
+    k.state().interrupt_link_dumps = 100;
+    assert!(src.drain(&mut t).is_err(), "the resync's dump fails");
+    assert_eq!(plugs(&t, &vf(0)), Err(Refusal::EventsPending));
+    k.state().interrupt_link_dumps = 0;
+    src.drain(&mut t).unwrap();
+    assert_eq!(plugs(&t, &vf(0)), Ok("lostvf0".to_owned()));
+}
+
+/// A resync discards what was queued before its dump; when more is queued
+/// than it discards (DISCARD_BOUND), the rest — older than the dump — must
+/// not be applied over it: here an old first name over udev's rename.
+#[test]
+fn a_resync_that_could_not_discard_everything_is_redone() {
+    let d = Dirs::new("discard", false);
+    let k = FakeKernel::new();
+    populate(&k, &d);
+    let mut src = source(&k, &d);
+    let mut t = src.load().unwrap();
+    k.add_port_61(&vf_port(2, 102, "eth5"));
+    burst(&k, DISCARD_BOUND);
+    k.link_new(&info(102, "eth5"));
+    k.state().links.insert(102, info(102, "c1pf0vf2"));
+    // The rename's notification is lost: ENOBUFS comes first.
+    k.overflow_keeping_queued(Role::RtnlMon);
+    let _ = src.drain(&mut t);
+    assert_ne!(plugs(&t, &vf(2)), Ok("eth5".to_owned()));
+    // Until everything queued is read, however many drains that takes:
+    // the old name never comes back.
+    while k.state().queued(Role::RtnlMon) > 0 {
+        src.drain(&mut t).unwrap();
+        assert_ne!(plugs(&t, &vf(2)), Ok("eth5".to_owned()));
+    }
+    src.drain(&mut t).unwrap();
+    assert_eq!(plugs(&t, &vf(2)), Ok("c1pf0vf2".to_owned()));
     t.check().unwrap();
 }
