@@ -7,9 +7,10 @@
 //!
 //! 1. **udev is running** (something listens on `/run/udev/control`): a
 //!    netdev is settled once udev has finished processing it, i.e. once its
-//!    database file `/run/udev/data/n<ifindex>` exists.  udev writes that
-//!    file at the end of the event, after any rename, so the name rtnetlink
-//!    reports next (the rename arrives as `RTM_NEWLINK`) is final.
+//!    database file `/run/udev/data/n<ifindex>` exists and does not say
+//!    `E:ID_RENAMING=1` (see `db_final`).  udev writes that file at the
+//!    end of the event, after any rename, so the rename's `RTM_NEWLINK` is
+//!    queued before the file is seen.
 //!
 //!    The socket file alone proves nothing: `udevadm control --exit` or a
 //!    crashed udevd leaves it behind, and trusting it made every new netdev
@@ -50,7 +51,7 @@
 //! later is picked up by the recheck (woken by the inotify watch on
 //! `/run/udev/data`, see `KernelSource::udev_fd`).
 //!
-//! The check is the (cached) liveness probe plus one `stat`; it runs when a
+//! The check is the (cached) liveness probe plus one read of that file; it runs when a
 //! link event arrives and, for links still unsettled, again on the
 //! provider's miss path or after the inotify watch fired
 //! (`KernelSource::recheck_unsettled`), never on the hit path.
