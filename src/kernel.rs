@@ -436,8 +436,8 @@ impl<T: Transport> KernelSource<T> {
         self.stats.settle_timeouts += 1;
         log::warn!(
             "netdev {name} (ifindex {ifindex}): udev is running but has not finished with it \
-             after {:?} (no final {}/data/n{ifindex}); giving up on udev, the name {name} \
-             is handed out as the kernel reports it",
+             after {:?} (no final {}/data/n{ifindex}); giving up on udev: its name is handed \
+             out as the kernel reports it",
             self.udev.timeout(),
             self.udev.root().display()
         );
