@@ -26,6 +26,15 @@
 //!    representor of its own, so only VF/SF requests can resolve through it.
 //!
 //! A zero or multicast MAC is never a key.
+//!
+//! ## Behind
+//! The netlink layer marks the table *behind* ([`Table::set_behind`]) when
+//! it knows the kernel has queued notifications it has not applied yet (a
+//! drain stopped at its bound), or lost some and has not resynchronised
+//! yet.  A behind table hands out no name at all —
+//! neither [`Table::hit`] nor [`crate::lookup::lookup`] (which refuses
+//! with `events-pending`) — since any stored name may have been renamed,
+//! deleted or given to another netdev by a queued event.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -151,6 +160,9 @@ pub struct Table {
     /// VF and SF representors, inline (see [`PfHits`]).  Derived from
     /// `pf_port`/`vf`/`sf` and the entries' names (checked by `check`).
     hits: FastMap<PfKey, PfHits>,
+    /// The source has queued changes not applied yet: no name is handed
+    /// out (module docs, "Behind").
+    behind: bool,
     /// Ports whose index key another port holds (duplicates, which a sane
     /// kernel never reports).  While it is zero, removing an indexed port
     /// needs no scan for a successor: 6.1 re-sends every added port
@@ -198,6 +210,7 @@ impl Table {
             pf_mac: FastMap::default(),
             by_mac: FastMap::default(),
             hits: FastMap::default(),
+            behind: false,
             shadowed: 0,
             generation: 0,
         }
@@ -210,6 +223,24 @@ impl Table {
 
     pub fn requires_link(&self) -> bool {
         self.require_link
+    }
+
+    /// Marks the table behind the kernel (queued notifications not applied
+    /// yet) or caught up; see the module docs.  Returns whether it changed.
+    pub fn set_behind(&mut self, behind: bool) -> bool {
+        if self.behind == behind {
+            return false;
+        }
+        self.behind = behind;
+        self.generation += 1;
+        true
+    }
+
+    /// Whether the source has queued changes not applied yet: then no name
+    /// is handed out.
+    #[inline]
+    pub fn behind(&self) -> bool {
+        self.behind
     }
 
     /// Bumped on every change; lets callers cache derived views.
@@ -767,9 +798,13 @@ impl Table {
     /// (PF MAC, function), from the inline hit index — `None` whenever the
     /// full lookup must decide (a refusal, or a name the index does not
     /// hold inline).  Touches `by_mac` and `hits` (a few entries per device,
-    /// hot) and one cache line of a PF's VF/SF names.
+    /// hot) and one cache line of a PF's VF/SF names.  Nothing while the
+    /// table is behind the kernel.
     #[inline]
     pub fn hit(&self, mac: Mac, function: Function) -> Option<&NetdevName> {
+        if self.behind {
+            return None;
+        }
         let PfSet::One(k) = self.by_mac.get(&mac.as_u64())? else {
             return None;
         };
