@@ -40,6 +40,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 OVN=$(cd "${OVN_BUILDDIR:?set OVN_BUILDDIR to a built OVN tree}" && pwd)
 OVS=$(cd "${OVS_BUILDDIR:-$OVN/ovs}" && pwd)
+# The schema is in the source tree; an OVS built out of tree has it there.
+VS_SCHEMA=$OVS/vswitchd/vswitch.ovsschema
+[ -e "$VS_SCHEMA" ] ||
+	VS_SCHEMA=$(sed -n 's/^abs_top_srcdir = //p' "$OVS/Makefile" 2>/dev/null)/vswitchd/vswitch.ovsschema
 CONTROLLER=${OVN_CONTROLLER:-$OVN/controller/ovn-controller}
 REPS=${E2E_REPS:-5}
 TMO=${E2E_TIMEOUT:-60}
@@ -130,7 +134,7 @@ rep_index() {
 
 # --- Daemons --------------------------------------------------------------
 modprobe openvswitch || die "modprobe openvswitch"
-for db in nb:$OVN/ovn-nb.ovsschema sb:$OVN/ovn-sb.ovsschema conf:$OVS/vswitchd/vswitch.ovsschema; do
+for db in nb:$OVN/ovn-nb.ovsschema sb:$OVN/ovn-sb.ovsschema conf:$VS_SCHEMA; do
 	ovsdb-tool create "$RUN/${db%%:*}.db" "${db#*:}" || die "ovsdb-tool create ${db%%:*}"
 done
 for db in nb sb; do
