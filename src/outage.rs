@@ -28,6 +28,8 @@ pub struct Outage {
     attempts: u64,
     last_error: String,
     kind: io::ErrorKind,
+    /// A port was declined because of this outage.
+    wanted: bool,
 }
 
 impl Outage {
@@ -41,7 +43,23 @@ impl Outage {
             attempts: 1,
             last_error: e.to_string(),
             kind: e.kind(),
+            wanted: false,
         }
+    }
+
+    /// A port was declined because of this outage: someone waits for the
+    /// source (see [`Outage::needs_timer`]).
+    pub fn note_declined(&mut self) {
+        self.wanted = true;
+    }
+
+    /// Whether the retry deserves a timer of its own (a wakeup of the
+    /// host): always for a failure, but for "nothing to plug" only once a
+    /// port asked for a representor.  A host without devlink and without
+    /// representor ports (OVN's own testsuite, say) then never wakes up
+    /// for us; its retries ride on wakeups that happen anyway.
+    pub fn needs_timer(&self) -> bool {
+        self.wanted || !self.nothing_to_plug()
     }
 
     /// Another attempt failed at `now` with `e`: doubles the delay (up to
@@ -115,6 +133,9 @@ mod tests {
         let e = io::Error::new(io::ErrorKind::NotFound, "this kernel has no devlink");
         let mut o = Outage::new(10_000, &e);
         assert!(o.nothing_to_plug());
+        assert!(!o.needs_timer(), "nobody waits");
+        o.note_declined();
+        assert!(o.needs_timer());
         assert!(!o.due(10_999));
         assert!(o.due(11_000));
         assert_eq!(o.retry_in_ms(10_500), 500);

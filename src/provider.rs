@@ -41,7 +41,10 @@
 //! resynchronises) at most once per back-off step, 1 s doubling to 60 s
 //! ([`crate::outage`]), on the next `run` or `prepare` after the step is
 //! due; hosted, the vtable registers a timer for it instead of the source's
-//! descriptors.  The first successful retry serves again at once.
+//! descriptors (when there is simply nothing to plug, e.g. no devlink, only
+//! once some port asked for a representor: a host without representor
+//! ports is never woken up for us).  The first successful retry serves
+//! again at once.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -470,13 +473,15 @@ impl Provider {
     /// `prepare`; `drains_before` is [`Stats::drains`] read before the
     /// call.  During an outage: a timer for the next retry, unless it is
     /// due (no attempt was made in this call, e.g. bad options: a timer
-    /// that has already expired would spin).  Otherwise: the source's
+    /// that has already expired would spin) or there is nothing to plug
+    /// and no port asked ([`Outage::needs_timer`]).  Otherwise: the source's
     /// descriptors if this call drained them, else nothing (an undrained
     /// descriptor may be readable, and would spin).
     pub fn wakeup(&self, drains_before: u64) -> Wakeup {
         if let Some(o) = &self.outage {
             return match o.retry_in_ms((self.clock)()) {
                 0 => Wakeup::Nothing,
+                _ if !o.needs_timer() => Wakeup::Nothing,
                 ms => Wakeup::Timer(ms),
             };
         }
@@ -583,9 +588,10 @@ impl Provider {
         lport: &str,
         opts: impl IntoIterator<Item = (K, V)>,
     ) -> bool {
-        let Some(o) = &self.outage else {
+        let Some(o) = &mut self.outage else {
             return false;
         };
+        o.note_declined();
         let why = format!(
             "the representor table is not available ({}) (will plug when it loads)",
             o.last_error()

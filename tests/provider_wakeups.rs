@@ -360,6 +360,11 @@ fn no_devlink_starts_empty_and_picks_the_kernel_up_later() {
         .state_text()
         .starts_with("nothing to plug: this kernel has no devlink"));
     assert!(p.fds().is_empty());
+    // Nobody asked for a representor yet: no wakeups of our own (a host
+    // without devlink and without representor ports never wakes for us).
+    let before = p.stats().drains;
+    assert!(!p.run());
+    assert_eq!(p.wakeup(before), Wakeup::Nothing);
     assert_eq!(prepare(&mut p, "lp1", "1"), Err(Wakeup::Timer(1_000)));
     assert!(p.prepare_remove("lp1"));
     assert!(!p.run());
