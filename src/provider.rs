@@ -35,9 +35,10 @@
 //! representor that was deleted or renamed in the gap, which is a wrong
 //! plug.  So during an outage **every CREATE is declined** (refusal
 //! `source-unavailable`) and the hit path is closed; REMOVE stays allowed.
-//! Declining is safe: OVN (with ovn-patch's crash fix) leaves an
-//! already-plugged port as it is and plugs nothing new, so the cost is
-//! delay, never a wrong port.  The provider retries (re-opens, reloads or
+//! Declining is safe: OVN (with ovn-patch's crash fix) plugs nothing new,
+//! and leaves an already-plugged port as it is (or, on a host that unplugs
+//! a port whose update is declined, takes it down until a retry succeeds),
+//! so the cost is delay or downtime, never a wrong port.  The provider retries (re-opens, reloads or
 //! resynchronises) at most once per back-off step, 1 s doubling to 60 s
 //! ([`crate::outage`]), on the next `run` or `prepare` after the step is
 //! due; hosted, the vtable registers a timer for it instead of the source's
