@@ -888,6 +888,18 @@ impl<T: Transport> KernelSource<T> {
         changed
     }
 
+    /// Whether events were lost and the resynchronisation that must follow
+    /// has not succeeded yet (the table may miss changes).
+    pub fn needs_resync(&self) -> bool {
+        self.need_resync
+    }
+
+    /// Whether any link waits for udev (only then is [`Self::udev_fd`]
+    /// worth a wakeup).
+    pub fn waits_for_udev(&self) -> bool {
+        !self.unsettled.is_empty()
+    }
+
     /// Links currently waiting for udev.
     pub fn unsettled(&self) -> Vec<u32> {
         self.unsettled.keys().copied().collect()
@@ -1235,6 +1247,11 @@ pub mod testing {
         /// A link goes away and its RTM_DELLINK is lost (overflow).
         pub fn link_del_lost(&self, ifindex: u32) {
             self.state().links.remove(&ifindex);
+        }
+
+        /// Datagrams (and errors) queued on a transport, not read yet.
+        pub fn pending(&self, role: Role) -> usize {
+            self.state().queues.get(key(role)).map_or(0, |q| q.len())
         }
 
         pub fn recvs(&self, role: Role) -> u64 {

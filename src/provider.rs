@@ -16,6 +16,36 @@
 //!   (vDSO, no kernel entry): ~0 syscalls per call, bounded staleness.
 //! - A miss drains once (if nothing was drained in this call) and retries,
 //!   re-checking udev settling for a port whose name is not final.
+//!
+//! ## Wakeups
+//! The host's poll loop is asked to wake us ([`Provider::wakeup`]) only for
+//! a descriptor this call (or `run`) has just drained: a descriptor that is
+//! readable and undrained makes `poll()` return at once, every iteration,
+//! and ovn-controller spins at 100% CPU.  So a port declined for bad
+//! options (which no kernel event can fix, and which returns before any
+//! drain) registers nothing.  udev's database watch is registered only
+//! while a link waits for udev (`sources::Kernel`).
+//!
+//! ## When the source is unavailable (an [`Outage`])
+//! The source may not be open (a kernel without devlink, a missing
+//! snapshot), its first load may have failed (`init` then still succeeds),
+//! a resynchronisation after lost events may have failed, or reloading
+//! after a caught panic may have failed.  In each case the table is not
+//! known to match the kernel: a name served from it could belong to a
+//! representor that was deleted or renamed in the gap, which is a wrong
+//! plug.  So during an outage **every CREATE is declined** (refusal
+//! `source-unavailable`) and the hit path is closed; REMOVE stays allowed.
+//! Declining is safe: OVN (with ovn-patch's crash fix) plugs nothing new,
+//! and leaves an already-plugged port as it is (or, on a host that unplugs
+//! a port whose update is declined, takes it down until a retry succeeds),
+//! so the cost is delay or downtime, never a wrong port.  The provider retries (re-opens, reloads or
+//! resynchronises) at most once per back-off step, 1 s doubling to 60 s
+//! ([`crate::outage`]), on the next `run` or `prepare` after the step is
+//! due; hosted, the vtable registers a timer for it instead of the source's
+//! descriptors (when there is simply nothing to plug, e.g. no devlink, only
+//! once some port asked for a representor: a host without representor
+//! ports is never woken up for us).  The first successful retry serves
+//! again at once.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -26,6 +56,7 @@ use std::os::fd::RawFd;
 use crate::fasthash::FastHasher;
 use crate::lookup::{self, Refusal};
 use crate::options::{self, Request};
+use crate::outage::Outage;
 use crate::ratelimit::RateLimit;
 use crate::table::{NetdevName, Table};
 
@@ -47,6 +78,12 @@ pub trait Source: Send {
     /// Descriptors that become readable when there is something to drain.
     fn fds(&self) -> Vec<RawFd> {
         Vec::new()
+    }
+    /// False while the table may miss changes the source cannot replay:
+    /// not open or not loaded yet, or events lost and not resynchronised.
+    /// A `drain` is then the source's own retry.
+    fn healthy(&self) -> bool {
+        true
     }
     /// For `show` and logs, e.g. "kernel (devlink + rtnetlink)".
     fn describe(&self) -> String;
@@ -79,6 +116,8 @@ pub struct Provider {
     refused_bits: u64,
     limiter: RateLimit,
     stats: Stats,
+    /// `Some` while the table cannot be trusted (module docs).
+    outage: Option<Outage>,
 }
 
 impl Provider {
@@ -90,7 +129,11 @@ impl Provider {
             source.describe(),
             table.len()
         );
-        Ok(Provider {
+        Ok(Provider::with_table(table, source, clock))
+    }
+
+    fn with_table(table: Table, source: Box<dyn Source>, clock: fn() -> u64) -> Provider {
+        Provider {
             table,
             last_drain_ms: clock(),
             source,
@@ -100,7 +143,8 @@ impl Provider {
             refused_bits: 0,
             limiter: RateLimit::new(20, 20),
             stats: Stats::default(),
-        })
+            outage: None,
+        }
     }
 
     pub fn table(&self) -> &Table {
@@ -125,18 +169,22 @@ impl Provider {
     }
 
     fn drain(&mut self) -> bool {
+        if self.outage.is_some() {
+            return self.retry();
+        }
         self.stats.drains += 1;
         self.last_drain_ms = (self.clock)();
         match self.source.drain(&mut self.table) {
-            Ok(changed) => changed,
+            Ok(changed) => {
+                self.check_healthy();
+                changed
+            }
             Err(e) => {
                 self.stats.drain_errors += 1;
-                if self.limiter.allow((self.clock)()).is_some() {
-                    log::warn!(
-                        "reading representor events from {} failed: {e}",
-                        self.source.describe()
-                    );
-                }
+                self.fail(&io::Error::new(
+                    e.kind(),
+                    format!("reading representor events failed: {e}"),
+                ));
                 false
             }
         }
@@ -149,11 +197,22 @@ impl Provider {
         self.drain()
     }
 
-    /// Reloads the whole table (after a caught panic, or on request).
+    /// Reloads the whole table (after a caught panic, or on request).  On
+    /// failure the provider is in an outage (declines, retries) until a
+    /// retry loads it.
     pub fn reload(&mut self) -> io::Result<()> {
-        self.table = self.source.load()?;
-        self.last_drain_ms = (self.clock)();
-        Ok(())
+        match self.source.load() {
+            Ok(t) => {
+                self.table = t;
+                self.last_drain_ms = (self.clock)();
+                self.outage = None;
+                Ok(())
+            }
+            Err(e) => {
+                self.fail(&e);
+                Err(e)
+            }
+        }
     }
 
     /// PLUG_OP_REMOVE: always allowed (the representor may be gone already;
@@ -202,6 +261,9 @@ impl Provider {
             self.drain();
             drained = true;
         }
+        if self.decline_unavailable(lport, opts.clone()) {
+            return None;
+        }
         let first = match lookup::lookup(&self.table, &req) {
             Ok(found) => {
                 let r = plug(found.name);
@@ -216,6 +278,10 @@ impl Provider {
         }
         if !drained {
             self.drain();
+        }
+        self.check_healthy();
+        if self.decline_unavailable(lport, opts.clone()) {
+            return None;
         }
         match lookup::lookup(&self.table, &req) {
             Ok(found) => {
@@ -265,9 +331,12 @@ impl Provider {
 
     /// The freshness rule for hosts that never call `run` (module docs):
     /// a hit may not serve once STALE_AFTER_MS passed since the last drain.
+    /// Always due during an outage: the hit path is closed then.
     #[inline]
     fn drain_due(&self) -> bool {
-        !self.run_seen && (self.clock)().saturating_sub(self.last_drain_ms) >= STALE_AFTER_MS
+        self.outage.is_some()
+            || (!self.run_seen
+                && (self.clock)().saturating_sub(self.last_drain_ms) >= STALE_AFTER_MS)
     }
 
     /// Counts a hit and forgets an earlier refusal of `lport`; the name is
@@ -349,6 +418,187 @@ impl Provider {
             self.refused.insert(lport.to_owned(), code);
             self.refused_bits |= refused_bit(lport);
         }
+    }
+}
+
+/// What the host's poll loop should wait for after a `run`, or after a
+/// declined `prepare` ([`Provider::wakeup`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wakeup {
+    /// Nothing to register.
+    Nothing,
+    /// The source's descriptors, all drained by this call.
+    Readable(Vec<RawFd>),
+    /// A timer: the next retry of an unavailable source, in ms (> 0).
+    Timer(u64),
+}
+
+/// Outages: an unavailable source (module docs, "When the source is
+/// unavailable").
+impl Provider {
+    /// Starts serving `source`, also when it cannot be loaded yet: the
+    /// provider then starts in an outage (declines everything, retries on
+    /// the back-off) instead of failing, since OVN never calls `init` again.
+    pub fn start(mut source: Box<dyn Source>, clock: fn() -> u64) -> Provider {
+        match source.load() {
+            Ok(table) => {
+                log::info!(
+                    "representor table loaded from {}: {} devlink ports",
+                    source.describe(),
+                    table.len()
+                );
+                Provider::with_table(table, source, clock)
+            }
+            Err(e) => {
+                let mut p = Provider::with_table(Table::new(true), source, clock);
+                p.fail(&e);
+                p
+            }
+        }
+    }
+
+    /// The current outage, if any.
+    pub fn outage(&self) -> Option<&Outage> {
+        self.outage.as_ref()
+    }
+
+    /// `show`'s state line.
+    pub fn state_text(&self) -> String {
+        match &self.outage {
+            None => "serving".to_owned(),
+            Some(o) => o.describe((self.clock)()),
+        }
+    }
+
+    /// What to ask the host's poll loop for after a `run` or a declined
+    /// `prepare`; `drains_before` is [`Stats::drains`] read before the
+    /// call.  During an outage: a timer for the next retry, unless it is
+    /// due (no attempt was made in this call, e.g. bad options: a timer
+    /// that has already expired would spin) or there is nothing to plug
+    /// and no port asked ([`Outage::needs_timer`]).  Otherwise: the source's
+    /// descriptors if this call drained them, else nothing (an undrained
+    /// descriptor may be readable, and would spin).
+    pub fn wakeup(&self, drains_before: u64) -> Wakeup {
+        if let Some(o) = &self.outage {
+            return match o.retry_in_ms((self.clock)()) {
+                0 => Wakeup::Nothing,
+                _ if !o.needs_timer() => Wakeup::Nothing,
+                ms => Wakeup::Timer(ms),
+            };
+        }
+        if self.stats.drains > drains_before {
+            Wakeup::Readable(self.source.fds())
+        } else {
+            Wakeup::Nothing
+        }
+    }
+
+    /// Enters (or prolongs) an outage because of `e`, logging the reason
+    /// once: at info level when there is simply nothing to plug (no
+    /// devlink, no snapshot file), as a warning otherwise; repeats of the
+    /// same reason at debug level.
+    fn fail(&mut self, e: &io::Error) {
+        let now = (self.clock)();
+        let (new_reason, o) = match self.outage.take() {
+            None => (true, Outage::new(now, e)),
+            Some(mut o) => (o.failed_again(now, e), o),
+        };
+        let first = o.attempts() == 1;
+        let line = format!(
+            "representor source {}: {}: declining every port; retrying in {} s",
+            if first {
+                "unavailable"
+            } else {
+                "still unavailable"
+            },
+            o.last_error(),
+            o.retry_in_ms(now).div_ceil(1000)
+        );
+        if !new_reason {
+            log::debug!("{line}");
+        } else if o.nothing_to_plug() {
+            log::info!("{line}");
+        } else {
+            log::warn!("{line}");
+        }
+        self.outage = Some(o);
+    }
+
+    /// Enters an outage if the source says its table may miss changes
+    /// (a resynchronisation failed inside a drain or a recheck).
+    fn check_healthy(&mut self) {
+        if self.outage.is_none() && !self.source.healthy() {
+            self.fail(&io::Error::other(
+                "events were lost and resynchronising failed (see the log)",
+            ));
+        }
+    }
+
+    /// One retry during an outage, if the back-off step is due: the
+    /// source's own recovery (`drain`: open and load, or resynchronise)
+    /// when it is not healthy, else a full `load`.  On success serves
+    /// again at once; returns whether the table changed.
+    fn retry(&mut self) -> bool {
+        let now = (self.clock)();
+        if !self.outage.as_ref().is_some_and(|o| o.due(now)) {
+            return false;
+        }
+        self.stats.drains += 1;
+        self.last_drain_ms = now;
+        let result = if self.source.healthy() {
+            self.source.load().map(|t| {
+                self.table = t;
+                true
+            })
+        } else {
+            self.source.drain(&mut self.table)
+        };
+        let result = result.and_then(|changed| {
+            if self.source.healthy() {
+                Ok(changed)
+            } else {
+                Err(io::Error::other(
+                    "events were lost and resynchronising failed (see the log)",
+                ))
+            }
+        });
+        match result {
+            Ok(_) => {
+                let attempts = self.outage.take().map_or(0, |o| o.attempts());
+                log::info!(
+                    "representor source available again after {attempts} failed attempts: \
+                     {} devlink ports from {}",
+                    self.table.len(),
+                    self.source.describe()
+                );
+                // Events queued while loading are applied now, so the
+                // descriptors handed to the poll loop are drained.
+                self.drain();
+                true
+            }
+            Err(e) => {
+                self.fail(&e);
+                false
+            }
+        }
+    }
+
+    /// Declines (and logs, as any refusal) while the source is unavailable.
+    fn decline_unavailable<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        lport: &str,
+        opts: impl IntoIterator<Item = (K, V)>,
+    ) -> bool {
+        let Some(o) = &mut self.outage else {
+            return false;
+        };
+        o.note_declined();
+        let why = format!(
+            "the representor table is not available ({}) (will plug when it loads)",
+            o.last_error()
+        );
+        self.log_refusal(lport, "source-unavailable", |_| why, opts);
+        true
     }
 }
 

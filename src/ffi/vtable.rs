@@ -17,16 +17,18 @@ use super::smap;
 use super::sys::{coarse_monotonic_ms, free_cstring, malloc_cstring, malloc_ifname};
 use super::types::*;
 use crate::options::{self, Request, OPT_PREFIX};
-use crate::provider::Provider;
+use crate::provider::{Provider, Wakeup};
 use crate::table::NetdevName;
 
-/// The provider, `None` before `init` / after `destroy`, or when disabled.
+/// The provider, `None` before `init` / after `destroy`.  A provider whose
+/// source is unavailable is still `Some` (in an outage: it declines every
+/// CREATE and retries, see `crate::provider`).
 static STATE: Mutex<Option<Provider>> = Mutex::new(None);
 
 /// Locks the state.  If a panic poisoned the lock (the state may be half
 /// updated), the table is reloaded from the source before serving again;
-/// if that fails the provider disables itself (declines everything, says
-/// so in the log) until `destroy` + `init`.
+/// if that fails the provider is in an outage (declines every CREATE, says
+/// so in the log) until a retry on its back-off loads the table.
 pub(super) fn state() -> MutexGuard<'static, Option<Provider>> {
     match STATE.lock() {
         Ok(g) => g,
@@ -40,27 +42,15 @@ pub(super) fn state() -> MutexGuard<'static, Option<Provider>> {
                     }
                     Err(e) => {
                         log::error!(
-                            "recovering from an internal error failed ({e}): the representor \
-                             provider is disabled until ovn-controller restarts"
+                            "recovering from an internal error failed ({e}): declining every \
+                             port until the representor table loads again (retrying)"
                         );
-                        *g = None;
                     }
                 }
             }
             g
         }
     }
-}
-
-/// The errno an `init` failure reports (OVN logs it with ovs_strerror).
-fn errno_of(e: &std::io::Error) -> c_int {
-    e.raw_os_error().unwrap_or(match e.kind() {
-        std::io::ErrorKind::NotFound => libc::ENOENT,
-        std::io::ErrorKind::PermissionDenied => libc::EACCES,
-        std::io::ErrorKind::Unsupported => libc::EOPNOTSUPP,
-        std::io::ErrorKind::InvalidData => libc::EINVAL,
-        _ => libc::EIO,
-    })
 }
 
 unsafe extern "C" fn representor_init() -> c_int {
@@ -72,23 +62,13 @@ unsafe extern "C" fn representor_init() -> c_int {
         if g.is_some() {
             return 0;
         }
-        let source = match crate::sources::open_default() {
-            Ok(s) => s,
-            Err(e) => {
-                log::warn!("cannot open the representor source: {e}");
-                return errno_of(&e);
-            }
-        };
-        match Provider::new(source, coarse_monotonic_ms) {
-            Ok(p) => {
-                *g = Some(p);
-                0
-            }
-            Err(e) => {
-                log::warn!("cannot load the representor table: {e}");
-                errno_of(&e)
-            }
-        }
+        // Never fails for an unavailable source (no devlink, no snapshot
+        // file, a failed first dump): OVN never calls `init` again, so the
+        // provider starts in an outage, declines every port, and opens and
+        // loads the source on its retry back-off (src/provider.rs).
+        let source = crate::sources::Reopening::new(crate::sources::open_default);
+        *g = Some(Provider::start(Box::new(source), coarse_monotonic_ms));
+        0
     })
 }
 
@@ -106,10 +86,11 @@ unsafe extern "C" fn representor_run(_class: *mut vif_plug_class) -> bool {
         let Some(p) = g.as_mut() else {
             return false;
         };
+        let before = p.stats().drains;
         let changed = p.run();
-        // Drained above; wake the host's poll loop on the next event
-        // (src/ffi/poll.rs).
-        super::poll::wait_readable(&p.fds());
+        // Drained above (or, in an outage, a timer for the next retry):
+        // wake the host's poll loop on the next event (src/ffi/poll.rs).
+        register(p.wakeup(before));
         changed
     })
 }
@@ -135,13 +116,24 @@ unsafe extern "C" fn representor_port_prepare(
         // SAFETY: lport_name is NULL or an xstrdup'ed string owned by ctx_in.
         let lport = || unsafe { smap::cstr(ctx_in.lport_name) };
         let mut g = state();
+        if ctx_in.op_type == PLUG_OP_REMOVE {
+            // ctx_out is NULL for REMOVE.  Always allowed, even before
+            // `init`, after `destroy` or during an outage: refusing would
+            // leave a stale port in br-int.
+            return match g.as_mut() {
+                Some(provider) => provider.prepare_remove(&lport()),
+                None => {
+                    log::debug!(
+                        "lport {}: unplug allowed (provider not initialised)",
+                        lport()
+                    );
+                    true
+                }
+            };
+        }
         let Some(provider) = g.as_mut() else {
             return false;
         };
-        if ctx_in.op_type == PLUG_OP_REMOVE {
-            // ctx_out is NULL for REMOVE.
-            return provider.prepare_remove(&lport());
-        }
         if ctx_in.op_type != PLUG_OP_CREATE {
             log::warn!(
                 "lport {}: unknown plug operation {}",
@@ -174,21 +166,38 @@ unsafe extern "C" fn representor_port_prepare(
         // SAFETY: as above.
         let opts = unsafe { OwnOptions::new(&ctx_in.lport_options) };
         let lport = lport();
+        let before = provider.stats().drains;
         // Ownership: as above.
         match provider.prepare_create(&lport, opts, parsed, malloc_cstring) {
             None => {
                 // On a host that never calls `run` (stock OVN), a declined
                 // port would otherwise wait for an unrelated wakeup: ask the
-                // poll loop to wake us on the next representor event.  The
-                // miss drained the source, so the descriptors cannot spin.
+                // poll loop to wake us on the next representor event, but
+                // only for descriptors this call drained (a refusal before
+                // any drain, e.g. bad options, registers nothing: a
+                // readable, undrained descriptor would spin the loop), or
+                // for the retry timer during an outage.
                 if !provider.run_seen() {
-                    super::poll::wait_readable(&provider.fds());
+                    register(provider.wakeup(before));
                 }
                 false
             }
             Some(p) => store_name(ctx_out, p, || lport),
         }
     })
+}
+
+/// Asks the host's poll loop for `w` (nothing without an OVS poll loop).
+fn register(w: Wakeup) {
+    match w {
+        Wakeup::Nothing => {}
+        Wakeup::Readable(fds) => {
+            super::poll::wait_readable(&fds);
+        }
+        Wakeup::Timer(ms) => {
+            super::poll::wait_timer(ms);
+        }
+    }
 }
 
 /// Hands a malloc'ed name to OVN in `ctx_out` (NULL = out of memory:
@@ -495,8 +504,81 @@ mod tests {
     /// A panic while the state lock is held poisons it; the next call
     /// reloads the table and keeps serving instead of aborting or
     /// declining forever.
+    /// The tests below share the global state and the environment.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    fn serial() -> MutexGuard<'static, ()> {
+        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// PLUG_OP_REMOVE (ctx_out NULL) for `lport`.
+    fn remove_allowed(opts: &testing::OwnedSmap) -> bool {
+        let mut input = ctx_in(c"lsp-gone", opts);
+        input.op_type = PLUG_OP_REMOVE;
+        // SAFETY: a valid ctx_in; ctx_out is NULL for REMOVE, as OVN passes it.
+        unsafe { representor_port_prepare(&input, std::ptr::null_mut()) }
+    }
+
+    fn vf3() -> testing::OwnedSmap {
+        testing::build(
+            &[
+                ("vif-plug:representor:pf-mac", "00:53:00:00:10:00"),
+                ("vif-plug:representor:vf-num", "3"),
+            ],
+            1,
+        )
+    }
+
+    /// Issue 12 item 6: an unplug is never refused: not before `init`, not
+    /// after `destroy`, not while the source is unavailable, not after a
+    /// failed recovery from a panic.  Item 12: `init` does not fail for a
+    /// missing source; it starts declining.
+    #[test]
+    fn unplug_is_always_allowed_and_init_does_not_fail_for_a_missing_source() {
+        let _s = serial();
+        let opts = vf3();
+        // SAFETY: plain calls of our own entry points.
+        assert_eq!(unsafe { representor_destroy() }, 0);
+        assert!(remove_allowed(&opts), "before init");
+
+        let dir = std::env::temp_dir().join(format!("ovn-vif-rs-vt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let snap = dir.join("ports.snap");
+        let _ = std::fs::remove_file(&snap);
+        std::env::set_var(crate::sources::ENV_SNAPSHOT, &snap);
+        // SAFETY: as above.
+        assert_eq!(unsafe { representor_init() }, 0, "missing snapshot");
+        let show = super::super::unixctl::show_loaded().unwrap_or_default();
+        assert!(show.starts_with("state: nothing to plug: "), "{show}");
+        assert_eq!(prepare_name(&opts), None);
+        assert!(remove_allowed(&opts), "source unavailable");
+
+        // A failed recovery from a panic: still initialised, declining,
+        // unplugs allowed.
+        let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/dpu.snapshot");
+        std::fs::copy(data, &snap).unwrap_or_default();
+        assert!(state().as_mut().is_some_and(|p| p.reload().is_ok()));
+        assert_eq!(prepare_name(&opts).as_deref(), Some("c1pf0vf3"));
+        std::fs::remove_file(&snap).unwrap_or_default();
+        boundary("test", (), || {
+            let _g = state();
+            panic!("simulated bug while holding the provider lock");
+        });
+        assert!(STATE.is_poisoned());
+        assert_eq!(prepare_name(&opts), None, "reload failed: declining");
+        assert!(state().as_ref().is_some_and(|p| p.outage().is_some()));
+        assert!(remove_allowed(&opts), "after a failed recovery");
+
+        // SAFETY: as above.
+        assert_eq!(unsafe { representor_destroy() }, 0);
+        assert!(remove_allowed(&opts), "after destroy");
+        std::env::remove_var(crate::sources::ENV_SNAPSHOT);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn keeps_serving_after_a_panic_poisoned_the_state() {
+        let _s = serial();
         let snap = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/dpu.snapshot");
         std::env::set_var(crate::sources::ENV_SNAPSHOT, snap);
         // SAFETY: plain calls of our own entry points.
