@@ -506,7 +506,7 @@ fn shown<K: AsRef<str>, V: AsRef<str>>(opts: impl IntoIterator<Item = (K, V)>) -
             k.starts_with(options::OPT_PREFIX) || options::is_near_miss(k.as_bytes())
         })
         .take(8)
-        .map(|(k, v)| format!("{}=\"{}\"", untrusted(k.as_ref()), untrusted(v.as_ref())))
+        .map(|(k, v)| format!("{}={}", untrusted(k.as_ref()), untrusted(v.as_ref())))
         .collect::<Vec<String>>()
         .join(" ")
 }

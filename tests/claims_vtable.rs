@@ -116,6 +116,7 @@ fn one_function_one_lport_and_safe_logs_through_the_vtable() {
     a_holder_that_moves_frees_its_old_function();
     a_misspelt_prefix_refuses_instead_of_plugging_the_pf();
     names_and_options_are_logged_escaped_and_capped();
+    smart_nic_warnings_are_rate_limited_and_escaped();
 
     let destroy = class().destroy.expect("destroy");
     // SAFETY: plain call of the library's own entry point.
@@ -279,4 +280,32 @@ fn names_and_options_are_logged_escaped_and_capped() {
         "{lines:#?}"
     );
     assert!(remove(&long));
+}
+
+/// Issue 12 item 9: a malformed `smart_nic/pf/config` was warned about on
+/// every read (once a second per uplink for as long as it stays so), with
+/// the netdev name raw.
+fn smart_nic_warnings_are_rate_limited_and_escaped() {
+    use ovn_vif_rs::smartnic::SmartNicReader;
+    take_lines();
+    let dir = std::env::temp_dir().join(format!("ovn-vif-rs-sysfs-rl-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let netdev = "p0\nINFO|forged";
+    let d = dir.join("class/net").join(netdev).join("smart_nic/pf");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("config"), "MAC        : \x1b[2Jjunk\n").unwrap();
+    let r = SmartNicReader::new(&dir);
+    for _ in 0..100 {
+        assert_eq!(r.read_pf_mac(netdev), None);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    let lines = take_lines();
+    let warns: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("ovn-vif-rs-sysfs-rl-"))
+        .collect();
+    assert!(!warns.is_empty() && warns.len() <= 5, "{lines:#?}");
+    for l in &warns {
+        assert!(!l.contains('\n') && !l.contains('\x1b'), "{l:?}");
+    }
 }
