@@ -18,8 +18,11 @@
 //!   seen a whole run without the holder (the run between its first and
 //!   last ask), whatever order OVN walks the lports in: the holder was
 //!   deleted without a REMOVE, or its vif-plug options were withdrawn (OVN
-//!   issue 312, which ovn-patch 0006 turns into a REMOVE).  On that ask the
-//!   contender takes the function over.
+//!   issue 312, which ovn-patch 0006 turns into a REMOVE), or its request
+//!   names another function or none (another pf-mac, invalid options).  On
+//!   that ask the contender takes the function over.  A holder refused for
+//!   a moment while its request still names the function (the representor
+//!   is being re-created, or udev is naming it) is still asking.
 //!
 //! Claims are keyed by the function's identity (devlink device, controller,
 //! PF number, VF/SF number), never by netdev name, and survive a rebuilt
@@ -350,16 +353,20 @@ impl Claims {
         Decision::Granted { moved_from }
     }
 
-    /// `lport` asked but was refused for another reason (its function has
-    /// no netdev for a moment, its request changed to one that does not
-    /// resolve): it is still asking, so it keeps what it holds.
-    pub fn asked(&mut self, lport: &str, seq: u64) {
+    /// `lport` asked for `function` of `pf` but was refused for another
+    /// reason (the representor is being re-created, udev has not finished
+    /// naming it): if that is the function it holds, it is still asking and
+    /// keeps it.  A request that names another function, or none (an
+    /// unknown pf-mac, invalid options), is not asking for it.
+    pub fn asked(&mut self, table: &Table, pf: PfKey, function: Function, lport: &str, seq: u64) {
         if self.by_lport.is_empty() {
             return;
         }
         if let Some(&i) = self.by_lport.get(&LportId::new(lport)) {
             if let Some(c) = self.slab[i as usize].as_mut() {
-                c.seen = seq;
+                if c.id == FnId::of(table, pf, function) {
+                    c.seen = seq;
+                }
             }
         }
     }
@@ -539,18 +546,21 @@ port pci/0000:03:00.0/5 flavour pcivf controller 1 pfnum 0 vfnum 4 external netd
         let refused = |d: Decision| matches!(d, Decision::Refused { .. });
         assert!(refused(c.claim(&t, pf, f, "b", 2)));
         assert!(refused(c.claim(&t, pf, f, "b", 3)));
-        // The holder asked (even if it was refused for another reason).
-        c.asked("a", 4);
+        // The holder asked for it (and was refused for another reason):
+        // the count starts again.
+        c.asked(&t, pf, f, "a", 4);
         assert!(refused(c.claim(&t, pf, f, "b", 5)));
-        assert!(refused(c.claim(&t, pf, f, "b", 6)));
+        // Asking for another function does not count.
+        c.asked(&t, pf, Function::Vf(4), "a", 6);
+        assert!(refused(c.claim(&t, pf, f, "b", 7)));
         assert_eq!(
-            c.claim(&t, pf, f, "b", 7),
+            c.claim(&t, pf, f, "b", 8),
             Decision::TakenOver {
                 from: LportId::new("a")
             }
         );
-        assert!(c.hit(t.instance(), pf, f, "b", 8));
-        assert!(!c.hit(t.instance(), pf, f, "a", 9));
+        assert!(c.hit(t.instance(), pf, f, "b", 9));
+        assert!(!c.hit(t.instance(), pf, f, "a", 10));
         c.check().unwrap();
         // Two contenders count separately: neither reaches three while the
         // holder asks once per round.

@@ -278,7 +278,6 @@ impl Provider {
         let req = match parsed.map_or_else(|| options::parse(opts.clone()), Ok) {
             Ok(r) => r,
             Err(e) => {
-                self.claims.asked(lport, self.stats.prepares);
                 self.log_refusal(
                     lport,
                     "bad-options",
@@ -323,8 +322,12 @@ impl Provider {
                 Some(r)
             }
             Err(r) => {
-                // Still asking: it keeps a function it holds.
-                self.claims.asked(lport, self.stats.prepares);
+                // Still asking for the function it holds (the representor
+                // is being re-created or named): it keeps it.
+                if let Some(pf) = refused_pf(&self.table, &req, &r) {
+                    self.claims
+                        .asked(&self.table, pf, req.function, lport, self.stats.prepares);
+                }
                 let code = r.code();
                 let text = |table: &Table| {
                     let hint = if r.may_resolve_later() {
@@ -492,6 +495,22 @@ fn refused_bit(lport: &str) -> u64 {
     1 << (h & 63)
 }
 
+/// The PF a refused request still names a function of (the function
+/// exists, or existed, and is refused for a moment): `None` when the
+/// pf-mac names no PF, or several.
+fn refused_pf(table: &Table, req: &Request, r: &Refusal) -> Option<crate::table::PfKey> {
+    match r {
+        Refusal::NoPf { .. } | Refusal::AmbiguousPf { .. } => None,
+        Refusal::PfWithoutRepresentor { pf } | Refusal::NoFunction { pf, .. } => Some(*pf),
+        Refusal::NoNetdev { .. } | Refusal::NotSettled { .. } => {
+            match table.pfs_with_mac(req.pf_mac)? {
+                crate::table::PfSet::One(k) => Some(*k),
+                crate::table::PfSet::Many(_) => None,
+            }
+        }
+    }
+}
+
 /// A found function with its name copied out of the table (the claim
 /// check needs the table while the name is shown).
 fn owned(f: Found<'_>) -> (crate::table::PfKey, String) {
@@ -598,6 +617,72 @@ mod tests {
         assert!(p.prepare_hit("b", &req, |_| ()).is_none());
         assert!(p.prepare_create("b", pf, None, |_| ()).is_some());
         assert!(p.prepare_hit("b", &req, |_| ()).is_some());
+        p.claims().check().unwrap();
+    }
+
+    /// A source whose next load is set by the test.
+    struct Swapped(std::sync::Arc<std::sync::Mutex<Table>>);
+
+    impl Source for Swapped {
+        fn load(&mut self) -> io::Result<Table> {
+            Ok(self.0.lock().unwrap().clone())
+        }
+        fn drain(&mut self, _: &mut Table) -> io::Result<bool> {
+            Ok(false)
+        }
+        fn describe(&self) -> String {
+            "swapped".into()
+        }
+    }
+
+    /// Which refusals still count as asking for the held function: one for
+    /// that very function (its representor is being re-created) does; a
+    /// request that names no PF any more does not.
+    #[test]
+    fn a_holder_keeps_its_function_only_while_it_asks_for_it() {
+        const WITH: &str = "port pci/0000:03:00.0/2 flavour pcipf controller 1 pfnum 0 external \
+                            hw_addr 00:53:00:00:10:00 netdev c1pf0 ifindex 12\n\
+                            port pci/0000:03:00.0/4 flavour pcivf controller 1 pfnum 0 vfnum 3 \
+                            external netdev c1pf0vf3 ifindex 14\n";
+        let with = crate::snapshot::parse(WITH, false).unwrap();
+        let without = crate::snapshot::parse(WITH.lines().next().unwrap(), false).unwrap();
+        let next = std::sync::Arc::new(std::sync::Mutex::new(with.clone()));
+        let mut p = Provider::new(Box::new(Swapped(next.clone())), fast_clock).unwrap();
+        p.run();
+        let vf3 = [
+            ("vif-plug:representor:pf-mac", "00:53:00:00:10:00"),
+            ("vif-plug:representor:vf-num", "3"),
+        ];
+        let moved = [
+            ("vif-plug:representor:pf-mac", "00:53:00:00:99:99"),
+            ("vif-plug:representor:vf-num", "3"),
+        ];
+        let ask = |p: &mut Provider, lport: &str, o: [(&str, &str); 2]| {
+            p.prepare_create(lport, o, None, |n| n.to_owned())
+        };
+        assert_eq!(ask(&mut p, "a", vf3).as_deref(), Some("c1pf0vf3"));
+        // VF 3 is re-created: gone for a while, "a" keeps asking for it.
+        *next.lock().unwrap() = without;
+        p.reload().unwrap();
+        for _ in 0..5 {
+            assert_eq!(ask(&mut p, "a", vf3), None);
+            assert_eq!(ask(&mut p, "b", vf3), None);
+        }
+        *next.lock().unwrap() = with;
+        p.reload().unwrap();
+        for _ in 0..5 {
+            assert_eq!(ask(&mut p, "b", vf3), None);
+            assert_eq!(ask(&mut p, "b", vf3), None);
+            assert_eq!(ask(&mut p, "a", vf3).as_deref(), Some("c1pf0vf3"));
+        }
+        // "a" now names a PF that does not exist: it no longer asks for
+        // VF 3, and "b" gets it on its third ask.
+        assert_eq!(ask(&mut p, "b", vf3), None);
+        assert_eq!(ask(&mut p, "a", moved), None);
+        assert_eq!(ask(&mut p, "b", vf3), None);
+        assert_eq!(ask(&mut p, "a", moved), None);
+        assert_eq!(ask(&mut p, "b", vf3).as_deref(), Some("c1pf0vf3"));
+        assert_eq!(ask(&mut p, "a", vf3), None);
         p.claims().check().unwrap();
     }
 }
