@@ -243,7 +243,7 @@ impl Provider {
                     "function-claimed",
                     |_| {
                         format!(
-                            "{req} is {f} (netdev {name}), which is plugged for lport {holder}; \
+                            "{req} is {f} (netdev {name}), which is handed to lport {holder}; \
                              one function is handed to one lport at a time (will plug when \
                              lport {holder} is unplugged or stops asking)"
                         )
