@@ -454,7 +454,7 @@ impl Claims {
         self.contests.retain(|_, c| c.last > cut);
     }
 
-    /// Internal consistency (tests).
+    /// Internal consistency (tests; `Provider::reload` after a caught panic).
     pub fn check(&self) -> Result<(), String> {
         let live = self.slab.iter().flatten().count();
         if live != self.by_fn.len() || live != self.by_lport.len() {

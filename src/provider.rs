@@ -172,8 +172,15 @@ impl Provider {
         self.drain()
     }
 
-    /// Reloads the whole table (after a caught panic, or on request).
+    /// Reloads the whole table (after a caught panic, or on request).  The
+    /// claims are kept unless the panic left them inconsistent; then they
+    /// start afresh, as after a restart (README, "One function, one
+    /// lport").
     pub fn reload(&mut self) -> io::Result<()> {
+        if let Err(e) = self.claims.check() {
+            log::warn!("function claims inconsistent ({e}): starting them afresh");
+            self.claims = Claims::new();
+        }
         self.table = self.source.load()?;
         self.last_drain_ms = (self.clock)();
         Ok(())
