@@ -164,6 +164,35 @@ impl fmt::Display for FnId {
 /// The hit path's key: a function in the current table's terms.
 type HotKey = (PfKey, Function);
 
+/// Bytes of the holder's name the hit index keeps inline.
+const HOT_NAME: usize = 40;
+
+/// The hit path's record of a claim: the slot, and the holder's name inline
+/// (up to [`HOT_NAME`] bytes; a longer one is compared in the slot), so a
+/// hit touches the index entry only.  `seen` is the holder's last ask while
+/// the entry exists (the slot's `seen` may be older: [`Claims::seen`]).
+#[derive(Debug, Clone, Copy)]
+struct Hot {
+    slot: u32,
+    len: u32,
+    seen: u64,
+    name: [u8; HOT_NAME],
+}
+
+impl Hot {
+    fn new(slot: u32, holder: &LportId, seen: u64) -> Hot {
+        let mut name = [0u8; HOT_NAME];
+        let n = holder.head.len().min(HOT_NAME);
+        name[..n].copy_from_slice(&holder.head.as_bytes()[..n]);
+        Hot {
+            slot,
+            len: holder.len as u32,
+            seen,
+            name,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Claim {
     holder: LportId,
@@ -206,7 +235,7 @@ pub struct Claims {
     by_fn: HashMap<FnId, u32>,
     by_lport: HashMap<LportId, u32>,
     /// The hit path's index, valid for table instance `hot_table`.
-    hot: FastMap<HotKey, u32>,
+    hot: FastMap<HotKey, Hot>,
     hot_table: u64,
     contests: HashMap<LportId, Contest>,
 }
@@ -243,15 +272,57 @@ impl Claims {
         if table_instance != self.hot_table {
             return false;
         }
-        let Some(&i) = self.hot.get(&(pf, function)) else {
+        let Some(h) = self.hot.get_mut(&(pf, function)) else {
             return false;
         };
-        match self.slab.get_mut(i as usize) {
-            Some(Some(c)) if c.holder.is(lport) => {
-                c.seen = seq;
-                true
+        let len = h.len as usize;
+        let holder = if len <= HOT_NAME {
+            lport.len() == len && h.name[..len] == *lport.as_bytes()
+        } else {
+            matches!(self.slab.get(h.slot as usize), Some(Some(c)) if c.holder.is(lport))
+        };
+        if holder {
+            h.seen = seq;
+        }
+        holder
+    }
+
+    /// The holder's last ask for the claim in `slot`.
+    fn seen(&self, slot: u32) -> u64 {
+        let Some(Some(c)) = self.slab.get(slot as usize) else {
+            return 0;
+        };
+        match c.hot.and_then(|k| self.hot.get(&k)) {
+            Some(h) if h.slot == slot => c.seen.max(h.seen),
+            _ => c.seen,
+        }
+    }
+
+    /// Empties the hit index (a new table), keeping what it knew.
+    fn clear_hot(&mut self) {
+        for h in self.hot.values() {
+            if let Some(Some(c)) = self.slab.get_mut(h.slot as usize) {
+                c.seen = c.seen.max(h.seen);
             }
-            _ => false,
+        }
+        self.hot.clear();
+        for c in self.slab.iter_mut().flatten() {
+            c.hot = None;
+        }
+    }
+
+    /// Drops the hit index entry of `slot`, keeping its `seen`.
+    fn unhot(&mut self, slot: u32) {
+        let Some(Some(c)) = self.slab.get_mut(slot as usize) else {
+            return;
+        };
+        if let Some(k) = c.hot.take() {
+            if let Some(h) = self.hot.get(&k) {
+                if h.slot == slot {
+                    c.seen = c.seen.max(h.seen);
+                    self.hot.remove(&k);
+                }
+            }
         }
     }
 
@@ -267,25 +338,25 @@ impl Claims {
     ) -> Decision {
         if table.instance() != self.hot_table {
             // A new table: its device numbers may differ.
-            self.hot.clear();
-            for c in self.slab.iter_mut().flatten() {
-                c.hot = None;
-            }
+            self.clear_hot();
             self.hot_table = table.instance();
         }
         let id = FnId::of(table, pf, function);
         let hot = (pf, function);
         let who = LportId::new(lport);
         if let Some(&i) = self.by_fn.get(&id) {
+            let holder_seen = self.seen(i);
             let c = self.slab[i as usize].as_mut().expect("claim index");
             if c.holder == who {
                 c.seen = seq;
+                let h = Hot::new(i, &c.holder, seq);
+                self.unhot(i);
+                let c = self.slab[i as usize].as_mut().expect("claim index");
                 c.hot = Some(hot);
-                self.hot.insert(hot, i);
+                self.hot.insert(hot, h);
                 self.contests.remove(&who);
                 return Decision::Granted { moved_from: None };
             }
-            let holder_seen = c.seen;
             let holder = c.holder.clone();
             let asks = match self.contests.get_mut(&who) {
                 Some(k) if k.id == id && k.holder_seen == holder_seen => {
@@ -317,12 +388,14 @@ impl Claims {
             let from = holder;
             self.by_lport.remove(&from);
             self.release(lport);
+            self.unhot(i);
+            let h = Hot::new(i, &who, seq);
             let c = self.slab[i as usize].as_mut().expect("claim index");
             c.holder = who.clone();
             c.seen = seq;
             c.hot = Some(hot);
             self.by_lport.insert(who, i);
-            self.hot.insert(hot, i);
+            self.hot.insert(hot, h);
             return Decision::TakenOver { from };
         }
         // A free function.
@@ -337,6 +410,11 @@ impl Claims {
             seen: seq,
             hot: Some(hot),
         };
+        // A stale entry under this key (its claim was for the function in
+        // an older table) must go: the key means this function now.
+        if let Some(old) = self.hot.get(&hot).map(|h| h.slot) {
+            self.unhot(old);
+        }
         let i = match self.free.pop() {
             Some(i) => {
                 self.slab[i as usize] = Some(claim);
@@ -347,9 +425,10 @@ impl Claims {
                 (self.slab.len() - 1) as u32
             }
         };
+        let h = Hot::new(i, &who, seq);
         self.by_fn.insert(id, i);
         self.by_lport.insert(who, i);
-        self.hot.insert(hot, i);
+        self.hot.insert(hot, h);
         Decision::Granted { moved_from }
     }
 
@@ -365,7 +444,7 @@ impl Claims {
         if let Some(&i) = self.by_lport.get(&LportId::new(lport)) {
             if let Some(c) = self.slab[i as usize].as_mut() {
                 if c.id == FnId::of(table, pf, function) {
-                    c.seen = seq;
+                    c.seen = c.seen.max(seq);
                 }
             }
         }
@@ -377,14 +456,10 @@ impl Claims {
         let who = LportId::new(lport);
         self.contests.remove(&who);
         let i = self.by_lport.remove(&who)?;
+        self.unhot(i);
         let c = self.slab[i as usize].take().expect("claim index");
         self.free.push(i);
         self.by_fn.remove(&c.id);
-        if let Some(h) = c.hot {
-            if self.hot.get(&h) == Some(&i) {
-                self.hot.remove(&h);
-            }
-        }
         Some(c.id)
     }
 
@@ -410,6 +485,7 @@ impl Claims {
     /// asked for the longest.  Reached only when holders vanish without a
     /// REMOVE by the hundred thousand.
     fn evict_claims(&mut self) {
+        self.clear_hot();
         let mut seen: Vec<(u64, String)> = self
             .slab
             .iter()
@@ -435,11 +511,6 @@ impl Claims {
                 if let Some(c) = self.slab[i as usize].take() {
                     self.free.push(i);
                     self.by_fn.remove(&c.id);
-                    if let Some(h) = c.hot {
-                        if self.hot.get(&h) == Some(&i) {
-                            self.hot.remove(&h);
-                        }
-                    }
                 }
             }
         }
@@ -471,10 +542,16 @@ impl Claims {
                 return Err(format!("claim {i} ({}) not indexed", c.id));
             }
         }
-        for (k, &i) in &self.hot {
-            match self.slab.get(i as usize) {
-                Some(Some(c)) if c.hot == Some(*k) => {}
-                _ => return Err(format!("hot entry {k:?} -> {i} is stale")),
+        for (k, h) in &self.hot {
+            match self.slab.get(h.slot as usize) {
+                Some(Some(c))
+                    if c.hot == Some(*k)
+                        && h.len as usize == c.holder.len
+                        && c.holder
+                            .head
+                            .as_bytes()
+                            .starts_with(&h.name[..(h.len as usize).min(HOT_NAME)]) => {}
+                _ => return Err(format!("hot entry {k:?} -> {} is stale", h.slot)),
             }
         }
         if self.contests.len() > MAX_CONTESTS || self.by_fn.len() > MAX_CLAIMS {
@@ -620,6 +697,37 @@ port pci/0000:03:00.0/5 flavour pcivf controller 1 pfnum 0 vfnum 4 external netd
         // Multi-byte characters at the cut.
         let e = "é".repeat(NAME_KEEP);
         assert!(LportId::new(&e).is(&e));
+    }
+
+    /// Names longer than the hit index keeps inline are compared in full;
+    /// asks seen by the hit path count after a table change too.
+    #[test]
+    fn hit_path_compares_whole_names() {
+        let (t, pf) = table();
+        let mut c = Claims::new();
+        let f = Function::Vf(3);
+        let a = format!("{}a", "x".repeat(59));
+        let b = format!("{}b", "x".repeat(59));
+        assert!(granted(c.claim(&t, pf, f, &a, 1)));
+        assert!(c.hit(t.instance(), pf, f, &a, 2));
+        assert!(!c.hit(t.instance(), pf, f, &b, 3));
+        assert!(!c.hit(t.instance(), pf, f, &a[..40], 4));
+        let short = "lsp-0123456789";
+        assert!(granted(c.claim(&t, pf, Function::Vf(4), short, 5)));
+        assert!(c.hit(t.instance(), pf, Function::Vf(4), short, 6));
+        assert!(!c.hit(t.instance(), pf, Function::Vf(4), "lsp-0123456788", 7));
+        assert!(!c.hit(t.instance(), pf, Function::Vf(4), "lsp-012345678", 8));
+        c.check().unwrap();
+        // b contends twice, a asks through the hit path, the table changes:
+        // b's count starts again.
+        let refused = |d: Decision| matches!(d, Decision::Refused { .. });
+        assert!(refused(c.claim(&t, pf, f, &b, 10)));
+        assert!(refused(c.claim(&t, pf, f, &b, 11)));
+        assert!(c.hit(t.instance(), pf, f, &a, 12));
+        let (t2, pf2) = table();
+        assert!(refused(c.claim(&t2, pf2, f, &b, 13)));
+        assert!(refused(c.claim(&t2, pf2, f, &b, 14)));
+        c.check().unwrap();
     }
 
     #[test]
