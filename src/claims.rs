@@ -463,24 +463,6 @@ impl Claims {
         Some(c.id)
     }
 
-    /// Who holds a function, for `lookup` answers.
-    pub fn holder(&self, table: &Table, pf: PfKey, function: Function) -> Option<&LportId> {
-        let i = *self.by_fn.get(&FnId::of(table, pf, function))?;
-        self.slab[i as usize].as_ref().map(|c| &c.holder)
-    }
-
-    /// (holder, function) of every claim, sorted (for `show`).
-    pub fn list(&self) -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> = self
-            .slab
-            .iter()
-            .flatten()
-            .map(|c| (c.holder.to_string(), c.id.to_string()))
-            .collect();
-        v.sort();
-        v
-    }
-
     /// At the cap: drops the eighth of the claims whose holders have not
     /// asked for the longest.  Reached only when holders vanish without a
     /// REMOVE by the hundred thousand.
