@@ -472,7 +472,14 @@ impl<T: Transport> KernelSource<T> {
     fn note_parse_error(&mut self, what: &str, e: &dyn std::fmt::Display) {
         self.stats.parse_errors += 1;
         let msg = format!("{what}: {e}");
-        log::warn!("{msg}; message ignored");
+        // A kernel (or a fuzzer) can send these by the thousand: rate-limited.
+        static WARN: crate::ratelimit::SiteLimit = crate::ratelimit::SiteLimit::new(20, 10);
+        if let Some(n) = WARN.allow() {
+            log::warn!(
+                "{msg}; message ignored{}",
+                crate::ratelimit::suppressed_note(n)
+            );
+        }
         self.stats.last_error = Some(msg);
     }
 

@@ -10,6 +10,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod claims;
 pub mod devlink;
 pub mod fasthash;
 #[allow(unsafe_code)]

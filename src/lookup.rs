@@ -116,12 +116,12 @@ pub fn lookup<'t>(table: &'t Table, req: &Request) -> Result<Found<'t>, Refusal>
     Ok(Found { name, entry, pf })
 }
 
-/// The hit path: `Some(name)` only when [`lookup`] returns `Ok` with that
-/// name (tests/table_props.rs checks this on random tables), read from the
-/// table's inline hit index; `None` means "ask [`lookup`]" (a refusal, or
-/// a name the index does not hold).
+/// The hit path: `Some((pf, name))` only when [`lookup`] returns `Ok` with
+/// that PF and name (tests/table_props.rs checks this on random tables),
+/// read from the table's inline hit index; `None` means "ask [`lookup`]" (a
+/// refusal, or a name the index does not hold).
 #[inline]
-pub fn hit<'t>(table: &'t Table, req: &Request) -> Option<&'t NetdevName> {
+pub fn hit<'t>(table: &'t Table, req: &Request) -> Option<(PfKey, &'t NetdevName)> {
     table.hit(req.pf_mac, req.function)
 }
 

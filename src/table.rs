@@ -17,9 +17,11 @@
 //! 1. the PCI_PF port's function `hw_addr` when it is a usable unicast MAC;
 //! 2. the BlueField `smart_nic/pf/config` file of the PHYSICAL port with the
 //!    same pfnum (read by the netlink layer, fed in with
-//!    [`Table::set_smartnic_pf_mac`]) — given to the one PCI_PF port of that
-//!    pfnum with no MAC (preferring an `external` one); never guessed when
-//!    several qualify;
+//!    [`Table::set_smartnic_pf_mac`]) — it describes the host PF, so it is
+//!    given only to the one **external** PCI_PF port of that pfnum with no
+//!    MAC (never to a DPU-local one, never guessed when several qualify),
+//!    and never when a PF (of any device) reports that MAC itself: that
+//!    would make the MAC ambiguous or point host requests at the wrong PF;
 //! 3. on a device with **no PCI_PF port at all** (a ConnectX-6 in switchdev
 //!    mode shows only `physical` + `pcivf`): the netdev MAC of the PHYSICAL
 //!    port with that pfnum, as PF (controller 0, pfnum).  Such a PF has no
@@ -169,6 +171,26 @@ pub struct Table {
     /// (PORT_NEW notset, then eth), and that scan made each event O(ports).
     shadowed: usize,
     generation: u64,
+    /// Which table object this is (see [`Table::instance`]).
+    instance: Instance,
+}
+
+/// A number no other table object has: a clone gets a new one too, so a
+/// [`PfKey`] remembered with it is never read in another table's terms.
+#[derive(Debug)]
+struct Instance(u64);
+
+impl Instance {
+    fn fresh() -> Instance {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Instance(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+impl Clone for Instance {
+    fn clone(&self) -> Instance {
+        Instance::fresh()
+    }
 }
 
 impl fmt::Debug for Table {
@@ -213,6 +235,7 @@ impl Table {
             behind: false,
             shadowed: 0,
             generation: 0,
+            instance: Instance::fresh(),
         }
     }
 
@@ -241,6 +264,13 @@ impl Table {
     #[inline]
     pub fn behind(&self) -> bool {
         self.behind
+    }
+
+    /// This table object's identity: its [`DevIdx`] numbers (and so its
+    /// [`PfKey`]s) mean the same devices for as long as it is the same;
+    /// a rebuilt (or cloned) table has another.
+    pub fn instance(&self) -> u64 {
+        self.instance.0
     }
 
     /// Bumped on every change; lets callers cache derived views.
@@ -448,6 +478,9 @@ impl Table {
         if flavour == Flavour::PciPf || matches!(key, Some(IndexKey::Phys(..))) {
             self.recompute_pf_macs(dev);
         }
+        if flavour == Flavour::PciPf {
+            self.recompute_other_smartnic_devs(dev);
+        }
         self.generation += 1;
         true
     }
@@ -513,6 +546,9 @@ impl Table {
         }
         if port.flavour == Flavour::PciPf || matches!(key, Some(IndexKey::Phys(..))) {
             self.recompute_pf_macs(dev);
+        }
+        if port.flavour == Flavour::PciPf {
+            self.recompute_other_smartnic_devs(dev);
         }
         self.generation += 1;
         true
@@ -659,6 +695,23 @@ impl Table {
         out
     }
 
+    /// A PCI_PF port of `dev` changed: the MACs PFs report changed, and a
+    /// smart_nic MAC of another device may now collide with one (or no
+    /// longer).  Devices with smart_nic values are few (BlueFields).
+    fn recompute_other_smartnic_devs(&mut self, dev: DevIdx) {
+        let mut others: Vec<DevIdx> = self
+            .smartnic_mac
+            .keys()
+            .map(|(d, _)| *d)
+            .filter(|d| *d != dev)
+            .collect();
+        others.sort();
+        others.dedup();
+        for d in others {
+            self.recompute_pf_macs(d);
+        }
+    }
+
     /// Recomputes the effective MAC of every PF of one device and re-keys
     /// `by_mac`.  Runs only when a PF-MAC input changed (PCI_PF or PHYSICAL
     /// port, uplink netdev MAC, smart_nic value): never for VF/SF churn.
@@ -682,20 +735,26 @@ impl Table {
                 );
             }
         }
-        // smart_nic fallback: only to a single unambiguous PCI_PF per pfnum.
+        // smart_nic fallback: the file describes the host PF, so only to the
+        // single external PCI_PF of that pfnum without a MAC, and never a
+        // MAC some PF reports itself (module docs).
         for (&(d, pfnum), &mac) in &self.smartnic_mac {
             if d != dev {
                 continue;
             }
-            let missing: Vec<&(PfKey, &Entry)> = pf_ports
+            let reported = self
+                .pf_port
+                .values()
+                .any(|&s| self.entry(s).port.function_mac() == Some(mac));
+            if reported {
+                continue;
+            }
+            let chosen: Vec<&(PfKey, &Entry)> = pf_ports
                 .iter()
-                .filter(|(k, e)| k.pfnum == pfnum && e.port.function_mac().is_none())
+                .filter(|(k, e)| {
+                    k.pfnum == pfnum && e.port.external && e.port.function_mac().is_none()
+                })
                 .collect();
-            let chosen: Vec<&&(PfKey, &Entry)> = if missing.len() > 1 {
-                missing.iter().filter(|(_, e)| e.port.external).collect()
-            } else {
-                missing.iter().collect()
-            };
             if let [only] = chosen.as_slice() {
                 want.insert(
                     only.0,
@@ -801,7 +860,7 @@ impl Table {
     /// hot) and one cache line of a PF's VF/SF names.  Nothing while the
     /// table is behind the kernel.
     #[inline]
-    pub fn hit(&self, mac: Mac, function: Function) -> Option<&NetdevName> {
+    pub fn hit(&self, mac: Mac, function: Function) -> Option<(PfKey, &NetdevName)> {
         if self.behind {
             return None;
         }
@@ -814,7 +873,7 @@ impl Table {
             Function::Vf(n) => h.vf.get(u32::from(n)),
             Function::Sf(n) => h.sf.get(n),
         }?;
-        (!name.is_empty()).then_some(name)
+        (!name.is_empty()).then_some((*k, name))
     }
 
     /// (dense chunks, sparse entries) of the hit index: memory stays

@@ -212,7 +212,7 @@ fn vf(n: u16) -> Request {
 /// hit index; the two must agree.
 fn plugs(t: &Table, req: &Request) -> Result<String, Refusal> {
     let full = lookup::lookup(t, req).map(|f| f.name.to_owned());
-    let hit = lookup::hit(t, req).map(|n| n.to_text());
+    let hit = lookup::hit(t, req).map(|(_, n)| n.to_text());
     assert_eq!(hit.as_ref(), full.as_ref().ok(), "hit index vs lookup");
     full
 }
@@ -512,7 +512,7 @@ fn a_removed_functions_name_reused_by_another_function() {
     let g0 = p.prepare_create("g0", none(), Some(vf(0)), str::to_owned);
     assert_eq!(g0.as_deref(), Some("eth5"));
     assert_eq!(
-        p.prepare_hit(|| "g0".into(), &vf(0), |n| n.to_text()),
+        p.prepare_hit("g0", &vf(0), |n| n.to_text()),
         Some("eth5".to_owned())
     );
 
@@ -522,7 +522,7 @@ fn a_removed_functions_name_reused_by_another_function() {
     k.link_new(&info(106, "eth5"));
     p.run();
 
-    assert_eq!(p.prepare_hit(|| "g0".into(), &vf(0), |n| n.to_text()), None);
+    assert_eq!(p.prepare_hit("g0", &vf(0), |n| n.to_text()), None);
     assert_eq!(
         p.prepare_create("g0", none(), Some(vf(0)), str::to_owned),
         None
@@ -535,7 +535,7 @@ fn a_removed_functions_name_reused_by_another_function() {
         Some("eth5")
     );
     assert_eq!(
-        p.prepare_hit(|| "g6".into(), &vf(6), |n| n.to_text()),
+        p.prepare_hit("g6", &vf(6), |n| n.to_text()),
         Some("eth5".to_owned())
     );
     // Nothing in the table points at the old netdev any more.

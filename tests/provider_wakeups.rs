@@ -297,7 +297,7 @@ fn a_failed_resync_declines_and_is_retried_on_a_back_off() {
     // The table still has VF 3, but it is not served: not through the
     // hit path, not through the full path.
     let req = ovn_vif_rs::options::parse(opts("3")).unwrap();
-    assert!(p.prepare_hit(|| "lp3".into(), &req, |_| ()).is_none());
+    assert!(p.prepare_hit("lp3", &req, |_| ()).is_none());
     assert_eq!(prepare(&mut p, "lp3", "3"), Err(Wakeup::Timer(1_000)));
     assert!(p.prepare_remove("lp3"));
     assert!(

@@ -177,7 +177,8 @@ pub fn lookup(p: &Provider, args: &[String]) -> Result<String, String> {
     for a in args {
         let Some((k, v)) = a.split_once('=') else {
             return Err(format!(
-                "bad argument {a:?}: want pf-mac=MAC [vf-num=N|sf-num=N]"
+                "bad argument \"{}\": want pf-mac=MAC [vf-num=N|sf-num=N]",
+                crate::logging::untrusted(a)
             ));
         };
         let key = if k.starts_with(OPT_PREFIX) {
@@ -248,7 +249,8 @@ pub fn show(p: &Provider) -> String {
     let _ = writeln!(
         o,
         "stats: prepares={} hits={} refusals={} removes={} runs={} drains={} \
-         drain_errors={} caught_panics={}",
+         drain_errors={} caught_panics={} claims={} claim_refusals={} contenders={} \
+         pending={}",
         s.prepares,
         s.hits,
         s.refusals,
@@ -256,7 +258,11 @@ pub fn show(p: &Provider) -> String {
         s.runs,
         s.drains,
         s.drain_errors,
-        super::panic::caught_panics()
+        super::panic::caught_panics(),
+        p.claims().len(),
+        s.claim_refusals,
+        p.claims().contests(),
+        p.pending()
     );
     let _ = writeln!(o, "wakeup descriptors: {}", p.fds().len());
     show_table(t, &mut o);

@@ -111,8 +111,6 @@ unsafe extern "C" fn representor_port_prepare(
         let Some(ctx_in) = (unsafe { ctx_in.as_ref() }) else {
             return false;
         };
-        // Read only when needed: a hit with nothing pending never touches
-        // the name's memory (one cache miss per call on a large walk).
         // SAFETY: lport_name is NULL or an xstrdup'ed string owned by ctx_in.
         let lport = || unsafe { smap::cstr(ctx_in.lport_name) };
         let mut g = state();
@@ -137,7 +135,7 @@ unsafe extern "C" fn representor_port_prepare(
         if ctx_in.op_type != PLUG_OP_CREATE {
             log::warn!(
                 "lport {}: unknown plug operation {}",
-                lport(),
+                crate::logging::untrusted(&lport()),
                 ctx_in.op_type
             );
             return false;
@@ -154,19 +152,23 @@ unsafe extern "C" fn representor_port_prepare(
         // SAFETY: lport_options is a valid smap (smap_clone of the Port
         // Binding options) that OVN does not touch during the call.
         let parsed = unsafe { fast_request(&ctx_in.lport_options) };
+        // The hit path compares it with the function's holder
+        // (src/claims.rs): read once, borrowed unless it is not UTF-8.
+        let lport = lport();
+        // Drains in this call, by the hit path or the full path: only their
+        // descriptors may be registered below.
+        let before = provider.stats().drains;
         if let Some(req) = parsed {
             // Ownership: the copy belongs to this ctx_out until ctx_destroy
             // frees it; never a pointer into our table, which may change
             // under OVN's feet.
             let copy = |name: &NetdevName| malloc_ifname(name.as_c_bytes());
-            if let Some(p) = provider.prepare_hit(lport, &req, copy) {
-                return store_name(ctx_out, p, lport);
+            if let Some(p) = provider.prepare_hit(&lport, &req, copy) {
+                return store_name(ctx_out, p, &lport);
             }
         }
         // SAFETY: as above.
         let opts = unsafe { OwnOptions::new(&ctx_in.lport_options) };
-        let lport = lport();
-        let before = provider.stats().drains;
         // Ownership: as above.
         match provider.prepare_create(&lport, opts, parsed, malloc_cstring) {
             None => {
@@ -182,7 +184,7 @@ unsafe extern "C" fn representor_port_prepare(
                 }
                 false
             }
-            Some(p) => store_name(ctx_out, p, || lport),
+            Some(p) => store_name(ctx_out, p, &lport),
         }
     })
 }
@@ -202,13 +204,12 @@ fn register(w: Wakeup) {
 
 /// Hands a malloc'ed name to OVN in `ctx_out` (NULL = out of memory:
 /// decline).
-fn store_name<'n>(
-    ctx_out: &mut vif_plug_port_ctx_out,
-    p: *mut c_char,
-    lport: impl FnOnce() -> Cow<'n, str>,
-) -> bool {
+fn store_name(ctx_out: &mut vif_plug_port_ctx_out, p: *mut c_char, lport: &str) -> bool {
     if p.is_null() {
-        log::error!("lport {}: out of memory copying the netdev name", lport());
+        log::error!(
+            "lport {}: out of memory copying the netdev name",
+            crate::logging::untrusted(lport)
+        );
         return false;
     }
     // SAFETY (free): a name left by a previous prepare on the same ctx_out
@@ -220,21 +221,20 @@ fn store_name<'n>(
 
 /// The request of an lport's options, parsed without conversion or
 /// allocation ([`options::parse_fast_with`]): walks the smap's nodes, skips a key whose
-/// first byte already differs from [`OPT_PREFIX`]'s (OVN's own keys
-/// mostly), and compares the others as byte slices; this provider's
-/// suffixes and values go to the parser as bytes.  `None`: let the full
-/// path decide.
+/// first byte rules out [`OPT_PREFIX`] and its near misses
+/// ([`options::may_concern_us`]: OVN's own keys mostly), and compares the
+/// others as byte slices; this provider's suffixes and values go to the
+/// parser as bytes.  `None`: let the full path decide.
 ///
 /// # Safety
 /// As [`smap::nodes`].
 unsafe fn fast_request(map: *const super::types::smap) -> Option<Request> {
-    let first = OPT_PREFIX.as_bytes()[0];
     // SAFETY: per this function's contract.
     let pairs = unsafe { smap::nodes(map) }.filter_map(|node| {
         // SAFETY: smap keys are NULL or NUL-terminated strings owned by the
         // node, valid for the call per the contract; byte 0 of a non-NULL
         // key exists (at worst the NUL).
-        if node.key.is_null() || unsafe { *node.key.cast::<u8>() } != first {
+        if node.key.is_null() || !options::may_concern_us(unsafe { *node.key.cast::<u8>() }) {
             return None;
         }
         // SAFETY: as above.
@@ -250,8 +250,9 @@ unsafe fn fast_request(map: *const super::types::smap) -> Option<Request> {
 }
 
 /// The (key, value) pairs of an smap whose key starts with
-/// [`OPT_PREFIX`]: the only ones `prepare` reads (options parsing skips
-/// every other key, and refusal logs show only these).  Other keys are
+/// [`OPT_PREFIX`] or is a near miss of it ([`options::is_near_miss`]): the
+/// only ones `prepare` reads (options parsing skips every other key, and
+/// refusal logs show only these).  Other keys are
 /// compared as bytes, never converted to text (converting every key and
 /// value was ~60% of a hit's instructions).  A clone made before the first
 /// `next` walks the whole map again (the options are read twice when a
@@ -281,7 +282,7 @@ impl<'a> Iterator for OwnOptions<'a> {
             let key = unsafe { CStr::from_ptr(node.key) }.to_bytes();
             // The prefix is ASCII, so a key starts with it exactly when its
             // lossy text does.
-            if !key.starts_with(OPT_PREFIX.as_bytes()) {
+            if !key.starts_with(OPT_PREFIX.as_bytes()) && !options::is_near_miss(key) {
                 continue;
             }
             // SAFETY: as above, for the value.
@@ -301,7 +302,8 @@ unsafe extern "C" fn representor_port_finish(
             // SAFETY: NULL or an xstrdup'ed string owned by ctx_in.
             let lport = unsafe { smap::cstr(ctx_in.lport_name) };
             log::debug!(
-                "lport {lport}: port transaction committed (op {})",
+                "lport {}: port transaction committed (op {})",
+                crate::logging::untrusted(&lport),
                 ctx_in.op_type
             );
         }
@@ -434,16 +436,17 @@ mod tests {
             ("vif-plug:representor", "not ours"),
             ("vif-plug:representor:vf_num", "7"),
             ("vif-plug-mtu-request", "9000"),
+            ("Vif-plug:representor-sf-num", "2"),
         ];
         let owned = |(k, v): (Cow<'_, str>, Cow<'_, str>)| (k.into_owned(), v.into_owned());
         for mask in [0usize, 1, 3, 7] {
             let m = testing::build(&pairs, mask);
             // SAFETY: the map is built by `testing::build` and outlives the walks.
             let want: Vec<_> = unsafe { smap::iter(&*m.map) }
-                .filter(|(k, _)| k.starts_with(OPT_PREFIX))
+                .filter(|(k, _)| k.starts_with(OPT_PREFIX) || options::is_near_miss(k.as_bytes()))
                 .map(owned)
                 .collect();
-            assert_eq!(want.len(), 3, "mask {mask}");
+            assert_eq!(want.len(), 4, "mask {mask}");
             // SAFETY: as above.
             let it = unsafe { OwnOptions::new(&*m.map) };
             let again = it.clone();
@@ -487,6 +490,10 @@ mod tests {
             ],
             &[("vif-plug:representor:pf-mac", "00:53:00:00:10:0G")],
             &[mac, ("vif-plug:representor:vf-num", "01")],
+            // Near misses of the prefix are refused, also by the hit path.
+            &[mac, ("vif-plug:representor-vf-num", "3")],
+            &[mac, ("vif-plug:Representor:vf-num", "3")],
+            &[("VIF-PLUG:REPRESENTOR:VF-NUM", "3"), mac],
             &[],
         ];
         for pairs in cases {
