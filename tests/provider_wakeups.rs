@@ -269,10 +269,19 @@ fn udev_watch_is_registered_only_while_a_link_waits_for_udev() {
     assert_eq!(src.fds().len(), 2);
 }
 
+/// The fake kernel's netdevs c1pf0vfN (ifindex 100 + N) as
+/// `if_nametoindex` would see them after VF 3's netdev was deleted.
+fn vf3_deleted(name: &str) -> Option<u32> {
+    let n: u32 = name.strip_prefix("c1pf0vf")?.parse().ok()?;
+    (n != 3).then_some(100 + n)
+}
+
 /// Issue 12 item 8: after lost events, a failed resynchronisation means
 /// the table may serve a deleted or renamed netdev: the hit path closes,
-/// every CREATE is declined, REMOVE is allowed, and the resync is retried
-/// on a back-off (a timer; the descriptors are not registered).
+/// every CREATE is declined (a holder too, unless its netdev is still the
+/// one it was given: not here, VF 3's netdev was deleted), REMOVE is
+/// allowed, and the resync is retried on a back-off (a timer; the
+/// descriptors are not registered).
 #[test]
 fn a_failed_resync_declines_and_is_retried_on_a_back_off() {
     capture_logs();
@@ -280,6 +289,7 @@ fn a_failed_resync_declines_and_is_retried_on_a_back_off() {
     let k = FakeKernel::new();
     populate(&k, 4);
     let mut p = provider(&k, &d);
+    p.set_ifindex_of(vf3_deleted);
     p.run();
     assert_eq!(prepare(&mut p, "lp3", "3").as_deref(), Ok("c1pf0vf3"));
 
@@ -299,7 +309,7 @@ fn a_failed_resync_declines_and_is_retried_on_a_back_off() {
     let req = ovn_vif_rs::options::parse(opts("3")).unwrap();
     assert!(p.prepare_hit("lp3", &req, |_| ()).is_none());
     assert_eq!(prepare(&mut p, "lp3", "3"), Err(Wakeup::Timer(1_000)));
-    assert!(p.prepare_remove("lp3"));
+    assert!(p.prepare_remove("lp3", None));
     assert!(
         p.state_text().starts_with("degraded: "),
         "{}",
@@ -366,7 +376,7 @@ fn no_devlink_starts_empty_and_picks_the_kernel_up_later() {
     assert!(!p.run());
     assert_eq!(p.wakeup(before), Wakeup::Nothing);
     assert_eq!(prepare(&mut p, "lp1", "1"), Err(Wakeup::Timer(1_000)));
-    assert!(p.prepare_remove("lp1"));
+    assert!(p.prepare_remove("lp1", None));
     assert!(!p.run());
 
     // Retries back off; still nothing.
@@ -417,4 +427,30 @@ fn a_failed_first_load_is_retried() {
     assert!(prepare(&mut p, "lp0", "0").is_err());
     advance(1_000);
     assert_eq!(prepare(&mut p, "lp0", "0").as_deref(), Ok("c1pf0vf0"));
+}
+
+/// On a host that never calls `run` (stock OVN), a *new* plug (the
+/// full path, not a hit) within STALE_AFTER_MS of the last drain
+/// was answered from the table without draining on c6b4950: a function
+/// deleted (and its name free for the next netdev) in that window was
+/// handed out.  The full path now always drains first.
+#[test]
+fn a_new_plug_on_a_stock_host_never_gets_a_deleted_functions_name() {
+    let d = Dirs::new("stale");
+    let k = FakeKernel::new();
+    populate(&k, 2);
+    let mut p = provider(&k, &d);
+    advance(100);
+    // Some other port's prepare drains (the loop is busy).
+    assert_eq!(prepare(&mut p, "lp1", "1").as_deref(), Ok("c1pf0vf1"));
+    // VF 0 is removed, with its representor.
+    k.port_del(&vf(0).id);
+    k.link_del(100);
+    advance(50);
+    // 50 ms later a new lport asks for VF 0.
+    assert_eq!(
+        prepare(&mut p, "lp-new", "0").ok(),
+        None,
+        "a deleted function's netdev name handed out to a new lport"
+    );
 }
