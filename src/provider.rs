@@ -26,7 +26,9 @@
 //! and ovn-controller spins at 100% CPU.  So a port declined for bad
 //! options (which no kernel event can fix, and which returns before any
 //! drain) registers nothing.  udev's database watch is registered only
-//! while a link waits for udev (`sources::Kernel`).
+//! while a link waits for udev (`sources::Kernel`), and then with a timer
+//! at the earliest udev settle timeout ([`Wakeup::ReadableUntil`]): no
+//! event marks it, yet the port plugs then.
 //!
 //! ## When the source is unavailable (an [`Outage`])
 //! The source may not be open (a kernel without devlink, a missing
@@ -98,6 +100,12 @@ pub trait Source: Send {
     /// Descriptors that become readable when there is something to drain.
     fn fds(&self) -> Vec<RawFd> {
         Vec::new()
+    }
+    /// Milliseconds (> 0) until a name waiting for udev can be handed out
+    /// anyway (its settle timeout), if one waits: no descriptor becomes
+    /// readable then, so the host needs a timer.
+    fn settle_timer_ms(&self) -> Option<u64> {
+        None
     }
     /// False while the table may miss changes the source cannot replay:
     /// not open or not loaded yet, or events lost and not resynchronised.
@@ -700,6 +708,9 @@ pub enum Wakeup {
     Nothing,
     /// The source's descriptors, all drained by this call.
     Readable(Vec<RawFd>),
+    /// The same descriptors, and a timer in ms (> 0): a link waits for udev
+    /// and its settle timeout comes then (no event marks it).
+    ReadableUntil(Vec<RawFd>, u64),
     /// A timer: the next retry of an unavailable source, in ms (> 0).
     Timer(u64),
 }
@@ -747,8 +758,9 @@ impl Provider {
     /// due (no attempt was made in this call, e.g. bad options: a timer
     /// that has already expired would spin) or there is nothing to plug
     /// and no port asked ([`Outage::needs_timer`]).  Otherwise: the source's
-    /// descriptors if this call drained them, else nothing (an undrained
-    /// descriptor may be readable, and would spin).
+    /// descriptors if this call drained them (with a timer at the earliest
+    /// udev settle timeout while a link waits for udev), else nothing (an
+    /// undrained descriptor may be readable, and would spin).
     pub fn wakeup(&self, drains_before: u64) -> Wakeup {
         if let Some(o) = &self.outage {
             return match o.retry_in_ms((self.clock)()) {
@@ -758,7 +770,11 @@ impl Provider {
             };
         }
         if self.stats.drains > drains_before {
-            Wakeup::Readable(self.source.fds())
+            let fds = self.source.fds();
+            match self.source.settle_timer_ms() {
+                Some(ms) => Wakeup::ReadableUntil(fds, ms.max(1)),
+                None => Wakeup::Readable(fds),
+            }
         } else {
             Wakeup::Nothing
         }

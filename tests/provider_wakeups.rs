@@ -429,6 +429,59 @@ fn a_failed_first_load_is_retried() {
     assert_eq!(prepare(&mut p, "lp0", "0").as_deref(), Ok("c1pf0vf0"));
 }
 
+/// udev running but never finishing with a new representor (a stuck rule;
+/// a container whose /run/udev/control is left by an exited udevd).  The
+/// provider gives up after SETTLE_TIMEOUT and then plugs it, but on
+/// c6b4950 the declined prepare registered only descriptors that nothing
+/// makes readable, and no timer for the give-up: on a host whose loop has
+/// no other wakeups, the port waited for ever.  Now the wakeup carries a
+/// timer at the settle timeout, and at that moment the port plugs.
+#[test]
+fn a_port_waiting_for_udev_is_woken_at_the_settle_timeout() {
+    use std::sync::{Arc, Mutex as M};
+    use std::time::Instant;
+    let d = Dirs::new("settle");
+    let _udevd = std::os::unix::net::UnixListener::bind(d.0.join("udev/control")).unwrap();
+    let k = FakeKernel::new();
+    populate(&k, 1);
+    for i in [5, 100] {
+        std::fs::write(d.0.join(format!("udev/data/n{i}")), b"").unwrap();
+    }
+    let t0 = Instant::now();
+    let kclock = Arc::new(M::new(t0));
+    let mut ks = k.source(d.opts()).unwrap();
+    let c = kclock.clone();
+    ks.set_clock(move || *c.lock().unwrap());
+    let mut p = Provider::new(Box::new(Kernel(ks)), now).unwrap();
+    k.add_port_61(&vf(4));
+    k.link_new(&link(104, "c1pf0vf4"));
+    let ms = match prepare(&mut p, "lp4", "4") {
+        Err(Wakeup::ReadableUntil(fds, ms)) => {
+            assert_eq!(fds, p.fds());
+            ms
+        }
+        other => panic!("no timer for the settle timeout: {other:?}"),
+    };
+    assert_eq!(ms, 30_000, "SETTLE_TIMEOUT after the link was first seen");
+    // A moment before the timer: still waiting, and the timer is what is
+    // left of the timeout.
+    *kclock.lock().unwrap() = t0 + Duration::from_millis(ms - 1_000);
+    advance(ms - 1_000);
+    assert_eq!(
+        prepare(&mut p, "lp4", "4").map_err(|w| match w {
+            Wakeup::ReadableUntil(_, ms) => ms,
+            other => panic!("{other:?}"),
+        }),
+        Err(1_000)
+    );
+    // When the timer fires, with no event at all: the port plugs.
+    *kclock.lock().unwrap() = t0 + Duration::from_millis(ms);
+    advance(1_000);
+    assert_eq!(prepare(&mut p, "lp4", "4").as_deref(), Ok("c1pf0vf4"));
+    // Nothing waits for udev any more: no timer.
+    assert_eq!(p.wakeup(0), Wakeup::Readable(p.fds()));
+}
+
 /// On a host that never calls `run` (stock OVN), a *new* plug (the
 /// full path, not a hit) within STALE_AFTER_MS of the last drain
 /// was answered from the table without draining on c6b4950: a function

@@ -205,6 +205,12 @@ fn register(w: Wakeup) {
             super::poll::wait_readable(&fds);
         }
         Wakeup::Timer(ms) => {
+            // Computed from the coarse clock: rounded up by its resolution
+            // (src/ffi/sys.rs), or it may fire a tick before it is due.
+            super::poll::wait_timer(ms.saturating_add(super::sys::coarse_resolution_ms()));
+        }
+        Wakeup::ReadableUntil(fds, ms) => {
+            super::poll::wait_readable(&fds);
             super::poll::wait_timer(ms);
         }
     }
