@@ -201,6 +201,20 @@ struct Claim {
     seen: u64,
     /// Its key in `hot`, when entered there for the current table.
     hot: Option<HotKey>,
+    /// What the holder was last answered on the full path.
+    grant: Option<Grant>,
+}
+
+/// The answer a holder was last given on the full path: its request, the
+/// netdev name and that netdev's ifindex.  During an outage or while the
+/// table is behind, the provider answers the holder with it again if that
+/// name still is that netdev (src/provider.rs, "When the source is
+/// unavailable").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub req: crate::options::Request,
+    pub name: String,
+    pub ifindex: u32,
 }
 
 #[derive(Debug)]
@@ -394,6 +408,7 @@ impl Claims {
             c.holder = who.clone();
             c.seen = seq;
             c.hot = Some(hot);
+            c.grant = None;
             self.by_lport.insert(who, i);
             self.hot.insert(hot, h);
             return Decision::TakenOver { from };
@@ -409,6 +424,7 @@ impl Claims {
             id: id.clone(),
             seen: seq,
             hot: Some(hot),
+            grant: None,
         };
         // A stale entry under this key (its claim was for the function in
         // an older table) must go: the key means this function now.
@@ -448,6 +464,32 @@ impl Claims {
                 }
             }
         }
+    }
+
+    /// The function `lport` holds, if any.
+    pub fn held(&self, lport: &str) -> Option<&FnId> {
+        let i = *self.by_lport.get(&LportId::new(lport))?;
+        self.slab[i as usize].as_ref().map(|c| &c.id)
+    }
+
+    /// Records what the holder `lport` was just answered (after a
+    /// [`Decision::Granted`] or [`Decision::TakenOver`] for it).
+    pub fn set_grant(&mut self, lport: &str, grant: Grant) {
+        if let Some(&i) = self.by_lport.get(&LportId::new(lport)) {
+            if let Some(c) = self.slab[i as usize].as_mut() {
+                c.grant = Some(grant);
+            }
+        }
+    }
+
+    /// The function `lport` holds and its last answer, recording an ask at
+    /// `seq` (the holder is still asking while it is answered so).
+    pub fn held_grant(&mut self, lport: &str, seq: u64) -> Option<(&FnId, &Grant)> {
+        let i = *self.by_lport.get(&LportId::new(lport))?;
+        let c = self.slab[i as usize].as_mut()?;
+        c.seen = c.seen.max(seq);
+        let c = self.slab[i as usize].as_ref()?;
+        Some((&c.id, c.grant.as_ref()?))
     }
 
     /// Drops whatever `lport` holds or contends for (its REMOVE); returns

@@ -907,6 +907,25 @@ impl<T: Transport> KernelSource<T> {
         !self.unsettled.is_empty()
     }
 
+    /// How long until a link waiting for udev can be given up on (its
+    /// settle timeout passed, and a recheck is due then): the earliest
+    /// such moment still ahead.  `None` when no link waits, or when every
+    /// waiting link can be given up on now (the next miss rechecks it; a
+    /// timer already due would spin the host's loop).
+    pub fn settle_timer(&self) -> Option<std::time::Duration> {
+        let now = self.now();
+        let recheck = self.last_recheck.map(|t| t + self.recheck_interval);
+        self.unsettled
+            .values()
+            .map(|&since| {
+                let give_up = since + self.udev.timeout();
+                recheck.map_or(give_up, |r| give_up.max(r))
+            })
+            .filter(|&at| at > now)
+            .min()
+            .map(|at| at - now)
+    }
+
     /// Links currently waiting for udev.
     pub fn unsettled(&self) -> Vec<u32> {
         self.unsettled.keys().copied().collect()

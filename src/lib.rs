@@ -6,7 +6,8 @@
 //! - [`provider`]: the provider's state and freshness rules (safe Rust);
 //!   [`outage`]: when its table cannot be trusted, and the retry back-off.
 //! - `devlink`, `rtnl`, [`sources`]: where the table comes from.
-//! - [`ffi`]: the C ABI ovn-controller calls; the only `unsafe` in the crate.
+//! - [`ffi`]: the C ABI ovn-controller calls; with [`os`] (one libc call
+//!   behind a safe function), the only `unsafe` in the crate.
 
 #![deny(unsafe_code)]
 
@@ -19,6 +20,8 @@ pub mod kernel;
 pub mod logging;
 pub mod lookup;
 pub mod options;
+#[allow(unsafe_code)]
+pub mod os;
 pub mod outage;
 pub mod port;
 pub mod provider;

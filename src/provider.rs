@@ -14,7 +14,9 @@
 //! - On a host that never calls `run` (stock OVN), `prepare` drains at most
 //!   once per [`STALE_AFTER_MS`], measured with the coarse monotonic clock
 //!   (vDSO, no kernel entry): ~0 syscalls per call, bounded staleness.
-//! - A miss drains once (if nothing was drained in this call) and retries,
+//! - The full path (a miss, a new plug) always drains once before its
+//!   first lookup (a new lport must not get a name freed since the last
+//!   drain, whatever the host's loop does), and after a miss retries,
 //!   re-checking udev settling for a port whose name is not final.
 //!
 //! ## Wakeups
@@ -24,7 +26,9 @@
 //! and ovn-controller spins at 100% CPU.  So a port declined for bad
 //! options (which no kernel event can fix, and which returns before any
 //! drain) registers nothing.  udev's database watch is registered only
-//! while a link waits for udev (`sources::Kernel`).
+//! while a link waits for udev (`sources::Kernel`), and then with a timer
+//! at the earliest udev settle timeout ([`Wakeup::ReadableUntil`]): no
+//! event marks it, yet the port plugs then.
 //!
 //! ## When the source is unavailable (an [`Outage`])
 //! The source may not be open (a kernel without devlink, a missing
@@ -35,10 +39,19 @@
 //! representor that was deleted or renamed in the gap, which is a wrong
 //! plug.  So during an outage **every CREATE is declined** (refusal
 //! `source-unavailable`) and the hit path is closed; REMOVE stays allowed.
-//! Declining is safe: OVN (with ovn-patch's crash fix) plugs nothing new,
-//! and leaves an already-plugged port as it is (or, on a host that unplugs
-//! a port whose update is declined, takes it down until a retry succeeds),
-//! so the cost is delay or downtime, never a wrong port.  The provider retries (re-opens, reloads or
+//! One exception: the lport that holds a function (src/claims.rs) and asks
+//! for it with the request it was answered for gets that answer again if
+//! the name still is the same netdev (`if_nametoindex(name)` equals the
+//! ifindex recorded when it was answered; an ifindex is not reused while
+//! its netdev lives).  ovn-patch 0007 unplugs a plugged port whose prepare
+//! declines, which would free its function for a contender; its contract
+//! asks a provider that cannot answer for a moment for its previous
+//! answer.  The same exception holds while the table is behind
+//! (`events-pending`).  One syscall per such call, only then.  Declining
+//! everyone else is safe: OVN (with ovn-patch's crash fix) plugs nothing
+//! new, and a holder whose netdev was deleted or renamed is unplugged (or
+//! left) until a retry succeeds, so the cost is delay or downtime, never a
+//! wrong port.  The provider retries (re-opens, reloads or
 //! resynchronises) at most once per back-off step, 1 s doubling to 60 s
 //! ([`crate::outage`]), on the next `run` or `prepare` after the step is
 //! due; hosted, the vtable registers a timer for it instead of the source's
@@ -88,6 +101,12 @@ pub trait Source: Send {
     fn fds(&self) -> Vec<RawFd> {
         Vec::new()
     }
+    /// Milliseconds (> 0) until a name waiting for udev can be handed out
+    /// anyway (its settle timeout), if one waits: no descriptor becomes
+    /// readable then, so the host needs a timer.
+    fn settle_timer_ms(&self) -> Option<u64> {
+        None
+    }
     /// False while the table may miss changes the source cannot replay:
     /// not open or not loaded yet, or events lost and not resynchronised.
     /// A `drain` is then the source's own retry.
@@ -132,6 +151,10 @@ pub struct Provider {
     stats: Stats,
     /// `Some` while the table cannot be trusted (module docs).
     outage: Option<Outage>,
+    /// The ifindex a netdev name has now ([`crate::os::ifindex_of`]; a
+    /// fake in tests, whose kernels have no real netdevs): asked only to
+    /// re-answer a holder during an outage or while the table is behind.
+    ifindex_of: fn(&str) -> Option<u32>,
 }
 
 /// A refusal remembered for an lport.
@@ -167,11 +190,19 @@ impl Provider {
             claims: Claims::new(),
             stats: Stats::default(),
             outage: None,
+            ifindex_of: crate::os::ifindex_of,
         }
     }
 
     pub fn table(&self) -> &Table {
         &self.table
+    }
+
+    /// Replaces the ifindex check used to re-answer a holder while the
+    /// table cannot be trusted (module docs): for tests, whose netdevs are
+    /// not real.
+    pub fn set_ifindex_of(&mut self, f: fn(&str) -> Option<u32>) {
+        self.ifindex_of = f;
     }
 
     pub fn stats(&self) -> &Stats {
@@ -244,12 +275,33 @@ impl Provider {
         }
     }
 
-    /// PLUG_OP_REMOVE: always allowed (the representor may be gone already;
-    /// refusing would leave a stale port in br-int).  The lport's function
-    /// is free again: another lport that asks for it gets it.
-    pub fn prepare_remove(&mut self, lport: &str) -> bool {
+    /// PLUG_OP_REMOVE of `lport`'s Interface `iface` (OVN's
+    /// `ctx_in->iface_name`): always allowed (the representor may be gone
+    /// already; refusing would leave a stale port in br-int).  The lport's
+    /// function is free again (another lport that asks for it gets it)
+    /// when the Interface removed is that function's netdev, or the
+    /// function is gone, or `iface` is unknown (`None` or empty).  Not
+    /// when `iface` is another netdev: with ovn-patch 0005, a changed plug
+    /// target is a CREATE for the new netdev and then a REMOVE of the
+    /// lport's *old* Interface, and the function just handed to it must
+    /// stay its own.
+    pub fn prepare_remove(&mut self, lport: &str, iface: Option<&str>) -> bool {
         self.stats.removes += 1;
         self.forget_refusal(lport);
+        let keep = match (iface.filter(|i| !i.is_empty()), self.claims.held(lport)) {
+            (Some(iface), Some(f)) => {
+                matches!(netdev_of(&self.table, f), Some((n, _)) if n != iface)
+            }
+            _ => false,
+        };
+        if keep {
+            log::debug!(
+                "lport {}: unplug of its old interface {} allowed; it keeps its function",
+                untrusted(lport),
+                untrusted(iface.unwrap_or_default())
+            );
+            return true;
+        }
         match self.claims.release(lport) {
             Some(f) => log::debug!("lport {}: unplug allowed; {f} is free", untrusted(lport)),
             None => log::debug!("lport {}: unplug allowed", untrusted(lport)),
@@ -274,12 +326,12 @@ impl Provider {
         &mut self,
         lport: &str,
         req: &Request,
-        found: (crate::table::PfKey, String),
+        found: Owned,
         opts: impl IntoIterator<Item = (K, V)>,
     ) -> bool {
-        let (pf, name) = found;
+        let (pf, name, ifindex) = found;
         let seq = self.stats.prepares;
-        match self.claims.claim(&self.table, pf, req.function, lport, seq) {
+        let granted = match self.claims.claim(&self.table, pf, req.function, lport, seq) {
             Decision::Granted { moved_from: None } => true,
             Decision::Granted {
                 moved_from: Some(old),
@@ -317,7 +369,48 @@ impl Provider {
                 );
                 false
             }
+        };
+        if granted {
+            if let Some(ifindex) = ifindex {
+                let grant = claims::Grant {
+                    req: *req,
+                    name,
+                    ifindex,
+                };
+                self.claims.set_grant(lport, grant);
+            }
         }
+        granted
+    }
+
+    /// The answer `lport` was last given, again, while the table cannot be
+    /// trusted (an outage, or a table behind the kernel): only for the
+    /// holder of a function asking for it with the same request, and only
+    /// if the name still is the netdev it named then (same ifindex: an
+    /// ifindex is not reused while its netdev lives, so that name is still
+    /// that function's representor).  One syscall; never on the hit path.
+    fn previous_answer(&mut self, lport: &str, req: &Request) -> Option<String> {
+        let seq = self.stats.prepares;
+        let (f, grant) = self.claims.held_grant(lport, seq)?;
+        if grant.req != *req {
+            return None;
+        }
+        // The table's name for the function if it still knows it under
+        // the same netdev (a rename served by a hit since), else the name
+        // granted.
+        let name = match netdev_of(&self.table, f) {
+            Some((n, Some(i))) if i == grant.ifindex => n.to_owned(),
+            _ => grant.name.clone(),
+        };
+        let ifindex = grant.ifindex;
+        if (self.ifindex_of)(&name) != Some(ifindex) {
+            log::debug!(
+                "lport {}: its netdev {name} (ifindex {ifindex}) is gone or renamed",
+                untrusted(lport)
+            );
+            return None;
+        }
+        Some(name)
     }
 
     /// PLUG_OP_CREATE: which netdev to plug for `lport`, given its options.
@@ -352,13 +445,15 @@ impl Provider {
                 return None;
             }
         };
-        let mut drained = false;
-        if self.drain_due() {
-            self.drain();
-            drained = true;
-        }
-        if self.decline_unavailable(lport, opts.clone()) {
-            return None;
+        // The full path always looks at the source first: a host that never
+        // calls `run` may not have drained for up to STALE_AFTER_MS, and a
+        // new plug must not get a name freed in that window.
+        self.drain();
+        if let Some(answer) = self.unavailable(lport, &req, opts.clone()) {
+            return answer.map(|n| {
+                self.note_hit(lport, &req);
+                plug(&n)
+            });
         }
         let first = match lookup::lookup(&self.table, &req) {
             Ok(found) => {
@@ -376,12 +471,12 @@ impl Provider {
         if let Refusal::NotSettled { .. } = first {
             self.source.recheck_unsettled(&mut self.table);
         }
-        if !drained {
-            self.drain();
-        }
         self.check_healthy();
-        if self.decline_unavailable(lport, opts.clone()) {
-            return None;
+        if let Some(answer) = self.unavailable(lport, &req, opts.clone()) {
+            return answer.map(|n| {
+                self.note_hit(lport, &req);
+                plug(&n)
+            });
         }
         match lookup::lookup(&self.table, &req) {
             Ok(found) => {
@@ -393,26 +488,45 @@ impl Provider {
                 self.note_hit(lport, &req);
                 Some(r)
             }
-            Err(r) => {
-                // Still asking for the function it holds (the representor
-                // is being re-created or named): it keeps it.
-                if let Some(pf) = refused_pf(&self.table, &req, &r) {
-                    self.claims
-                        .asked(&self.table, pf, req.function, lport, self.stats.prepares);
+            Err(Refusal::EventsPending) => {
+                if let Some(n) = self.previous_answer(lport, &req) {
+                    self.note_hit(lport, &req);
+                    return Some(plug(&n));
                 }
-                let code = r.code();
-                let text = |table: &Table| {
-                    let hint = if r.may_resolve_later() {
-                        " (will plug when it appears)"
-                    } else {
-                        " (needs operator action)"
-                    };
-                    format!("{}{hint}", lookup::explain(table, &req, &r))
-                };
-                self.log_refusal(lport, code, text, opts);
+                self.refuse(lport, &req, Refusal::EventsPending, opts);
+                None
+            }
+            Err(r) => {
+                self.refuse(lport, &req, r, opts);
                 None
             }
         }
+    }
+
+    /// Declines `lport`'s request for `r` (and logs it, as any refusal).
+    fn refuse<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        lport: &str,
+        req: &Request,
+        r: Refusal,
+        opts: impl IntoIterator<Item = (K, V)>,
+    ) {
+        // Still asking for the function it holds (the representor
+        // is being re-created or named): it keeps it.
+        if let Some(pf) = refused_pf(&self.table, req, &r) {
+            self.claims
+                .asked(&self.table, pf, req.function, lport, self.stats.prepares);
+        }
+        let code = r.code();
+        let text = |table: &Table| {
+            let hint = if r.may_resolve_later() {
+                " (will plug when it appears)"
+            } else {
+                " (needs operator action)"
+            };
+            format!("{}{hint}", lookup::explain(table, req, &r))
+        };
+        self.log_refusal(lport, code, text, opts);
     }
 
     /// The hit path of PLUG_OP_CREATE, for a request the caller already
@@ -594,6 +708,9 @@ pub enum Wakeup {
     Nothing,
     /// The source's descriptors, all drained by this call.
     Readable(Vec<RawFd>),
+    /// The same descriptors, and a timer in ms (> 0): a link waits for udev
+    /// and its settle timeout comes then (no event marks it).
+    ReadableUntil(Vec<RawFd>, u64),
     /// A timer: the next retry of an unavailable source, in ms (> 0).
     Timer(u64),
 }
@@ -641,8 +758,9 @@ impl Provider {
     /// due (no attempt was made in this call, e.g. bad options: a timer
     /// that has already expired would spin) or there is nothing to plug
     /// and no port asked ([`Outage::needs_timer`]).  Otherwise: the source's
-    /// descriptors if this call drained them, else nothing (an undrained
-    /// descriptor may be readable, and would spin).
+    /// descriptors if this call drained them (with a timer at the earliest
+    /// udev settle timeout while a link waits for udev), else nothing (an
+    /// undrained descriptor may be readable, and would spin).
     pub fn wakeup(&self, drains_before: u64) -> Wakeup {
         if let Some(o) = &self.outage {
             return match o.retry_in_ms((self.clock)()) {
@@ -652,7 +770,11 @@ impl Provider {
             };
         }
         if self.stats.drains > drains_before {
-            Wakeup::Readable(self.source.fds())
+            let fds = self.source.fds();
+            match self.source.settle_timer_ms() {
+                Some(ms) => Wakeup::ReadableUntil(fds, ms.max(1)),
+                None => Wakeup::Readable(fds),
+            }
         } else {
             Wakeup::Nothing
         }
@@ -748,29 +870,54 @@ impl Provider {
         }
     }
 
-    /// Declines (and logs, as any refusal) while the source is unavailable.
-    fn decline_unavailable<K: AsRef<str>, V: AsRef<str>>(
+    /// While the source is unavailable: `Some(Some(name))` for a holder
+    /// given its previous answer again ([`Provider::previous_answer`]),
+    /// `Some(None)` for anyone else, declined (and logged, as any
+    /// refusal); `None` when the source is available.
+    fn unavailable<K: AsRef<str>, V: AsRef<str>>(
         &mut self,
         lport: &str,
+        req: &Request,
         opts: impl IntoIterator<Item = (K, V)>,
-    ) -> bool {
-        let Some(o) = &mut self.outage else {
-            return false;
-        };
+    ) -> Option<Option<String>> {
+        self.outage.as_ref()?;
+        if let Some(n) = self.previous_answer(lport, req) {
+            return Some(Some(n));
+        }
+        let o = self.outage.as_mut()?;
         o.note_declined();
         let why = format!(
             "the representor table is not available ({}) (will plug when it loads)",
             o.last_error()
         );
         self.log_refusal(lport, "source-unavailable", |_| why, opts);
-        true
+        Some(None)
     }
 }
 
+/// A found function: its PF, its netdev name and ifindex.
+type Owned = (crate::table::PfKey, String, Option<u32>);
+
 /// A found function with its name copied out of the table (the claim
 /// check needs the table while the name is shown).
-fn owned(f: Found<'_>) -> (crate::table::PfKey, String) {
-    (f.pf, f.name.to_owned())
+fn owned(f: Found<'_>) -> Owned {
+    (f.pf, f.name.to_owned(), f.entry.ifindex())
+}
+
+/// The netdev name (and ifindex) `table` has for the function `f`; `None`
+/// when the table has no such function, or it has no netdev.
+fn netdev_of<'t>(table: &'t Table, f: &claims::FnId) -> Option<(&'t str, Option<u32>)> {
+    let pf = crate::table::PfKey {
+        dev: table.dev_index(&f.dev)?,
+        controller: f.controller,
+        pfnum: f.pfnum,
+    };
+    let e = match f.function {
+        options::Function::Pf => table.pf_entry(&pf),
+        options::Function::Vf(n) => table.vf_entry(&pf, n),
+        options::Function::Sf(n) => table.sf_entry(&pf, n),
+    }?;
+    Some((e.name.as_deref()?, e.ifindex()))
 }
 
 /// The provider's options of an lport, for a log line.
@@ -853,7 +1000,7 @@ mod tests {
             Some("c1pf0")
         );
         assert!(!p.refused.contains_key(&LportId::new(&last)));
-        assert!(p.prepare_remove(&last));
+        assert!(p.prepare_remove(&last, None));
         assert!(p.claims().is_empty());
     }
 
@@ -869,7 +1016,7 @@ mod tests {
         assert!(p.prepare_create("b", pf, None, |_| ()).is_none());
         assert_eq!(p.stats().claim_refusals, 1);
         assert!(p.prepare_hit("a", &req, |_| ()).is_some());
-        assert!(p.prepare_remove("a"));
+        assert!(p.prepare_remove("a", None));
         assert!(p.prepare_hit("b", &req, |_| ()).is_none());
         assert!(p.prepare_create("b", pf, None, |_| ()).is_some());
         assert!(p.prepare_hit("b", &req, |_| ()).is_some());
@@ -939,6 +1086,251 @@ mod tests {
         assert_eq!(ask(&mut p, "a", moved), None);
         assert_eq!(ask(&mut p, "b", vf3).as_deref(), Some("c1pf0vf3"));
         assert_eq!(ask(&mut p, "a", vf3), None);
+        p.claims().check().unwrap();
+    }
+}
+
+#[cfg(test)]
+mod claims_through_outages {
+    //! ovn-patch 0007 unplugs a plugged lport whose provider declines it;
+    //! its contract: a provider that cannot answer for a moment gives its
+    //! previous answer instead.
+    use super::*;
+    use std::cell::Cell;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    const WITH: &str = "port pci/0000:03:00.0/2 flavour pcipf controller 1 pfnum 0 external \
+                        hw_addr 00:53:00:00:10:00 netdev c1pf0 ifindex 12\n\
+                        port pci/0000:03:00.0/4 flavour pcivf controller 1 pfnum 0 vfnum 3 \
+                        external netdev c1pf0vf3 ifindex 14\n";
+
+    /// A kernel source whose resynchronisation fails while `fail` is set
+    /// (e.g. a dump interrupted more than MAX_DUMP_ATTEMPTS times after an
+    /// ENOBUFS): the table itself never changes.
+    struct Flaky(Table, Arc<AtomicBool>);
+
+    impl Source for Flaky {
+        fn load(&mut self) -> io::Result<Table> {
+            Ok(self.0.clone())
+        }
+        fn drain(&mut self, _: &mut Table) -> io::Result<bool> {
+            if self.1.load(Ordering::Relaxed) {
+                Err(io::Error::other("resync: dump interrupted 8 times"))
+            } else {
+                Ok(false)
+            }
+        }
+        fn healthy(&self) -> bool {
+            !self.1.load(Ordering::Relaxed)
+        }
+        fn describe(&self) -> String {
+            "flaky".into()
+        }
+    }
+
+    fn clock() -> u64 {
+        static NOW: AtomicU64 = AtomicU64::new(0);
+        NOW.fetch_add(60_000, Ordering::Relaxed)
+    }
+
+    thread_local! {
+        /// The fake kernel's c1pf0vf3 netdev: its ifindex, `None` once
+        /// deleted (or renamed away).
+        static VF3_IFINDEX: Cell<Option<u32>> = const { Cell::new(Some(14)) };
+    }
+
+    fn fake_ifindex(name: &str) -> Option<u32> {
+        match name {
+            "c1pf0" => Some(12),
+            "c1pf0vf3" => VF3_IFINDEX.with(Cell::get),
+            _ => None,
+        }
+    }
+
+    const VF3: [(&str, &str); 2] = [
+        ("vif-plug:representor:pf-mac", "00:53:00:00:10:00"),
+        ("vif-plug:representor:vf-num", "3"),
+    ];
+
+    fn setup() -> (Provider, Arc<AtomicBool>) {
+        VF3_IFINDEX.with(|c| c.set(Some(14)));
+        let t = crate::snapshot::parse(WITH, false).unwrap();
+        let fail = Arc::new(AtomicBool::new(false));
+        let mut p = Provider::new(Box::new(Flaky(t, fail.clone())), clock).unwrap();
+        p.set_ifindex_of(fake_ifindex);
+        p.run();
+        (p, fail)
+    }
+
+    fn ask(p: &mut Provider, lport: &str) -> Option<String> {
+        p.prepare_create(lport, VF3, None, |n| n.to_owned())
+    }
+
+    /// A plugged holder whose function and netdev never changed keeps its
+    /// answer while a resync fails (on c6b4950 it was declined, so 0007
+    /// unplugged every VIF on the host); a new plug is still declined.
+    #[test]
+    fn a_plugged_holder_is_not_declined_while_a_resync_fails() {
+        let (mut p, fail) = setup();
+        assert_eq!(ask(&mut p, "lsp-a").as_deref(), Some("c1pf0vf3"));
+        fail.store(true, Ordering::Relaxed);
+        p.run();
+        assert!(p.outage().is_some());
+        for _ in 0..3 {
+            assert_eq!(
+                ask(&mut p, "lsp-a").as_deref(),
+                Some("c1pf0vf3"),
+                "plugged, healthy port declined during an outage (0007 unplugs it)"
+            );
+            assert_eq!(ask(&mut p, "lsp-new"), None, "a new plug during an outage");
+        }
+    }
+
+    /// One failed resync must not move a function from its holder to the
+    /// duplicate lport the claims exist to refuse (issue 12 item 3): the
+    /// holder keeps its answer, so 0007 removes nothing, and the contender
+    /// is still refused once the source is back.
+    #[test]
+    fn a_transient_outage_does_not_hand_the_function_to_the_contender() {
+        let (mut p, fail) = setup();
+        // Iteration 1: A holds VF 3, B (same pf-mac/vf-num) is refused.
+        assert_eq!(ask(&mut p, "lsp-a").as_deref(), Some("c1pf0vf3"));
+        assert_eq!(ask(&mut p, "lsp-b"), None);
+        // Iterations 2-4: the resync fails; A keeps its answer (had it been
+        // declined, 0007 would REMOVE A's Interface and free VF 3).
+        fail.store(true, Ordering::Relaxed);
+        for _ in 0..3 {
+            p.run();
+            assert_eq!(ask(&mut p, "lsp-a").as_deref(), Some("c1pf0vf3"));
+            assert_eq!(ask(&mut p, "lsp-b"), None);
+        }
+        // The retry succeeds; B walks first this time.
+        fail.store(false, Ordering::Relaxed);
+        p.run();
+        assert!(p.outage().is_none());
+        for _ in 0..3 {
+            let b = ask(&mut p, "lsp-b");
+            let a = ask(&mut p, "lsp-a");
+            assert_eq!(
+                (a.as_deref(), b.as_deref()),
+                (Some("c1pf0vf3"), None),
+                "VF 3 (A's VM) now carries B's iface-id"
+            );
+        }
+        p.claims().check().unwrap();
+    }
+
+    /// The holder's netdev was deleted (or renamed, or its name reused by
+    /// another netdev with another ifindex) during the outage: its old name
+    /// may be another function now, so it is declined like everyone else.
+    #[test]
+    fn a_holder_whose_netdev_went_away_during_an_outage_is_declined() {
+        let (mut p, fail) = setup();
+        assert_eq!(ask(&mut p, "lsp-a").as_deref(), Some("c1pf0vf3"));
+        fail.store(true, Ordering::Relaxed);
+        p.run();
+        assert_eq!(ask(&mut p, "lsp-a").as_deref(), Some("c1pf0vf3"));
+        // Deleted.
+        VF3_IFINDEX.with(|c| c.set(None));
+        assert_eq!(ask(&mut p, "lsp-a"), None);
+        // The name now belongs to another netdev.
+        VF3_IFINDEX.with(|c| c.set(Some(99)));
+        assert_eq!(ask(&mut p, "lsp-a"), None);
+        // Another request than the one answered: declined too.
+        VF3_IFINDEX.with(|c| c.set(Some(14)));
+        let vf4 = [
+            ("vif-plug:representor:pf-mac", "00:53:00:00:10:00"),
+            ("vif-plug:representor:vf-num", "4"),
+        ];
+        assert_eq!(p.prepare_create("lsp-a", vf4, None, |n| n.to_owned()), None);
+        assert_eq!(ask(&mut p, "lsp-a").as_deref(), Some("c1pf0vf3"));
+    }
+
+    /// The same while the table is behind the kernel (a drain stopped at
+    /// its bound): the holder keeps its answer iff its netdev is unchanged;
+    /// others are refused `events-pending`.
+    #[test]
+    fn a_plugged_holder_keeps_its_answer_while_the_table_is_behind() {
+        let (mut p, _fail) = setup();
+        assert_eq!(ask(&mut p, "lsp-a").as_deref(), Some("c1pf0vf3"));
+        p.table.set_behind(true);
+        assert_eq!(ask(&mut p, "lsp-a").as_deref(), Some("c1pf0vf3"));
+        assert_eq!(ask(&mut p, "lsp-b"), None);
+        VF3_IFINDEX.with(|c| c.set(None));
+        assert_eq!(ask(&mut p, "lsp-a"), None);
+    }
+}
+
+#[cfg(test)]
+mod claims_across_replugs {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    struct Fixed(Table);
+    impl Source for Fixed {
+        fn load(&mut self) -> io::Result<Table> {
+            Ok(self.0.clone())
+        }
+        fn drain(&mut self, _: &mut Table) -> io::Result<bool> {
+            Ok(false)
+        }
+        fn describe(&self) -> String {
+            "fixed".into()
+        }
+    }
+    fn clock() -> u64 {
+        static NOW: AtomicU64 = AtomicU64::new(0);
+        NOW.fetch_add(60_000, Ordering::Relaxed)
+    }
+
+    /// ovn-patch 0005: when the provider names another netdev for a plugged
+    /// lport, ovn-controller creates the new Interface and calls
+    /// prepare(REMOVE) for the *old* one (ctx_in->iface_name = the old
+    /// netdev).  On c6b4950 that REMOVE released the function the lport
+    /// was just granted: later in the same vif_plug_run, another lport
+    /// asking for that function got it too.
+    #[test]
+    fn a_replug_remove_does_not_free_the_new_function() {
+        const SNAP: &str = "\
+port pci/0000:03:00.0/2 flavour pcipf controller 1 pfnum 0 external hw_addr 00:53:00:00:10:00 netdev c1pf0 ifindex 12
+port pci/0000:03:00.0/4 flavour pcivf controller 1 pfnum 0 vfnum 3 external netdev c1pf0vf3 ifindex 14
+port pci/0000:03:00.0/5 flavour pcivf controller 1 pfnum 0 vfnum 4 external netdev c1pf0vf4 ifindex 15
+";
+        let t = crate::snapshot::parse(SNAP, false).unwrap();
+        let mut p = Provider::new(Box::new(Fixed(t)), clock).unwrap();
+        p.run();
+        let vf = |n: &'static str| {
+            [
+                ("vif-plug:representor:pf-mac", "00:53:00:00:10:00"),
+                ("vif-plug:representor:vf-num", n),
+            ]
+        };
+        let ask = |p: &mut Provider, lport: &str, n: &'static str| {
+            p.prepare_create(lport, vf(n), None, |s| s.to_owned())
+        };
+        assert_eq!(ask(&mut p, "lsp-a", "3").as_deref(), Some("c1pf0vf3"));
+        // The CMS moves lsp-a to VF 4.
+        p.run();
+        assert_eq!(ask(&mut p, "lsp-a", "4").as_deref(), Some("c1pf0vf4"));
+        // 0005: unplug the old Interface c1pf0vf3 of lsp-a ...
+        assert!(p.prepare_remove("lsp-a", Some("c1pf0vf3")));
+        // ... and create c1pf0vf4 for lsp-a.  Later in the same run:
+        assert_eq!(
+            ask(&mut p, "lsp-c", "4"),
+            None,
+            "c1pf0vf4 handed to lsp-c while lsp-a is being plugged on it"
+        );
+        // VF 3 is free: lsp-a gave it up by asking for VF 4.
+        assert_eq!(ask(&mut p, "lsp-c", "3").as_deref(), Some("c1pf0vf3"));
+        // The REMOVE of lsp-a's current Interface frees VF 4; so does one
+        // without a name (a host that does not say), or an empty one.
+        assert!(p.prepare_remove("lsp-a", Some("c1pf0vf4")));
+        assert_eq!(ask(&mut p, "lsp-b", "4").as_deref(), Some("c1pf0vf4"));
+        assert!(p.prepare_remove("lsp-b", None));
+        assert_eq!(ask(&mut p, "lsp-a", "4").as_deref(), Some("c1pf0vf4"));
+        assert!(p.prepare_remove("lsp-a", Some("")));
+        assert!(p.claims().held("lsp-a").is_none());
         p.claims().check().unwrap();
     }
 }

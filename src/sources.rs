@@ -191,6 +191,13 @@ impl Source for Reopening {
         }
     }
 
+    fn settle_timer_ms(&self) -> Option<u64> {
+        match (&self.inner, self.loaded) {
+            (Some(s), true) => s.settle_timer_ms(),
+            _ => None,
+        }
+    }
+
     fn healthy(&self) -> bool {
         self.loaded && self.inner.as_ref().is_some_and(|s| s.healthy())
     }
@@ -250,6 +257,13 @@ impl<T: Transport + Send> Source for Kernel<T> {
 
     fn healthy(&self) -> bool {
         !self.0.needs_resync()
+    }
+
+    fn settle_timer_ms(&self) -> Option<u64> {
+        // Rounded up: a timer that fires before the timeout would find
+        // nothing to give up on.
+        let d = self.0.settle_timer()?;
+        Some(u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX))
     }
 
     fn describe(&self) -> String {

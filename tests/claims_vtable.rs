@@ -98,6 +98,20 @@ fn remove(lport: &str) -> bool {
     unsafe { prepare(&input, std::ptr::null_mut()) }
 }
 
+/// A REMOVE of the lport's Interface `iface` (ctx_in->iface_name, as
+/// consider_unplug_iface and ovn-patch 0005's replug pass it).
+fn remove_iface(lport: &str, iface: &str) -> bool {
+    let smap = build_smap(&[]);
+    let name = CString::new(lport).unwrap();
+    let iface = CString::new(iface).unwrap();
+    let mut input = ctx_in(&name, &smap);
+    input.op_type = PLUG_OP_REMOVE;
+    input.iface_name = iface.as_ptr();
+    let prepare = class().vif_plug_port_prepare.expect("prepare");
+    // SAFETY: as in `create`; OVN passes a NULL ctx_out for REMOVE.
+    unsafe { prepare(&input, std::ptr::null_mut()) }
+}
+
 // ---------------------------------------------------------------------------
 
 #[test]
@@ -114,6 +128,7 @@ fn one_function_one_lport_and_safe_logs_through_the_vtable() {
     the_holder_keeps_it_until_its_remove();
     a_holder_that_stops_asking_loses_it_on_the_third_contending_ask();
     a_holder_that_moves_frees_its_old_function();
+    a_replug_keeps_the_new_function_through_the_old_interfaces_remove();
     a_misspelt_prefix_refuses_instead_of_plugging_the_pf();
     names_and_options_are_logged_escaped_and_capped();
     smart_nic_warnings_are_rate_limited_and_escaped();
@@ -213,6 +228,21 @@ fn a_holder_that_moves_frees_its_old_function() {
     assert_eq!(create("lsp-b", &vf(3)).as_deref(), Some("c1pf0vf3"));
     assert_eq!(create("lsp-b", &vf(0)), None);
     assert!(remove("lsp-a"));
+    assert!(remove("lsp-b"));
+}
+
+/// ovn-patch 0005: a changed plug target is a CREATE for the new netdev,
+/// then a REMOVE of the lport's old Interface; on c6b4950 that REMOVE
+/// freed the function just handed to the lport.
+fn a_replug_keeps_the_new_function_through_the_old_interfaces_remove() {
+    assert_eq!(create("lsp-a", &vf(3)).as_deref(), Some("c1pf0vf3"));
+    assert_eq!(create("lsp-a", &vf(0)).as_deref(), Some("c1pf0vf0"));
+    assert!(remove_iface("lsp-a", "c1pf0vf3"));
+    assert_eq!(create("lsp-b", &vf(0)), None);
+    assert_eq!(create("lsp-a", &vf(0)).as_deref(), Some("c1pf0vf0"));
+    // The REMOVE of its current Interface frees it.
+    assert!(remove_iface("lsp-a", "c1pf0vf0"));
+    assert_eq!(create("lsp-b", &vf(0)).as_deref(), Some("c1pf0vf0"));
     assert!(remove("lsp-b"));
 }
 

@@ -269,10 +269,19 @@ fn udev_watch_is_registered_only_while_a_link_waits_for_udev() {
     assert_eq!(src.fds().len(), 2);
 }
 
+/// The fake kernel's netdevs c1pf0vfN (ifindex 100 + N) as
+/// `if_nametoindex` would see them after VF 3's netdev was deleted.
+fn vf3_deleted(name: &str) -> Option<u32> {
+    let n: u32 = name.strip_prefix("c1pf0vf")?.parse().ok()?;
+    (n != 3).then_some(100 + n)
+}
+
 /// Issue 12 item 8: after lost events, a failed resynchronisation means
 /// the table may serve a deleted or renamed netdev: the hit path closes,
-/// every CREATE is declined, REMOVE is allowed, and the resync is retried
-/// on a back-off (a timer; the descriptors are not registered).
+/// every CREATE is declined (a holder too, unless its netdev is still the
+/// one it was given: not here, VF 3's netdev was deleted), REMOVE is
+/// allowed, and the resync is retried on a back-off (a timer; the
+/// descriptors are not registered).
 #[test]
 fn a_failed_resync_declines_and_is_retried_on_a_back_off() {
     capture_logs();
@@ -280,6 +289,7 @@ fn a_failed_resync_declines_and_is_retried_on_a_back_off() {
     let k = FakeKernel::new();
     populate(&k, 4);
     let mut p = provider(&k, &d);
+    p.set_ifindex_of(vf3_deleted);
     p.run();
     assert_eq!(prepare(&mut p, "lp3", "3").as_deref(), Ok("c1pf0vf3"));
 
@@ -299,7 +309,7 @@ fn a_failed_resync_declines_and_is_retried_on_a_back_off() {
     let req = ovn_vif_rs::options::parse(opts("3")).unwrap();
     assert!(p.prepare_hit("lp3", &req, |_| ()).is_none());
     assert_eq!(prepare(&mut p, "lp3", "3"), Err(Wakeup::Timer(1_000)));
-    assert!(p.prepare_remove("lp3"));
+    assert!(p.prepare_remove("lp3", None));
     assert!(
         p.state_text().starts_with("degraded: "),
         "{}",
@@ -366,7 +376,7 @@ fn no_devlink_starts_empty_and_picks_the_kernel_up_later() {
     assert!(!p.run());
     assert_eq!(p.wakeup(before), Wakeup::Nothing);
     assert_eq!(prepare(&mut p, "lp1", "1"), Err(Wakeup::Timer(1_000)));
-    assert!(p.prepare_remove("lp1"));
+    assert!(p.prepare_remove("lp1", None));
     assert!(!p.run());
 
     // Retries back off; still nothing.
@@ -417,4 +427,83 @@ fn a_failed_first_load_is_retried() {
     assert!(prepare(&mut p, "lp0", "0").is_err());
     advance(1_000);
     assert_eq!(prepare(&mut p, "lp0", "0").as_deref(), Ok("c1pf0vf0"));
+}
+
+/// udev running but never finishing with a new representor (a stuck rule;
+/// a container whose /run/udev/control is left by an exited udevd).  The
+/// provider gives up after SETTLE_TIMEOUT and then plugs it, but on
+/// c6b4950 the declined prepare registered only descriptors that nothing
+/// makes readable, and no timer for the give-up: on a host whose loop has
+/// no other wakeups, the port waited for ever.  Now the wakeup carries a
+/// timer at the settle timeout, and at that moment the port plugs.
+#[test]
+fn a_port_waiting_for_udev_is_woken_at_the_settle_timeout() {
+    use std::sync::{Arc, Mutex as M};
+    use std::time::Instant;
+    let d = Dirs::new("settle");
+    let _udevd = std::os::unix::net::UnixListener::bind(d.0.join("udev/control")).unwrap();
+    let k = FakeKernel::new();
+    populate(&k, 1);
+    for i in [5, 100] {
+        std::fs::write(d.0.join(format!("udev/data/n{i}")), b"").unwrap();
+    }
+    let t0 = Instant::now();
+    let kclock = Arc::new(M::new(t0));
+    let mut ks = k.source(d.opts()).unwrap();
+    let c = kclock.clone();
+    ks.set_clock(move || *c.lock().unwrap());
+    let mut p = Provider::new(Box::new(Kernel(ks)), now).unwrap();
+    k.add_port_61(&vf(4));
+    k.link_new(&link(104, "c1pf0vf4"));
+    let ms = match prepare(&mut p, "lp4", "4") {
+        Err(Wakeup::ReadableUntil(fds, ms)) => {
+            assert_eq!(fds, p.fds());
+            ms
+        }
+        other => panic!("no timer for the settle timeout: {other:?}"),
+    };
+    assert_eq!(ms, 30_000, "SETTLE_TIMEOUT after the link was first seen");
+    // A moment before the timer: still waiting, and the timer is what is
+    // left of the timeout.
+    *kclock.lock().unwrap() = t0 + Duration::from_millis(ms - 1_000);
+    advance(ms - 1_000);
+    assert_eq!(
+        prepare(&mut p, "lp4", "4").map_err(|w| match w {
+            Wakeup::ReadableUntil(_, ms) => ms,
+            other => panic!("{other:?}"),
+        }),
+        Err(1_000)
+    );
+    // When the timer fires, with no event at all: the port plugs.
+    *kclock.lock().unwrap() = t0 + Duration::from_millis(ms);
+    advance(1_000);
+    assert_eq!(prepare(&mut p, "lp4", "4").as_deref(), Ok("c1pf0vf4"));
+    // Nothing waits for udev any more: no timer.
+    assert_eq!(p.wakeup(0), Wakeup::Readable(p.fds()));
+}
+
+/// On a host that never calls `run` (stock OVN), a *new* plug (the
+/// full path, not a hit) within STALE_AFTER_MS of the last drain
+/// was answered from the table without draining on c6b4950: a function
+/// deleted (and its name free for the next netdev) in that window was
+/// handed out.  The full path now always drains first.
+#[test]
+fn a_new_plug_on_a_stock_host_never_gets_a_deleted_functions_name() {
+    let d = Dirs::new("stale");
+    let k = FakeKernel::new();
+    populate(&k, 2);
+    let mut p = provider(&k, &d);
+    advance(100);
+    // Some other port's prepare drains (the loop is busy).
+    assert_eq!(prepare(&mut p, "lp1", "1").as_deref(), Ok("c1pf0vf1"));
+    // VF 0 is removed, with its representor.
+    k.port_del(&vf(0).id);
+    k.link_del(100);
+    advance(50);
+    // 50 ms later a new lport asks for VF 0.
+    assert_eq!(
+        prepare(&mut p, "lp-new", "0").ok(),
+        None,
+        "a deleted function's netdev name handed out to a new lport"
+    );
 }

@@ -104,9 +104,41 @@ pub fn poll_readable(fds: &[std::os::fd::RawFd], timeout_ms: i32) -> bool {
     rc > 0
 }
 
+/// The resolution of [`coarse_monotonic_ms`] in whole ms, rounded up
+/// (a jiffy: 1 to 10 ms; 10 if it cannot be read).  A timer computed from
+/// the coarse clock is lengthened by it: the coarse clock lags the real
+/// one by up to that much, so a timer for exactly the computed delay can
+/// fire before the deadline is due by the coarse clock, and the host loops
+/// once for nothing.
+pub fn coarse_resolution_ms() -> u64 {
+    static RES: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *RES.get_or_init(|| {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec; clock_getres only
+        // writes it.
+        let rc = unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+        if rc != 0 {
+            return 10;
+        }
+        let ns = (ts.tv_sec as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(ts.tv_nsec as u64);
+        ns.div_ceil(1_000_000).clamp(1, 1_000)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coarse_resolution_is_a_few_ms() {
+        let r = coarse_resolution_ms();
+        assert!((1..=1_000).contains(&r), "{r}");
+    }
 
     #[test]
     fn clock_moves_forward() {

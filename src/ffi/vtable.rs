@@ -117,9 +117,17 @@ unsafe extern "C" fn representor_port_prepare(
         if ctx_in.op_type == PLUG_OP_REMOVE {
             // ctx_out is NULL for REMOVE.  Always allowed, even before
             // `init`, after `destroy` or during an outage: refusing would
-            // leave a stale port in br-int.
+            // leave a stale port in br-int.  The Interface removed
+            // (iface_name) decides whether the lport's function is freed:
+            // with ovn-patch 0005 it may be the lport's old netdev, removed
+            // after the lport was given a new one.
             return match g.as_mut() {
-                Some(provider) => provider.prepare_remove(&lport()),
+                Some(provider) => {
+                    // SAFETY: iface_name is NULL or an xstrdup'ed string
+                    // owned by ctx_in (OVN sets it for REMOVE).
+                    let iface = unsafe { smap::cstr(ctx_in.iface_name) };
+                    provider.prepare_remove(&lport(), Some(&iface))
+                }
                 None => {
                     log::debug!(
                         "lport {}: unplug allowed (provider not initialised)",
@@ -197,6 +205,12 @@ fn register(w: Wakeup) {
             super::poll::wait_readable(&fds);
         }
         Wakeup::Timer(ms) => {
+            // Computed from the coarse clock: rounded up by its resolution
+            // (src/ffi/sys.rs), or it may fire a tick before it is due.
+            super::poll::wait_timer(ms.saturating_add(super::sys::coarse_resolution_ms()));
+        }
+        Wakeup::ReadableUntil(fds, ms) => {
+            super::poll::wait_readable(&fds);
             super::poll::wait_timer(ms);
         }
     }
