@@ -153,6 +153,11 @@ pub struct KernelOptions {
     /// `recheck_unsettled` looks at udev's database at most this often (it
     /// runs on the provider's miss path, once per declined `prepare`).
     pub recheck_interval: Duration,
+    /// Datagrams read per monitor per drain at most (default
+    /// [`MAX_DATAGRAMS_PER_DRAIN`]); a resync discards at most four times
+    /// as many.  Tests set a small bound to reach the "behind" rule with
+    /// small bursts.
+    pub max_datagrams_per_drain: usize,
 }
 
 /// Default `SO_RCVBUF` of the monitors: room for a burst of a few thousand
@@ -167,6 +172,7 @@ impl Default for KernelOptions {
             udev_root: PathBuf::from("/run/udev"),
             sysfs_root: PathBuf::from("/sys"),
             recheck_interval: Duration::from_millis(50),
+            max_datagrams_per_drain: MAX_DATAGRAMS_PER_DRAIN,
         }
     }
 }
@@ -182,7 +188,9 @@ const MAX_DUMP_ATTEMPTS: u32 = 8;
 pub const MAX_DATAGRAMS_PER_DRAIN: usize = 16 * 1024;
 /// Datagrams a resync discards per monitor at most (those queued before
 /// its dump); one that stops here resyncs again at the next drain.
-pub const DISCARD_BOUND: usize = 4 * MAX_DATAGRAMS_PER_DRAIN;
+pub const DISCARD_BOUND: usize = DISCARD_FACTOR * MAX_DATAGRAMS_PER_DRAIN;
+/// [`DISCARD_BOUND`] in drain bounds.
+const DISCARD_FACTOR: usize = 4;
 /// `recheck_unsettled` re-reads the smart_nic files at most this often.
 const SMARTNIC_RECHECK_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -208,6 +216,8 @@ pub struct KernelSource<T: Transport = NetlinkSocket> {
     /// Last pass of `recheck_unsettled` over the unsettled links.
     last_recheck: Option<Instant>,
     recheck_interval: Duration,
+    /// [`KernelOptions::max_datagrams_per_drain`] (at least 1).
+    max_datagrams: usize,
     need_resync: bool,
     /// The last drain of the devlink / rtnetlink monitor stopped at
     /// `MAX_DATAGRAMS_PER_DRAIN` (the table is behind while either is).
@@ -409,6 +419,7 @@ impl<T: Transport> KernelSource<T> {
             last_smartnic_check: None,
             last_recheck: None,
             recheck_interval: opts.recheck_interval,
+            max_datagrams: opts.max_datagrams_per_drain.max(1),
             need_resync: false,
             dl_behind: false,
             rt_behind: false,
@@ -646,8 +657,9 @@ impl<T: Transport> KernelSource<T> {
                 );
             } else {
                 log::info!(
-                    "more than {MAX_DATAGRAMS_PER_DRAIN} notifications queued on a monitor: \
-                     no netdev name is handed out until they are read"
+                    "more than {} notifications queued on a monitor: \
+                     no netdev name is handed out until they are read",
+                    self.max_datagrams
                 );
             }
         }
@@ -671,7 +683,7 @@ impl<T: Transport> KernelSource<T> {
         let mut changed = false;
         let mut dirty = false;
         let mut reached_end = false;
-        for _ in 0..MAX_DATAGRAMS_PER_DRAIN {
+        for _ in 0..self.max_datagrams {
             let Some(n) = self.next_datagram(Monitor::Devlink) else {
                 reached_end = true;
                 break;
@@ -702,7 +714,7 @@ impl<T: Transport> KernelSource<T> {
         let mut changed = false;
         let mut dirty = false;
         let mut reached_end = false;
-        for _ in 0..MAX_DATAGRAMS_PER_DRAIN {
+        for _ in 0..self.max_datagrams {
             let Some(n) = self.next_datagram(Monitor::Rtnl) else {
                 reached_end = true;
                 break;
@@ -801,7 +813,7 @@ impl<T: Transport> KernelSource<T> {
         let mut clean = true;
         for mon in [&mut self.dl_mon, &mut self.rt_mon] {
             let mut emptied = false;
-            for _ in 0..DISCARD_BOUND {
+            for _ in 0..self.max_datagrams.saturating_mul(DISCARD_FACTOR) {
                 match mon.recv(&mut self.buf) {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         emptied = true;

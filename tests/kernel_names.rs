@@ -100,6 +100,7 @@ impl Dirs {
             udev_root: self.root.join("udev"),
             sysfs_root: self.root.join("sys"),
             recheck_interval: Duration::ZERO,
+            ..KernelOptions::default()
         }
     }
 

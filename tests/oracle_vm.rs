@@ -71,6 +71,9 @@ const BRIDGE: &str = "obr0";
 const UDEV_RULE: &str = "/run/udev/rules.d/70-ovn-vif-rs-oracle.rules";
 const IFLA_MTU: u16 = 4;
 const IFLA_MASTER: u16 = 10;
+/// The drain bound the provider runs with here
+/// (`KernelOptions::max_datagrams_per_drain`), small so that real bursts
+/// exceed it.
 const DRAIN_BOUND: u64 = 1024;
 
 // ---------------------------------------------------------------------------
@@ -209,13 +212,19 @@ type ReadCounts = Arc<std::sync::Mutex<BTreeMap<RawFd, Arc<AtomicU64>>>>;
 fn opener(counts: ReadCounts) -> source_hook::Opener {
     Box::new(move || {
         let c = counts.clone();
-        let src = KernelSource::open_wrapped(KernelOptions::default(), move |s, ch| {
-            let reads = Arc::new(AtomicU64::new(0));
-            if matches!(ch, Channel::DevlinkMon | Channel::RtnlMon) {
-                c.lock().unwrap().insert(s.raw_fd(), reads.clone());
-            }
-            Counted { inner: s, reads }
-        })?;
+        let src = KernelSource::open_wrapped(
+            KernelOptions {
+                max_datagrams_per_drain: DRAIN_BOUND as usize,
+                ..KernelOptions::default()
+            },
+            move |s, ch| {
+                let reads = Arc::new(AtomicU64::new(0));
+                if matches!(ch, Channel::DevlinkMon | Channel::RtnlMon) {
+                    c.lock().unwrap().insert(s.raw_fd(), reads.clone());
+                }
+                Counted { inner: s, reads }
+            },
+        )?;
         Ok(Box::new(Kernel(src)) as Box<dyn ovn_vif_rs::provider::Source>)
     })
 }

@@ -147,6 +147,7 @@ impl Dirs {
             udev_root: self.0.join("udev"),
             sysfs_root: self.0.join("sys"),
             recheck_interval: Duration::ZERO,
+            ..KernelOptions::default()
         }
     }
 }
