@@ -215,7 +215,17 @@ check "ovn-controller still running (pid $OC_PID)" oc_alive
 
 # --- Invalid option ----------------------------------------------------------
 lsp_add lsp-bad vf-num=65539
+sleep 1
+# Refused is not retried in a loop: ovn-controller's CPU ticks and main-loop
+# wake-ups while only the refused lport is pending (a busy loop makes
+# thousands of wake-ups a second).
+cpu0=$(awk '{ print $14 + $15 }' "/proc/$OC_PID/stat")
+wk0=$(grep -c '|poll_loop|DBG|wakeup due to' "$W/log/ovn-controller.log")
 sleep 3
+cpu1=$(awk '{ print $14 + $15 }' "/proc/$OC_PID/stat")
+wk1=$(grep -c '|poll_loop|DBG|wakeup due to' "$W/log/ovn-controller.log")
+check "vf-num=65539: no busy loop (3 s idle: $((cpu1 - cpu0)) cpu ticks, $((wk1 - wk0)) main-loop wakeups)" \
+	test $((wk1 - wk0)) -lt 300
 check "vf-num=65539: nothing plugged" \
 	test -z "$(vsctl --bare --columns=name find Interface external_ids:iface-id=lsp-bad)"
 line=$(grep '|vif_plug_representor|' "$W/log/ovn-controller.log" | grep 'lsp-bad' | grep -m1 65539)
