@@ -147,12 +147,20 @@ ovs-vswitchd --detach --no-chdir --pidfile="$RUN/ovs-vswitchd.pid" --log-file="$
 	-vconsole:off -vsyslog:off unix:"$RUN/db.sock" || die "ovs-vswitchd"
 vsctl add-br br-int -- set bridge br-int fail-mode=secure other-config:disable-in-band=true ||
 	die "add-br br-int"
+# OVN before v24.09 has no --unixctl for ovn-controller: its control socket
+# is then $OVN_RUNDIR/ovn-controller.<pid>.ctl.
+ctl_opt=()
+if "$CONTROLLER" --help 2>/dev/null | grep -q -- '--unixctl'; then
+	ctl_opt=(--unixctl="$RUN/ovn-controller.ctl")
+fi
 "$CONTROLLER" --detach --no-chdir --pidfile="$RUN/ovn-controller.pid" \
-	--unixctl="$RUN/ovn-controller.ctl" \
+	"${ctl_opt[@]}" \
 	--log-file="$W/log/ovn-controller.log" -vconsole:off -vsyslog:off \
 	-vvif_plug_representor:file:dbg -vvif_plug:file:dbg -vpoll_loop:file:dbg \
 	unix:"$RUN/db.sock" || die "ovn-controller"
 OC_PID=$(cat "$RUN/ovn-controller.pid")
+OC_CTL=$RUN/ovn-controller.ctl
+[ ${#ctl_opt[@]} -gt 0 ] || OC_CTL=$RUN/ovn-controller.$OC_PID.ctl
 echo "ovn-controller: $CONTROLLER (pid $OC_PID)${LD_LIBRARY_PATH:+ LD_LIBRARY_PATH=$LD_LIBRARY_PATH}"
 timeout "$TMO" ovn-sbctl --timeout="$TMO" wait-until Chassis $CHASSIS || die "chassis $CHASSIS not registered"
 nbctl ls-add sw0 || die "ls-add"
@@ -199,11 +207,11 @@ plug_case "PF" lsp-pf pcipf 0
 plug_case "SF 2" lsp-sf2 pcisf 2 sf-num=2
 
 # --- ovn-appctl ------------------------------------------------------------
-out=$(appctl -t "$RUN/ovn-controller.ctl" vif-plug-representor/show)
+out=$(appctl -t "$OC_CTL" vif-plug-representor/show)
 check "appctl vif-plug-representor/show lists $PF_MAC" grep -q "$PF_MAC" <<<"$out"
 echo "$out" | head -n 12 | sed 's/^/    /'
 vf3=$(rep_netdev pcivf 3)
-out=$(appctl -t "$RUN/ovn-controller.ctl" vif-plug-representor/lookup pf-mac=$PF_MAC vf-num=3)
+out=$(appctl -t "$OC_CTL" vif-plug-representor/lookup pf-mac=$PF_MAC vf-num=3)
 echo "    lookup pf-mac=$PF_MAC vf-num=3: $out"
 check "appctl vif-plug-representor/lookup names $vf3" grep -qw -- "$vf3" <<<"$out"
 
