@@ -148,7 +148,7 @@ ovs-vswitchd --detach --no-chdir --pidfile="$RUN/ovs-vswitchd.pid" --log-file="$
 vsctl add-br br-int -- set bridge br-int fail-mode=secure other-config:disable-in-band=true ||
 	die "add-br br-int"
 # OVN before v24.09 has no --unixctl for ovn-controller: its control socket
-# is then $OVN_RUNDIR/ovn-controller.<pid>.ctl.
+# is then $OVN_RUNDIR/<program name>.<pid>.ctl (the binary's file name).
 ctl_opt=()
 if "$CONTROLLER" --help 2>/dev/null | grep -q -- '--unixctl'; then
 	ctl_opt=(--unixctl="$RUN/ovn-controller.ctl")
@@ -160,7 +160,7 @@ fi
 	unix:"$RUN/db.sock" || die "ovn-controller"
 OC_PID=$(cat "$RUN/ovn-controller.pid")
 OC_CTL=$RUN/ovn-controller.ctl
-[ ${#ctl_opt[@]} -gt 0 ] || OC_CTL=$RUN/ovn-controller.$OC_PID.ctl
+[ ${#ctl_opt[@]} -gt 0 ] || OC_CTL=$RUN/$(basename "$CONTROLLER").$OC_PID.ctl
 echo "ovn-controller: $CONTROLLER (pid $OC_PID)${LD_LIBRARY_PATH:+ LD_LIBRARY_PATH=$LD_LIBRARY_PATH}"
 timeout "$TMO" ovn-sbctl --timeout="$TMO" wait-until Chassis $CHASSIS || die "chassis $CHASSIS not registered"
 nbctl ls-add sw0 || die "ls-add"
