@@ -1161,7 +1161,7 @@ fn section_baselines(o: &Opts, cref_recv_ns: f64) {
             let ours = lookup::lookup(&table, r).map(|f| f.name.to_owned()).ok();
             assert_eq!(ours.as_deref(), cref.lookup(r), "C-ref disagrees on {r}");
             assert_eq!(ours.as_deref(), naive.lookup(r), "naive disagrees on {r}");
-            let hit = lookup::hit(&table, r).map(|n| n.to_text());
+            let hit = lookup::hit(&table, r).map(|(_, n)| n.to_text());
             assert_eq!(ours, hit, "the hit index disagrees on {r}");
         }
         let ours = time_calls(o.calls, |i| {

@@ -59,5 +59,7 @@ for text in [
     "vif-plug:representor:pf-mac=00:53:00:00:10:00\nvif-plug:representor:sf-num=8",
     "vif-plug:representor:pf-mac=00:53:00:00:10:00",
     "vif-plug:representor:vf-num=65536\nrequested-chassis=hv1",
+    "vif-plug:representor:pf-mac=00:53:00:00:10:00\nvif-plug:representor-vf-num=3",
+    "vif-plug:representor:pf-mac=00:53:00:00:10:00\nVif-Plug:Representor:vf-num=3",
 ]:
     put("options", text.encode())

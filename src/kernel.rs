@@ -26,6 +26,38 @@
 //! 6.1 sends no devlink notification when a netdev is renamed; names come
 //! from rtnetlink and the table prefers them.  A link's name is only handed
 //! out once settled (see [`crate::rtnl::settled`]).
+//!
+//! ## Which names are handed out
+//! **A name is handed out only if it is the link's current name as of
+//! everything the kernel has queued, and udev has finished with that
+//! name** (or udev is not running, or we gave up on udev, which is logged
+//! naming the link).  Concretely:
+//! - A drain reads each monitor until `EAGAIN` (the queue is bounded by the
+//!   socket's receive buffer; a fuller queue overflows into `ENOBUFS` and a
+//!   resync).  A drain that stops at [`MAX_DATAGRAMS_PER_DRAIN`] instead
+//!   (events arriving as fast as we read them) marks the table *behind*
+//!   ([`Table::set_behind`]): no name is handed out, neither by the hit
+//!   index nor by the lookup, until a drain of both monitors ends at
+//!   `EAGAIN` (or a resync replaced the table).
+//! - Lost events (`ENOBUFS`, a socket error) make the table behind too
+//!   until a resync has completed: one whose dump failed, or whose discard
+//!   of the datagrams queued before its dump stopped at [`DISCARD_BOUND`]
+//!   (applied after the dump they would undo it), is redone at the next
+//!   drain and no name is handed out meanwhile.
+//! - udev's verdict is read *before* the events it covers are read: for a
+//!   link event, while applying it (everything udev did before that moment,
+//!   its rename included, is queued behind it and applied by the same
+//!   drain); for a full dump, before the dump; for a recheck, before the
+//!   recheck drains the link monitor.  udev's database entry
+//!   (`/run/udev/data/n<ifindex>`) does not carry the name, so "udev has
+//!   finished with that name" holds for the name the link has once every
+//!   queued event is applied — which is why a behind table hands out none.
+//! - A link once settled stays settled through later renames (udev does
+//!   not rename twice; a later rename is an operator's, and final).
+//! - Rule 3 of [`crate::rtnl::settled`] (give up after
+//!   [`crate::rtnl::settled::SETTLE_TIMEOUT`]) logs a warning naming the
+//!   link and counts `KernelStats::settle_timeouts`; so does a give-up in a
+//!   full dump.  The clock is injectable ([`KernelSource::set_clock`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -95,6 +127,11 @@ pub struct KernelStats {
     pub parse_errors: u64,
     /// The last parse error or socket error, for `show`.
     pub last_error: Option<String>,
+    /// Links whose name was taken without udev finishing with it, after
+    /// the settle timeout (rule 3 of `rtnl::settled`).
+    pub settle_timeouts: u64,
+    /// Drains that stopped at `MAX_DATAGRAMS_PER_DRAIN` (table behind).
+    pub behind_drains: u64,
 }
 
 impl KernelStats {
@@ -137,10 +174,15 @@ impl Default for KernelOptions {
 /// A dump redone this many times in a row (the kernel kept changing while
 /// we read) is given up on with an error; the next drain tries again.
 const MAX_DUMP_ATTEMPTS: u32 = 8;
-/// Datagrams read per monitor per drain: a storm of events cannot keep a
-/// drain (and ovn-controller's main loop) busy forever; the rest waits for
-/// the next drain.
-const MAX_DATAGRAMS_PER_DRAIN: usize = 1024;
+/// Datagrams read per monitor per drain at most.  A drain reads until
+/// `EAGAIN`, which a queue the socket buffer bounds reaches long before
+/// this; the bound only stops a storm of events arriving as fast as we
+/// read them from holding a drain (and ovn-controller's main loop)
+/// forever.  A drain that stops here leaves the table behind (module docs).
+pub const MAX_DATAGRAMS_PER_DRAIN: usize = 16 * 1024;
+/// Datagrams a resync discards per monitor at most (those queued before
+/// its dump); one that stops here resyncs again at the next drain.
+pub const DISCARD_BOUND: usize = 4 * MAX_DATAGRAMS_PER_DRAIN;
 /// `recheck_unsettled` re-reads the smart_nic files at most this often.
 const SMARTNIC_RECHECK_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -167,6 +209,12 @@ pub struct KernelSource<T: Transport = NetlinkSocket> {
     last_recheck: Option<Instant>,
     recheck_interval: Duration,
     need_resync: bool,
+    /// The last drain of the devlink / rtnetlink monitor stopped at
+    /// `MAX_DATAGRAMS_PER_DRAIN` (the table is behind while either is).
+    dl_behind: bool,
+    rt_behind: bool,
+    /// Time source for settle timeouts and recheck intervals.
+    clock: Box<dyn Fn() -> Instant + Send>,
     stats: KernelStats,
 }
 
@@ -362,8 +410,38 @@ impl<T: Transport> KernelSource<T> {
             last_recheck: None,
             recheck_interval: opts.recheck_interval,
             need_resync: false,
+            dl_behind: false,
+            rt_behind: false,
+            clock: Box::new(Instant::now),
             stats: KernelStats::default(),
         }
+    }
+
+    /// Replaces the clock (default `Instant::now`), e.g. to step past the
+    /// settle timeout in a test without sleeping.
+    pub fn set_clock(&mut self, clock: impl Fn() -> Instant + Send + 'static) {
+        self.clock = Box::new(clock);
+    }
+
+    fn now(&self) -> Instant {
+        (self.clock)()
+    }
+
+    /// Rule 3 of `rtnl::settled`: `true` when the link has waited for udev
+    /// for the settle timeout; the give-up is logged naming the link.
+    fn give_up_on_udev(&mut self, ifindex: u32, name: &str, since: Instant, now: Instant) -> bool {
+        if !self.udev.timed_out(since, now) {
+            return false;
+        }
+        self.stats.settle_timeouts += 1;
+        log::warn!(
+            "netdev {name} (ifindex {ifindex}): udev is running but has not finished with it \
+             after {:?} (no final {}/data/n{ifindex}); giving up on udev: its name is handed \
+             out as the kernel reports it",
+            self.udev.timeout(),
+            self.udev.root().display()
+        );
+        true
     }
 
     /// The resolved devlink family id and groups.
@@ -394,7 +472,14 @@ impl<T: Transport> KernelSource<T> {
     fn note_parse_error(&mut self, what: &str, e: &dyn std::fmt::Display) {
         self.stats.parse_errors += 1;
         let msg = format!("{what}: {e}");
-        log::warn!("{msg}; message ignored");
+        // A kernel (or a fuzzer) can send these by the thousand: rate-limited.
+        static WARN: crate::ratelimit::SiteLimit = crate::ratelimit::SiteLimit::new(20, 10);
+        if let Some(n) = WARN.allow() {
+            log::warn!(
+                "{msg}; message ignored{}",
+                crate::ratelimit::suppressed_note(n)
+            );
+        }
         self.stats.last_error = Some(msg);
     }
 
@@ -410,13 +495,13 @@ impl<T: Transport> KernelSource<T> {
         let udev = self.udev.snapshot();
         let links = self.dump_with_retry(|s| s.dump_links())?;
         let ports = self.dump_with_retry(|s| s.dump_ports())?;
-        let now = Instant::now();
+        let now = self.now();
         let mut unsettled = BTreeMap::new();
         for info in links {
             let ifindex = info.ifindex;
             let since = self.unsettled.get(&ifindex).copied().unwrap_or(now);
-            let settled = udev.is_settled(ifindex)
-                || now.saturating_duration_since(since) >= self.udev.timeout();
+            let settled =
+                udev.is_settled(ifindex) || self.give_up_on_udev(ifindex, &info.name, since, now);
             if !settled {
                 unsettled.insert(ifindex, since);
             }
@@ -494,8 +579,13 @@ impl<T: Transport> KernelSource<T> {
             smartnic_dirty |= d;
         }
         if self.need_resync {
-            return Ok(self.resync(table)? || changed);
+            let r = self.resync(table);
+            // A failed (or unfinished) resync leaves a table that missed
+            // events: behind, no name handed out.
+            let b = self.publish_behind(table);
+            return Ok(r? || changed || b);
         }
+        changed |= self.publish_behind(table);
         if smartnic_dirty {
             changed |= refresh_smartnic(&self.smartnic, table, &mut self.smartnic_set);
         }
@@ -543,12 +633,47 @@ impl<T: Transport> KernelSource<T> {
         }
     }
 
+    /// Marks the table behind while either monitor's last drain stopped at
+    /// the bound, or events were lost and no resync has completed since
+    /// (module docs); returns whether that changed.
+    fn publish_behind(&mut self, table: &mut Table) -> bool {
+        let behind = self.dl_behind || self.rt_behind || self.need_resync;
+        if behind && !table.behind() {
+            if self.need_resync {
+                log::warn!(
+                    "kernel events were lost and the resynchronisation has not completed: \
+                     no netdev name is handed out until it has"
+                );
+            } else {
+                log::info!(
+                    "more than {MAX_DATAGRAMS_PER_DRAIN} notifications queued on a monitor: \
+                     no netdev name is handed out until they are read"
+                );
+            }
+        }
+        table.set_behind(behind)
+    }
+
+    /// Notes how a monitor's drain ended: at `EAGAIN` (or an error, which
+    /// schedules a resync) or at the bound.
+    fn note_drain_end(&mut self, which: Monitor, reached_end: bool) {
+        if !reached_end {
+            self.stats.behind_drains += 1;
+        }
+        match which {
+            Monitor::Devlink => self.dl_behind = !reached_end,
+            Monitor::Rtnl => self.rt_behind = !reached_end,
+        }
+    }
+
     /// Returns (changed, smart_nic inputs touched).
     fn drain_devlink(&mut self, table: &mut Table) -> (bool, bool) {
         let mut changed = false;
         let mut dirty = false;
+        let mut reached_end = false;
         for _ in 0..MAX_DATAGRAMS_PER_DRAIN {
             let Some(n) = self.next_datagram(Monitor::Devlink) else {
+                reached_end = true;
                 break;
             };
             let family = self.family.id;
@@ -569,14 +694,17 @@ impl<T: Transport> KernelSource<T> {
                 changed |= apply(table, ev.into());
             }
         }
+        self.note_drain_end(Monitor::Devlink, reached_end);
         (changed, dirty)
     }
 
     fn drain_links(&mut self, table: &mut Table) -> (bool, bool) {
         let mut changed = false;
         let mut dirty = false;
+        let mut reached_end = false;
         for _ in 0..MAX_DATAGRAMS_PER_DRAIN {
             let Some(n) = self.next_datagram(Monitor::Rtnl) else {
+                reached_end = true;
                 break;
             };
             let (events, errors) =
@@ -598,10 +726,14 @@ impl<T: Transport> KernelSource<T> {
                 changed |= apply(table, event);
             }
         }
+        self.note_drain_end(Monitor::Rtnl, reached_end);
         (changed, dirty)
     }
 
-    /// Applies the settled rule to a link event.
+    /// Applies the settled rule to a link event.  udev's database is read
+    /// now, while the events that follow this one (udev's rename among
+    /// them, if udev finished) are still queued: the name is final once
+    /// the drain has applied them (module docs).
     fn link_event(&mut self, table: &Table, ev: LinkEvent) -> Event {
         match ev {
             LinkEvent::New(info) => {
@@ -609,9 +741,10 @@ impl<T: Transport> KernelSource<T> {
                 // Once settled, a link stays settled (later renames are
                 // final names too): no stat for it.
                 let settled = table.link(ifindex).is_some_and(|l| l.settled) || {
-                    let now = Instant::now();
+                    let now = self.now();
                     let since = *self.unsettled.entry(ifindex).or_insert(now);
-                    self.udev.is_settled_since(ifindex, since, now)
+                    self.udev.is_settled(ifindex)
+                        || self.give_up_on_udev(ifindex, &info.name, since, now)
                 };
                 if settled {
                     self.unsettled.remove(&ifindex);
@@ -634,12 +767,24 @@ impl<T: Transport> KernelSource<T> {
         // port deleted in the gap (its delete was the event lost).  Drop
         // everything queued now; events from here on postdate the discard
         // and are applied in order after the dump, which is correct.
-        self.discard_pending();
+        let clean = self.discard_pending();
         let fresh = self.build(table.empty_like()).inspect_err(|e| {
             log::warn!("resynchronisation failed ({e}); will retry at the next drain");
             self.stats.last_error = Some(format!("resync: {e}"));
         })?;
-        self.need_resync = false;
+        // The discard stopped at its bound: datagrams older than this dump
+        // are still queued and, applied after it, would undo it (a deleted
+        // link back, an old name over a rename).  Resync again at the next
+        // drain; the table is behind meanwhile.
+        self.need_resync = !clean;
+        if !clean {
+            log::warn!(
+                "more notifications queued than one resynchronisation discards: \
+                 resynchronising again at the next drain"
+            );
+        }
+        self.dl_behind = false;
+        self.rt_behind = false;
         let changed = fresh.canonical() != table.canonical();
         *table = fresh;
         log::info!(
@@ -650,23 +795,31 @@ impl<T: Transport> KernelSource<T> {
     }
 
     /// Reads and drops every datagram queued on both monitors (errors
-    /// included), bounded so a storm cannot hold us here forever.
-    fn discard_pending(&mut self) {
+    /// included), bounded so a storm cannot hold us here forever.  Returns
+    /// whether both reached `EAGAIN`.
+    fn discard_pending(&mut self) -> bool {
+        let mut clean = true;
         for mon in [&mut self.dl_mon, &mut self.rt_mon] {
-            for _ in 0..(16 * MAX_DATAGRAMS_PER_DRAIN) {
+            let mut emptied = false;
+            for _ in 0..DISCARD_BOUND {
                 match mon.recv(&mut self.buf) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        emptied = true;
+                        break;
+                    }
                     _ => {}
                 }
             }
+            clean &= emptied;
         }
+        clean
     }
 
     /// Re-stats links whose name was not final (provider's miss path), and
     /// at most once a second re-reads the smart_nic files (a host PF MAC may
     /// appear later).  Returns whether the table changed.
     pub fn recheck_unsettled(&mut self, table: &mut Table) -> bool {
-        let now = Instant::now();
+        let now = self.now();
         let mut changed = false;
         let mut newly = Vec::new();
         // Called on every miss of a port whose name is not final: at most
@@ -689,11 +842,12 @@ impl<T: Transport> KernelSource<T> {
         for (ifindex, since) in pending {
             match table.link(ifindex) {
                 Some(l) if !l.settled => {
-                    let settled = match &snap {
-                        Some(snap) => self.udev.is_settled_in(snap, ifindex, since, now),
-                        None => self.udev.is_settled_since(ifindex, since, now),
+                    let udev_done = match &snap {
+                        Some(snap) => snap.is_settled(ifindex),
+                        None => self.udev.is_settled(ifindex),
                     };
-                    if settled {
+                    let name = l.name.clone();
+                    if udev_done || self.give_up_on_udev(ifindex, &name, since, now) {
                         newly.push(ifindex);
                     }
                 }
@@ -709,11 +863,13 @@ impl<T: Transport> KernelSource<T> {
             // name we declare final is the final one.
             let (c, dirty) = self.drain_links(table);
             changed |= c;
+            changed |= self.publish_behind(table);
             if self.need_resync {
                 match self.resync(table) {
                     Ok(c) => changed |= c,
                     Err(e) => log::warn!("recheck: {e}"),
                 }
+                changed |= self.publish_behind(table);
                 return changed;
             }
             if dirty {
@@ -737,6 +893,18 @@ impl<T: Transport> KernelSource<T> {
             changed |= refresh_smartnic(&self.smartnic, table, &mut self.smartnic_set);
         }
         changed
+    }
+
+    /// Whether events were lost and the resynchronisation that must follow
+    /// has not succeeded yet (the table may miss changes).
+    pub fn needs_resync(&self) -> bool {
+        self.need_resync
+    }
+
+    /// Whether any link waits for udev (only then is [`Self::udev_fd`]
+    /// worth a wakeup).
+    pub fn waits_for_udev(&self) -> bool {
+        !self.unsettled.is_empty()
     }
 
     /// Links currently waiting for udev.
@@ -891,6 +1059,7 @@ pub mod testing {
     use std::collections::{BTreeMap, VecDeque};
     use std::io;
     use std::os::fd::RawFd;
+    use std::os::unix::net::UnixDatagram;
     use std::sync::{Arc, Mutex, MutexGuard};
 
     use super::{KernelOptions, KernelSource};
@@ -924,6 +1093,10 @@ pub mod testing {
         /// `recv` calls per role (to check the idle cost of a drain).
         pub recvs: BTreeMap<&'static str, u64>,
         queues: BTreeMap<&'static str, VecDeque<io::Result<Vec<u8>>>>,
+        /// Per role, a descriptor readable while the role has something
+        /// queued ([`FakeKernel::with_fds`]); none by default.
+        /// (reader, writer, readable now).
+        fds: BTreeMap<&'static str, (UnixDatagram, UnixDatagram, bool)>,
     }
 
     fn key(r: Role) -> &'static str {
@@ -933,6 +1106,11 @@ pub mod testing {
     impl State {
         fn queue(&mut self, r: Role) -> &mut VecDeque<io::Result<Vec<u8>>> {
             self.queues.entry(key(r)).or_default()
+        }
+
+        /// Datagrams (and errors) still queued on a transport.
+        pub fn queued(&self, r: Role) -> usize {
+            self.queues.get(key(r)).map_or(0, VecDeque::len)
         }
     }
 
@@ -1078,6 +1256,11 @@ pub mod testing {
             self.state().links.remove(&ifindex);
         }
 
+        /// Datagrams (and errors) queued on a transport, not read yet.
+        pub fn pending(&self, role: Role) -> usize {
+            self.state().queues.get(key(role)).map_or(0, |q| q.len())
+        }
+
         pub fn recvs(&self, role: Role) -> u64 {
             self.state().recvs.get(key(role)).copied().unwrap_or(0)
         }
@@ -1200,7 +1383,7 @@ pub mod testing {
         fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
             let mut s = self.kernel.state();
             *s.recvs.entry(key(self.role)).or_default() += 1;
-            match s.queue(self.role).pop_front() {
+            let r = match s.queue(self.role).pop_front() {
                 None => Err(io::Error::from(io::ErrorKind::WouldBlock)),
                 Some(Err(e)) => Err(e),
                 Some(Ok(d)) => {
@@ -1208,11 +1391,132 @@ pub mod testing {
                     buf[..n].copy_from_slice(&d[..n]);
                     Ok(d.len())
                 }
-            }
+            };
+            sync_fd(&mut s, self.role);
+            r
         }
 
         fn raw_fd(&self) -> RawFd {
-            -1
+            let mut s = self.kernel.state();
+            sync_fd(&mut s, self.role)
+        }
+    }
+
+    // --- For the model-based oracle (tests/oracle.rs): descriptors whose
+    // readability is the queue's, lost and bridge events, renames.
+
+    /// Makes `role`'s descriptor readable exactly while its queue is not
+    /// empty; returns it (-1 without [`FakeKernel::with_fds`]).
+    fn sync_fd(s: &mut State, role: Role) -> RawFd {
+        use std::os::fd::AsRawFd;
+        let pending = s.queues.get(key(role)).is_some_and(|q| !q.is_empty());
+        let Some((reader, writer, readable)) = s.fds.get_mut(key(role)) else {
+            return -1;
+        };
+        if *readable != pending {
+            let mut b = [0u8; 1];
+            while reader.recv(&mut b).is_ok() {}
+            if pending {
+                // One datagram: the pair's queue is empty here.
+                let _ = writer.send(&[1]);
+            }
+            *readable = pending;
+        }
+        reader.as_raw_fd()
+    }
+
+    const ROLES: [Role; 4] = [
+        Role::DevlinkReq,
+        Role::DevlinkMon,
+        Role::RtnlReq,
+        Role::RtnlMon,
+    ];
+
+    impl FakeKernel {
+        /// Gives every role a real descriptor (one end of a datagram socket
+        /// pair) that is readable exactly while the role has something
+        /// queued, as a netlink socket is: kept in step by every `recv`,
+        /// every `raw_fd` and [`FakeKernel::sync_fds`].  Without it
+        /// `raw_fd` is -1.
+        pub fn with_fds(self) -> io::Result<FakeKernel> {
+            for role in ROLES {
+                let (reader, writer) = UnixDatagram::pair()?;
+                reader.set_nonblocking(true)?;
+                writer.set_nonblocking(true)?;
+                self.state().fds.insert(key(role), (reader, writer, false));
+            }
+            self.sync_fds();
+            Ok(self)
+        }
+
+        /// Brings every role's descriptor in step with its queue (after the
+        /// test queued something directly).
+        pub fn sync_fds(&self) {
+            let mut s = self.state();
+            for role in ROLES {
+                sync_fd(&mut s, role);
+            }
+        }
+
+        /// The role a descriptor of [`FakeKernel::with_fds`] belongs to.
+        pub fn role_of(&self, fd: RawFd) -> Option<Role> {
+            use std::os::fd::AsRawFd;
+            let s = self.state();
+            ROLES
+                .into_iter()
+                .find(|r| s.fds.get(key(*r)).is_some_and(|f| f.0.as_raw_fd() == fd))
+        }
+
+        /// Datagrams (and errors) queued on `role`.
+        pub fn queue_len(&self, role: Role) -> usize {
+            self.state().queues.get(key(role)).map_or(0, |q| q.len())
+        }
+
+        /// The sockets are closed and opened again (a provider restart):
+        /// whatever was queued on them is gone, a dump that was being
+        /// read included.
+        pub fn reopen(&self) {
+            let mut s = self.state();
+            s.queues.clear();
+            for role in ROLES {
+                sync_fd(&mut s, role);
+            }
+        }
+
+        /// A port changes (or appears) and its notification is lost.
+        pub fn port_new_lost(&self, port: &DevlinkPort) {
+            self.state().ports.insert(port.id.clone(), port.clone());
+        }
+
+        /// A port goes away and its notification is lost.
+        pub fn port_del_lost(&self, id: &PortId) {
+            self.state().ports.remove(id);
+        }
+
+        /// A link changes (or appears) and its notification is lost.
+        pub fn link_new_lost(&self, l: &LinkInfo) {
+            self.state().links.insert(l.ifindex, l.clone());
+        }
+
+        /// A port of bridge `master` leaves it: RTM_DELLINK with
+        /// `ifi_family` AF_BRIDGE for a netdev that still exists (the
+        /// link's state is unchanged).
+        pub fn bridge_dellink(&self, ifindex: u32) {
+            use crate::rtnl::parse::{IfInfo, LinkAttr, ARPHRD_ETHER};
+            let name = self.state().links.get(&ifindex).map(|l| l.name.clone());
+            let Some(name) = name else {
+                return;
+            };
+            let mut b = wire::MsgBuilder::new(RTM_DELLINK, 0, 0, 0);
+            let hdr = IfInfo {
+                family: libc::AF_BRIDGE as u8,
+                ty: ARPHRD_ETHER,
+                index: ifindex as i32,
+                ..IfInfo::default()
+            };
+            b.raw(&hdr.to_bytes());
+            LinkAttr::IfName(&name).emit(&mut b);
+            self.push(Role::RtnlMon, Ok(b.finish()));
         }
     }
 }

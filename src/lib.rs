@@ -3,12 +3,14 @@
 //! Layout (see README.md, "Architecture"):
 //! - [`port`], [`table`], [`lookup`], [`options`], [`snapshot`]: pure logic,
 //!   no I/O.
-//! - [`provider`]: the provider's state and freshness rules (safe Rust).
+//! - [`provider`]: the provider's state and freshness rules (safe Rust);
+//!   [`outage`]: when its table cannot be trusted, and the retry back-off.
 //! - `devlink`, `rtnl`, [`sources`]: where the table comes from.
 //! - [`ffi`]: the C ABI ovn-controller calls; the only `unsafe` in the crate.
 
 #![deny(unsafe_code)]
 
+pub mod claims;
 pub mod devlink;
 pub mod fasthash;
 #[allow(unsafe_code)]
@@ -17,6 +19,7 @@ pub mod kernel;
 pub mod logging;
 pub mod lookup;
 pub mod options;
+pub mod outage;
 pub mod port;
 pub mod provider;
 pub mod ratelimit;

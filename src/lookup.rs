@@ -37,6 +37,10 @@ pub enum Refusal {
     NoFunction { pf: PfKey, function: Function },
     /// The port exists but has no netdev (devlink type not eth yet).
     NoNetdev { port: PortId },
+    /// The kernel queued notifications not applied yet (a drain stopped at
+    /// its bound), or events were lost and no resync has completed: any
+    /// name might be stale, none is handed out.
+    EventsPending,
     /// The netdev exists but udev has not finished naming it.
     NotSettled {
         port: PortId,
@@ -55,6 +59,7 @@ impl Refusal {
             Refusal::NoFunction { .. } => "function-not-present",
             Refusal::NoNetdev { .. } => "no-netdev",
             Refusal::NotSettled { .. } => "name-not-settled",
+            Refusal::EventsPending => "events-pending",
         }
     }
 
@@ -70,6 +75,9 @@ impl Refusal {
 
 /// The decision for one request.
 pub fn lookup<'t>(table: &'t Table, req: &Request) -> Result<Found<'t>, Refusal> {
+    if table.behind() {
+        return Err(Refusal::EventsPending);
+    }
     let pf = match table.pfs_with_mac(req.pf_mac) {
         None => return Err(Refusal::NoPf { mac: req.pf_mac }),
         Some(PfSet::Many(pfs)) => {
@@ -108,12 +116,12 @@ pub fn lookup<'t>(table: &'t Table, req: &Request) -> Result<Found<'t>, Refusal>
     Ok(Found { name, entry, pf })
 }
 
-/// The hit path: `Some(name)` only when [`lookup`] returns `Ok` with that
-/// name (tests/table_props.rs checks this on random tables), read from the
-/// table's inline hit index; `None` means "ask [`lookup`]" (a refusal, or
-/// a name the index does not hold).
+/// The hit path: `Some((pf, name))` only when [`lookup`] returns `Ok` with
+/// that PF and name (tests/table_props.rs checks this on random tables),
+/// read from the table's inline hit index; `None` means "ask [`lookup`]" (a
+/// refusal, or a name the index does not hold).
 #[inline]
-pub fn hit<'t>(table: &'t Table, req: &Request) -> Option<&'t NetdevName> {
+pub fn hit<'t>(table: &'t Table, req: &Request) -> Option<(PfKey, &'t NetdevName)> {
     table.hit(req.pf_mac, req.function)
 }
 
@@ -226,6 +234,13 @@ pub fn explain(table: &Table, req: &Request, refusal: &Refusal) -> String {
         } => format!(
             "{} of PF {} is devlink port {port}, netdev {name} (ifindex {ifindex}), \
              which udev has not finished naming",
+            req.function, req.pf_mac
+        ),
+        Refusal::EventsPending => format!(
+            "kernel port/link notifications are not all applied yet (more were queued than \
+             one read takes, or events were lost and the resynchronisation from a full dump \
+             has not completed); no netdev name is handed out until they are ({} of PF {} \
+             waits)",
             req.function, req.pf_mac
         ),
     }

@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+use ovn_vif_rs::logging::untrusted;
 use ovn_vif_rs::lookup::{self, describe_pf};
 use ovn_vif_rs::options::{self, Request};
 use ovn_vif_rs::provider::Source;
@@ -152,7 +153,12 @@ fn parse_lookup_args(rest: &[String]) -> Result<Request, Fail> {
             "--pf-mac" => options::OPT_PF_MAC,
             "--vf-num" => options::OPT_VF_NUM,
             "--sf-num" => options::OPT_SF_NUM,
-            other => return Err(Fail::Usage(format!("lookup: unexpected {other:?}"))),
+            other => {
+                return Err(Fail::Usage(format!(
+                    "lookup: unexpected \"{}\"",
+                    untrusted(other)
+                )))
+            }
         };
         let v = it
             .next()
@@ -164,6 +170,7 @@ fn parse_lookup_args(rest: &[String]) -> Result<Request, Fail> {
 
 /// Prints the decision; `Err(Miss)` when nothing would be plugged.
 fn decide(table: &Table, lport: &str, req: &Request) -> Result<(), Fail> {
+    let lport = untrusted(lport);
     match lookup::lookup(table, req) {
         Ok(f) => {
             println!(
@@ -198,7 +205,7 @@ fn resolve(table: &Table, text: &str) -> Result<(), Fail> {
         let ok = match options::parse(pairs.iter().copied()) {
             Ok(req) => decide(table, lport, &req).is_ok(),
             Err(e) => {
-                println!("{lport}: NO (bad-options) — {e}");
+                println!("{}: NO (bad-options) — {e}", untrusted(lport));
                 false
             }
         };

@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use crate::logging::untrusted;
 use crate::port::Mac;
 
 pub const OPT_PF_MAC: &str = "vif-plug:representor:pf-mac";
@@ -15,6 +16,36 @@ pub const OPT_SF_NUM: &str = "vif-plug:representor:sf-num";
 /// The option prefix this provider owns; any other key under it is refused
 /// (a typo such as `vf_num` must not silently plug the PF).
 pub const OPT_PREFIX: &str = "vif-plug:representor:";
+
+/// Whether `key` is [`OPT_PREFIX`] spelt differently: equal to it once
+/// ASCII case is ignored and `-`, `_` and `:` are taken as one separator
+/// (`vif-plug:representor-vf-num`, `vif-plug:Representor:vf-num`,
+/// `vif_plug:representor:pf-mac`), without being it exactly.  Such a key
+/// is refused (prepare only sees lports with `vif-plug-type=representor`,
+/// so it can only have been meant for this provider): ignoring it would
+/// plug the PF's representor instead of the VF or SF the operator asked
+/// for.  Other providers' keys (`vif-plug:other:*`) and OVN's
+/// (`vif-plug-type`, `vif-plug-mtu-request`) are not near misses.
+#[inline]
+pub fn is_near_miss(key: &[u8]) -> bool {
+    let p = OPT_PREFIX.as_bytes();
+    if key.len() < p.len() || key.starts_with(p) {
+        return false;
+    }
+    let norm = |c: u8| match c {
+        b'-' | b'_' => b':',
+        c => c.to_ascii_lowercase(),
+    };
+    key.iter().zip(p).all(|(&k, &q)| norm(k) == norm(q))
+}
+
+/// Whether a key whose first byte is `first` can concern this provider
+/// (its prefix or a near miss of it, [`is_near_miss`]): the hit path's
+/// walk skips every other key without reading it further.
+#[inline]
+pub fn may_concern_us(first: u8) -> bool {
+    first | 0x20 == b'v'
+}
 
 /// Which function of the PF a request names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -64,6 +95,12 @@ pub enum OptionError {
     UnknownOption {
         key: String,
     },
+    /// A key that is this provider's prefix spelt differently (case, `-` or
+    /// `_` for `:`), e.g. `vif-plug:representor-vf-num`: ignoring it would
+    /// plug the PF instead of the function the operator meant.
+    NearMiss {
+        key: String,
+    },
     Duplicate {
         key: String,
     },
@@ -74,17 +111,23 @@ impl fmt::Display for OptionError {
         match self {
             OptionError::MissingPfMac => write!(f, "required option {OPT_PF_MAC} is missing"),
             OptionError::BadMac { value, why } => {
-                write!(f, "{OPT_PF_MAC}={value:?} is not usable: {why}")
+                write!(f, "{OPT_PF_MAC}=\"{value}\" is not usable: {why}")
             }
             OptionError::BadNumber { key, value, why } => {
-                write!(f, "{key}={value:?} is invalid: {why}")
+                write!(f, "{key}=\"{value}\" is invalid: {why}")
             }
             OptionError::VfAndSf => {
                 write!(f, "{OPT_VF_NUM} and {OPT_SF_NUM} are mutually exclusive")
             }
             OptionError::UnknownOption { key } => write!(
                 f,
-                "unknown option {key:?} (known: {OPT_PF_MAC}, {OPT_VF_NUM}, {OPT_SF_NUM})"
+                "unknown option \"{key}\" (known: {OPT_PF_MAC}, {OPT_VF_NUM}, {OPT_SF_NUM})"
+            ),
+            OptionError::NearMiss { key } => write!(
+                f,
+                "option \"{key}\" looks like a misspelling of {OPT_PREFIX}* (this provider's \
+                 keys start with exactly \"{OPT_PREFIX}\", lower case, ':'-separated); \
+                 refusing rather than plugging the PF"
             ),
             OptionError::Duplicate { key } => write!(f, "option {key} given more than once"),
         }
@@ -98,7 +141,7 @@ impl std::error::Error for OptionError {}
 /// neither can be a PF's MAC.
 pub fn parse_mac(s: &str) -> Result<Mac, OptionError> {
     let bad = |why| OptionError::BadMac {
-        value: s.to_owned(),
+        value: untrusted(s),
         why,
     };
     let b = s.as_bytes();
@@ -139,7 +182,7 @@ const fn hex(c: u8) -> Option<u8> {
 pub fn parse_decimal(key: &'static str, s: &str, max: u64) -> Result<u64, OptionError> {
     let bad = |why| OptionError::BadNumber {
         key,
-        value: s.to_owned(),
+        value: untrusted(s),
         why,
     };
     if s.is_empty() {
@@ -170,7 +213,8 @@ pub fn parse_decimal(key: &'static str, s: &str, max: u64) -> Result<u64, Option
 
 /// Parses a request from the LSP's options, given as (key, value) pairs in
 /// any order.  Keys outside `vif-plug:representor:` are ignored (they belong
-/// to OVN or other providers).
+/// to OVN or other providers), except near misses of that prefix
+/// ([`is_near_miss`]), which are refused.
 pub fn parse<K, V>(options: impl IntoIterator<Item = (K, V)>) -> Result<Request, OptionError>
 where
     K: AsRef<str>,
@@ -182,6 +226,11 @@ where
     for (k, v) in options {
         let key = k.as_ref();
         let Some(rest) = key.strip_prefix(OPT_PREFIX) else {
+            if is_near_miss(key.as_bytes()) {
+                return Err(OptionError::NearMiss {
+                    key: untrusted(key),
+                });
+            }
             continue;
         };
         let slot = match rest {
@@ -190,7 +239,7 @@ where
             "sf-num" => &mut sf,
             _ => {
                 return Err(OptionError::UnknownOption {
-                    key: key.to_owned(),
+                    key: untrusted(key),
                 })
             }
         };
@@ -281,7 +330,7 @@ impl<'a> FastOptions<'a> {
 }
 
 /// The hit path's parse: [`FastOptions`] fed every key that carries
-/// [`OPT_PREFIX`], with its suffix and value bounded by [`FAST_KEY_MAX`] /
+/// [`OPT_PREFIX`] (a near miss of it, [`is_near_miss`], gives `None`), with its suffix and value bounded by [`FAST_KEY_MAX`] /
 /// [`FAST_VALUE_MAX`] (longer ones passed as `None`).  A value is produced
 /// lazily (`value()`, `None` when OVN's node has none), so keys of other
 /// owners never cost a read of their value.  `Some` exactly when [`parse`]
@@ -295,6 +344,9 @@ where
     let mut f = FastOptions::default();
     for (key, value) in pairs {
         let Some(suffix) = key.strip_prefix(OPT_PREFIX.as_bytes()) else {
+            if is_near_miss(key) {
+                return None;
+            }
             continue;
         };
         let value = value()?;
@@ -431,6 +483,7 @@ mod tests {
             E::BadNumber { .. } => "num",
             E::VfAndSf => "both",
             E::UnknownOption { .. } => "unknown",
+            E::NearMiss { .. } => "near",
             E::Duplicate { .. } => "dup",
         };
         let rows: &[(&[(&str, &str)], &str)] = &[
@@ -486,6 +539,32 @@ mod tests {
                 &[(OPT_PF_MAC, MAC), ("vif-plug:representor:", "1")],
                 "unknown",
             ),
+            // Near misses of the prefix: ignoring them would plug the PF.
+            (
+                &[(OPT_PF_MAC, MAC), ("vif-plug:representor-vf-num", "3")],
+                "near",
+            ),
+            (
+                &[(OPT_PF_MAC, MAC), ("vif-plug:Representor:vf-num", "3")],
+                "near",
+            ),
+            (
+                &[(OPT_PF_MAC, MAC), ("VIF-PLUG:REPRESENTOR:VF-NUM", "3")],
+                "near",
+            ),
+            (
+                &[(OPT_PF_MAC, MAC), ("vif_plug:representor:sf-num", "3")],
+                "near",
+            ),
+            (
+                &[(OPT_PF_MAC, MAC), ("vif-plug-representor:vf-num", "3")],
+                "near",
+            ),
+            (&[("vif-plug:representor_pf-mac", MAC)], "near"),
+            (
+                &[(OPT_PF_MAC, MAC), ("vif-plug:representor::", "")],
+                "unknown",
+            ),
             (&[(OPT_PF_MAC, MAC), (OPT_PF_MAC, MAC)], "dup"),
             (
                 &[(OPT_PF_MAC, MAC), (OPT_VF_NUM, "1"), (OPT_VF_NUM, "1")],
@@ -513,6 +592,60 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn near_misses_are_only_spellings_of_the_prefix() {
+        for k in [
+            "vif-plug:representor-vf-num",
+            "vif-plug:Representor:vf-num",
+            "Vif-plug:representor:pf-mac",
+            "vif_plug_representor_vf_num",
+            "vif:plug:representor:",
+            "VIF-PLUG-REPRESENTOR-",
+        ] {
+            assert!(is_near_miss(k.as_bytes()), "{k}");
+            assert!(may_concern_us(k.as_bytes()[0]), "{k}");
+        }
+        for k in [
+            OPT_PF_MAC,
+            OPT_VF_NUM,
+            OPT_PREFIX,
+            "vif-plug-type",
+            "vif-plug-mtu-request",
+            "vif-plug:other:vf-num",
+            "vif-plug:representor",
+            "vif-plug:representorvf-num",
+            "vif-plug:represent:vf-num",
+            "requested-chassis",
+            "",
+        ] {
+            assert!(!is_near_miss(k.as_bytes()), "{k}");
+        }
+        // OVN's own options still pass next to a valid request.
+        assert!(p(&[
+            ("vif-plug-type", "representor"),
+            ("vif-plug-mtu-request", "9000"),
+            ("vif-plug:other:vf-num", "3"),
+            (OPT_PF_MAC, MAC),
+            (OPT_VF_NUM, "3"),
+        ])
+        .is_ok());
+    }
+
+    #[test]
+    fn error_texts_escape_and_cap_what_they_quote() {
+        let e = p(&[(OPT_PF_MAC, "x\nINFO|forged")]).unwrap_err();
+        assert!(!e.to_string().contains('\n'), "{e}");
+        let e = p(&[(OPT_PF_MAC, MAC), ("vif-plug:representor:a\nb", "1")]).unwrap_err();
+        assert!(!e.to_string().contains('\n'), "{e}");
+        let big = "7".repeat(1 << 20);
+        let e = p(&[(OPT_PF_MAC, MAC), (OPT_VF_NUM, &big)]).unwrap_err();
+        assert!(e.to_string().len() < 400, "{} bytes", e.to_string().len());
+        let e = p(&[(OPT_PF_MAC, &big)]).unwrap_err();
+        assert!(e.to_string().len() < 400, "{} bytes", e.to_string().len());
+        let e = p(&[(OPT_PF_MAC, MAC), ("vif-plug:representor-vf-num\r", "3")]).unwrap_err();
+        assert!(!e.to_string().contains('\r'), "{e}");
     }
 
     #[test]

@@ -16,22 +16,62 @@
 //!   (vDSO, no kernel entry): ~0 syscalls per call, bounded staleness.
 //! - A miss drains once (if nothing was drained in this call) and retries,
 //!   re-checking udev settling for a port whose name is not final.
+//!
+//! ## Wakeups
+//! The host's poll loop is asked to wake us ([`Provider::wakeup`]) only for
+//! a descriptor this call (or `run`) has just drained: a descriptor that is
+//! readable and undrained makes `poll()` return at once, every iteration,
+//! and ovn-controller spins at 100% CPU.  So a port declined for bad
+//! options (which no kernel event can fix, and which returns before any
+//! drain) registers nothing.  udev's database watch is registered only
+//! while a link waits for udev (`sources::Kernel`).
+//!
+//! ## When the source is unavailable (an [`Outage`])
+//! The source may not be open (a kernel without devlink, a missing
+//! snapshot), its first load may have failed (`init` then still succeeds),
+//! a resynchronisation after lost events may have failed, or reloading
+//! after a caught panic may have failed.  In each case the table is not
+//! known to match the kernel: a name served from it could belong to a
+//! representor that was deleted or renamed in the gap, which is a wrong
+//! plug.  So during an outage **every CREATE is declined** (refusal
+//! `source-unavailable`) and the hit path is closed; REMOVE stays allowed.
+//! Declining is safe: OVN (with ovn-patch's crash fix) plugs nothing new,
+//! and leaves an already-plugged port as it is (or, on a host that unplugs
+//! a port whose update is declined, takes it down until a retry succeeds),
+//! so the cost is delay or downtime, never a wrong port.  The provider retries (re-opens, reloads or
+//! resynchronises) at most once per back-off step, 1 s doubling to 60 s
+//! ([`crate::outage`]), on the next `run` or `prepare` after the step is
+//! due; hosted, the vtable registers a timer for it instead of the source's
+//! descriptors (when there is simply nothing to plug, e.g. no devlink, only
+//! once some port asked for a representor: a host without representor
+//! ports is never woken up for us).  The first successful retry serves
+//! again at once.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault};
 use std::io;
 use std::os::fd::RawFd;
 
+use crate::claims::{self, Claims, Decision, LportId};
 use crate::fasthash::FastHasher;
-use crate::lookup::{self, Refusal};
+use crate::logging::untrusted;
+use crate::lookup::{self, Found, Refusal};
 use crate::options::{self, Request};
+use crate::outage::Outage;
 use crate::ratelimit::RateLimit;
 use crate::table::{NetdevName, Table};
 
 /// Longest a hit may serve without looking at the source, on hosts that
 /// never call `run`.
 pub const STALE_AFTER_MS: u64 = 100;
+
+/// Most lports whose last refusal is remembered (to log a repeat at debug
+/// level).  An lport refused and then deleted before it ever plugged gets
+/// no REMOVE, so its entry would stay for good: at the cap, the half
+/// refused least recently is forgotten (one refused again is logged again,
+/// through the rate limiter).  Names are kept to [`claims::NAME_KEEP`]
+/// bytes plus a digest.
+pub const MAX_REFUSED: usize = 4096;
 
 /// Where the table comes from.
 pub trait Source: Send {
@@ -48,6 +88,12 @@ pub trait Source: Send {
     fn fds(&self) -> Vec<RawFd> {
         Vec::new()
     }
+    /// False while the table may miss changes the source cannot replay:
+    /// not open or not loaded yet, or events lost and not resynchronised.
+    /// A `drain` is then the source's own retry.
+    fn healthy(&self) -> bool {
+        true
+    }
     /// For `show` and logs, e.g. "kernel (devlink + rtnetlink)".
     fn describe(&self) -> String;
 }
@@ -62,6 +108,8 @@ pub struct Stats {
     pub drain_errors: u64,
     pub runs: u64,
     pub removes: u64,
+    /// CREATEs refused because another lport holds the function.
+    pub claim_refusals: u64,
 }
 
 pub struct Provider {
@@ -71,14 +119,27 @@ pub struct Provider {
     last_drain_ms: u64,
     run_seen: bool,
     /// Last refusal code logged per lport: a repeat logs at debug level,
-    /// a new reason at info level (through the rate limiter).
-    refused: HashMap<String, &'static str>,
+    /// a new reason at info level (through the rate limiter).  At most
+    /// [`MAX_REFUSED`] entries.
+    refused: HashMap<LportId, Pending>,
     /// One bit per `refused` key (a fast hash of the lport name, mod 64):
     /// a hit whose bit is clear skips the SipHash probe of `refused`
     /// (~250 instructions) while other lports are pending.
     refused_bits: u64,
     limiter: RateLimit,
+    /// Which lport each function is handed to (src/claims.rs).
+    claims: Claims,
     stats: Stats,
+    /// `Some` while the table cannot be trusted (module docs).
+    outage: Option<Outage>,
+}
+
+/// A refusal remembered for an lport.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    code: &'static str,
+    /// Prepare count when it was last refused (eviction order).
+    last: u64,
 }
 
 impl Provider {
@@ -90,7 +151,11 @@ impl Provider {
             source.describe(),
             table.len()
         );
-        Ok(Provider {
+        Ok(Provider::with_table(table, source, clock))
+    }
+
+    fn with_table(table: Table, source: Box<dyn Source>, clock: fn() -> u64) -> Provider {
+        Provider {
             table,
             last_drain_ms: clock(),
             source,
@@ -99,8 +164,10 @@ impl Provider {
             refused: HashMap::new(),
             refused_bits: 0,
             limiter: RateLimit::new(20, 20),
+            claims: Claims::new(),
             stats: Stats::default(),
-        })
+            outage: None,
+        }
     }
 
     pub fn table(&self) -> &Table {
@@ -125,18 +192,22 @@ impl Provider {
     }
 
     fn drain(&mut self) -> bool {
+        if self.outage.is_some() {
+            return self.retry();
+        }
         self.stats.drains += 1;
         self.last_drain_ms = (self.clock)();
         match self.source.drain(&mut self.table) {
-            Ok(changed) => changed,
+            Ok(changed) => {
+                self.check_healthy();
+                changed
+            }
             Err(e) => {
                 self.stats.drain_errors += 1;
-                if self.limiter.allow((self.clock)()).is_some() {
-                    log::warn!(
-                        "reading representor events from {} failed: {e}",
-                        self.source.describe()
-                    );
-                }
+                self.fail(&io::Error::new(
+                    e.kind(),
+                    format!("reading representor events failed: {e}"),
+                ));
                 false
             }
         }
@@ -149,20 +220,104 @@ impl Provider {
         self.drain()
     }
 
-    /// Reloads the whole table (after a caught panic, or on request).
+    /// Reloads the whole table (after a caught panic, or on request).  The
+    /// claims are kept unless the panic left them inconsistent; then they
+    /// start afresh, as after a restart (README, "One function, one
+    /// lport").  On failure the provider is in an outage (declines,
+    /// retries) until a retry loads it.
     pub fn reload(&mut self) -> io::Result<()> {
-        self.table = self.source.load()?;
-        self.last_drain_ms = (self.clock)();
-        Ok(())
+        if let Err(e) = self.claims.check() {
+            log::warn!("function claims inconsistent ({e}): starting them afresh");
+            self.claims = Claims::new();
+        }
+        match self.source.load() {
+            Ok(t) => {
+                self.table = t;
+                self.last_drain_ms = (self.clock)();
+                self.outage = None;
+                Ok(())
+            }
+            Err(e) => {
+                self.fail(&e);
+                Err(e)
+            }
+        }
     }
 
     /// PLUG_OP_REMOVE: always allowed (the representor may be gone already;
-    /// refusing would leave a stale port in br-int).
+    /// refusing would leave a stale port in br-int).  The lport's function
+    /// is free again: another lport that asks for it gets it.
     pub fn prepare_remove(&mut self, lport: &str) -> bool {
         self.stats.removes += 1;
         self.forget_refusal(lport);
-        log::debug!("lport {lport}: unplug allowed");
+        match self.claims.release(lport) {
+            Some(f) => log::debug!("lport {}: unplug allowed; {f} is free", untrusted(lport)),
+            None => log::debug!("lport {}: unplug allowed", untrusted(lport)),
+        }
         true
+    }
+
+    /// The function claims (src/claims.rs), for `show` and tests.
+    pub fn claims(&self) -> &Claims {
+        &self.claims
+    }
+
+    /// Number of lports whose refusal is remembered (bounded by
+    /// [`MAX_REFUSED`]).
+    pub fn pending(&self) -> usize {
+        self.refused.len()
+    }
+
+    /// Whether `lport` may have what `found` names: claims it, or explains
+    /// (and logs, rate-limited) why not.
+    fn claim<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        lport: &str,
+        req: &Request,
+        found: (crate::table::PfKey, String),
+        opts: impl IntoIterator<Item = (K, V)>,
+    ) -> bool {
+        let (pf, name) = found;
+        let seq = self.stats.prepares;
+        match self.claims.claim(&self.table, pf, req.function, lport, seq) {
+            Decision::Granted { moved_from: None } => true,
+            Decision::Granted {
+                moved_from: Some(old),
+            } => {
+                log::info!(
+                    "lport {}: now asks for {req} ({name}); {old} is free",
+                    untrusted(lport)
+                );
+                true
+            }
+            Decision::TakenOver { from } => {
+                log::info!(
+                    "lport {}: takes {} ({name}) over from lport {from}, which stopped asking \
+                     ({} asks without one from it)",
+                    untrusted(lport),
+                    claims::FnId::of(&self.table, pf, req.function),
+                    claims::TAKEOVER_ASKS
+                );
+                true
+            }
+            Decision::Refused { holder, .. } => {
+                self.stats.claim_refusals += 1;
+                let f = claims::FnId::of(&self.table, pf, req.function);
+                self.log_refusal(
+                    lport,
+                    "function-claimed",
+                    |_| {
+                        format!(
+                            "{req} is {f} (netdev {name}), which is handed to lport {holder}; \
+                             one function is handed to one lport at a time (will plug when \
+                             lport {holder} is unplugged or stops asking)"
+                        )
+                    },
+                    opts,
+                );
+                false
+            }
+        }
     }
 
     /// PLUG_OP_CREATE: which netdev to plug for `lport`, given its options.
@@ -202,10 +357,17 @@ impl Provider {
             self.drain();
             drained = true;
         }
+        if self.decline_unavailable(lport, opts.clone()) {
+            return None;
+        }
         let first = match lookup::lookup(&self.table, &req) {
             Ok(found) => {
-                let r = plug(found.name);
-                self.note_hit(|| Cow::Borrowed(lport), &req);
+                let found = owned(found);
+                if !self.claim(lport, &req, found.clone(), opts) {
+                    return None;
+                }
+                let r = plug(&found.1);
+                self.note_hit(lport, &req);
                 return Some(r);
             }
             Err(r) => r,
@@ -217,13 +379,27 @@ impl Provider {
         if !drained {
             self.drain();
         }
+        self.check_healthy();
+        if self.decline_unavailable(lport, opts.clone()) {
+            return None;
+        }
         match lookup::lookup(&self.table, &req) {
             Ok(found) => {
-                let r = plug(found.name);
-                self.note_hit(|| Cow::Borrowed(lport), &req);
+                let found = owned(found);
+                if !self.claim(lport, &req, found.clone(), opts) {
+                    return None;
+                }
+                let r = plug(&found.1);
+                self.note_hit(lport, &req);
                 Some(r)
             }
             Err(r) => {
+                // Still asking for the function it holds (the representor
+                // is being re-created or named): it keeps it.
+                if let Some(pf) = refused_pf(&self.table, &req, &r) {
+                    self.claims
+                        .asked(&self.table, pf, req.function, lport, self.stats.prepares);
+                }
                 let code = r.code();
                 let text = |table: &Table| {
                     let hint = if r.may_resolve_later() {
@@ -244,19 +420,26 @@ impl Provider {
     /// table's hit index resolves it and no drain is due; `None` when
     /// the caller must take [`Provider::prepare_create`] (which then does
     /// everything, counters and logs included, exactly as without this
-    /// path).  `lport` is read only if another lport is pending (to forget
-    /// its refusal), so a hit does not touch the name's memory.
+    /// path).  Serves only the lport that holds the function
+    /// (src/claims.rs); a new claim or a contended one takes the full path.
     #[inline]
-    pub fn prepare_hit<'n, R>(
+    pub fn prepare_hit<R>(
         &mut self,
-        lport: impl FnOnce() -> Cow<'n, str>,
+        lport: &str,
         req: &Request,
         plug: impl FnOnce(&NetdevName) -> R,
     ) -> Option<R> {
         if self.drain_due() {
             return None;
         }
-        let name = lookup::hit(&self.table, req)?;
+        let (pf, name) = lookup::hit(&self.table, req)?;
+        let seq = self.stats.prepares;
+        if !self
+            .claims
+            .hit(self.table.instance(), pf, req.function, lport, seq)
+        {
+            return None;
+        }
         let r = plug(name);
         self.stats.prepares += 1;
         self.note_hit(lport, req);
@@ -265,33 +448,41 @@ impl Provider {
 
     /// The freshness rule for hosts that never call `run` (module docs):
     /// a hit may not serve once STALE_AFTER_MS passed since the last drain.
+    /// Always due during an outage: the hit path is closed then.
     #[inline]
     fn drain_due(&self) -> bool {
-        !self.run_seen && (self.clock)().saturating_sub(self.last_drain_ms) >= STALE_AFTER_MS
+        self.outage.is_some()
+            || (!self.run_seen
+                && (self.clock)().saturating_sub(self.last_drain_ms) >= STALE_AFTER_MS)
     }
 
-    /// Counts a hit and forgets an earlier refusal of `lport`; the name is
-    /// read only when some lport is pending (a hit then never touches it).
+    /// Counts a hit and forgets an earlier refusal of `lport`.
     #[inline]
-    fn note_hit<'n>(&mut self, lport: impl FnOnce() -> Cow<'n, str>, req: &Request) {
+    fn note_hit(&mut self, lport: &str, req: &Request) {
         self.stats.hits += 1;
         if self.refused_bits == 0 {
             return;
         }
-        let lport = lport();
-        if self.refused_bits & refused_bit(&lport) != 0 && self.forget_refusal(&lport) {
-            log::info!("lport {lport}: {req} now resolves");
+        if self.refused_bits & refused_bit(lport) != 0 && self.forget_refusal(lport) {
+            log::info!("lport {}: {req} now resolves", untrusted(lport));
         }
     }
 
     /// Drops `lport` from `refused`; true if it was there.
     fn forget_refusal(&mut self, lport: &str) -> bool {
-        if self.refused.remove(lport).is_none() {
+        if self.refused.is_empty() || self.refused.remove(&LportId::new(lport)).is_none() {
             return false;
         }
-        // Rare (once per lport that resolves or goes away): rebuild the bits.
-        self.refused_bits = self.refused.keys().fold(0, |b, k| b | refused_bit(k));
+        self.rebuild_refused_bits();
         true
+    }
+
+    /// Rare (once per lport that resolves or goes away): rebuild the bits.
+    fn rebuild_refused_bits(&mut self) {
+        self.refused_bits = self
+            .refused
+            .keys()
+            .fold(0, |b, k| b | refused_bit(k.head()));
     }
 
     /// The decision for a request without logging (CLI, appctl lookup).
@@ -324,16 +515,21 @@ impl Provider {
         opts: impl IntoIterator<Item = (K, V)>,
     ) {
         self.stats.refusals += 1;
-        let repeat = self.refused.get(lport) == Some(&code);
-        if repeat {
-            if log::log_enabled!(log::Level::Debug) {
-                log::debug!(
-                    "lport {lport}: not plugging ({code}): {}; options: {}",
-                    text(&self.table),
-                    shown(opts)
-                );
+        let seq = self.stats.prepares;
+        let id = LportId::new(lport);
+        if let Some(p) = self.refused.get_mut(&id) {
+            p.last = seq;
+            if p.code == code {
+                if log::log_enabled!(log::Level::Debug) {
+                    log::debug!(
+                        "lport {}: not plugging ({code}): {}; options: {}",
+                        untrusted(lport),
+                        text(&self.table),
+                        shown(opts)
+                    );
+                }
+                return;
             }
-            return;
         }
         if let Some(suppressed) = self.limiter.allow((self.clock)()) {
             let more = if suppressed > 0 {
@@ -342,28 +538,407 @@ impl Provider {
                 String::new()
             };
             log::info!(
-                "lport {lport}: not plugging ({code}): {}; options: {}{more}",
+                "lport {}: not plugging ({code}): {}; options: {}{more}",
+                untrusted(lport),
                 text(&self.table),
                 shown(opts)
             );
-            self.refused.insert(lport.to_owned(), code);
-            self.refused_bits |= refused_bit(lport);
+            if self.refused.len() >= MAX_REFUSED && !self.refused.contains_key(&id) {
+                self.evict_refused();
+            }
+            self.refused_bits |= refused_bit(id.head());
+            self.refused.insert(id, Pending { code, last: seq });
+        }
+    }
+
+    /// At [`MAX_REFUSED`]: forgets the half refused least recently.
+    fn evict_refused(&mut self) {
+        let mut last: Vec<u64> = self.refused.values().map(|p| p.last).collect();
+        last.sort_unstable();
+        let cut = last[last.len() / 2];
+        self.refused.retain(|_, p| p.last > cut);
+        self.rebuild_refused_bits();
+    }
+}
+
+/// The bit of `lport` in `Provider::refused_bits` (of the part of the name
+/// an [`LportId`] keeps).  Not a security boundary: a colliding name only
+/// costs the SipHash probe it skips.
+fn refused_bit(lport: &str) -> u64 {
+    let h = BuildHasherDefault::<FastHasher>::default()
+        .hash_one(claims::head(lport, claims::NAME_KEEP));
+    1 << (h & 63)
+}
+
+/// The PF a refused request still names a function of (the function
+/// exists, or existed, and is refused for a moment): `None` when the
+/// pf-mac names no PF, or several.
+fn refused_pf(table: &Table, req: &Request, r: &Refusal) -> Option<crate::table::PfKey> {
+    match r {
+        Refusal::NoPf { .. } | Refusal::AmbiguousPf { .. } => None,
+        Refusal::PfWithoutRepresentor { pf } | Refusal::NoFunction { pf, .. } => Some(*pf),
+        Refusal::NoNetdev { .. } | Refusal::NotSettled { .. } | Refusal::EventsPending => {
+            match table.pfs_with_mac(req.pf_mac)? {
+                crate::table::PfSet::One(k) => Some(*k),
+                crate::table::PfSet::Many(_) => None,
+            }
         }
     }
 }
 
-/// The bit of `lport` in `Provider::refused_bits`.  Not a security
-/// boundary: a colliding name only costs the SipHash probe it skips.
-fn refused_bit(lport: &str) -> u64 {
-    let h = BuildHasherDefault::<FastHasher>::default().hash_one(lport);
-    1 << (h & 63)
+/// What the host's poll loop should wait for after a `run`, or after a
+/// declined `prepare` ([`Provider::wakeup`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wakeup {
+    /// Nothing to register.
+    Nothing,
+    /// The source's descriptors, all drained by this call.
+    Readable(Vec<RawFd>),
+    /// A timer: the next retry of an unavailable source, in ms (> 0).
+    Timer(u64),
+}
+
+/// Outages: an unavailable source (module docs, "When the source is
+/// unavailable").
+impl Provider {
+    /// Starts serving `source`, also when it cannot be loaded yet: the
+    /// provider then starts in an outage (declines everything, retries on
+    /// the back-off) instead of failing, since OVN never calls `init` again.
+    pub fn start(mut source: Box<dyn Source>, clock: fn() -> u64) -> Provider {
+        match source.load() {
+            Ok(table) => {
+                log::info!(
+                    "representor table loaded from {}: {} devlink ports",
+                    source.describe(),
+                    table.len()
+                );
+                Provider::with_table(table, source, clock)
+            }
+            Err(e) => {
+                let mut p = Provider::with_table(Table::new(true), source, clock);
+                p.fail(&e);
+                p
+            }
+        }
+    }
+
+    /// The current outage, if any.
+    pub fn outage(&self) -> Option<&Outage> {
+        self.outage.as_ref()
+    }
+
+    /// `show`'s state line.
+    pub fn state_text(&self) -> String {
+        match &self.outage {
+            None => "serving".to_owned(),
+            Some(o) => o.describe((self.clock)()),
+        }
+    }
+
+    /// What to ask the host's poll loop for after a `run` or a declined
+    /// `prepare`; `drains_before` is [`Stats::drains`] read before the
+    /// call.  During an outage: a timer for the next retry, unless it is
+    /// due (no attempt was made in this call, e.g. bad options: a timer
+    /// that has already expired would spin) or there is nothing to plug
+    /// and no port asked ([`Outage::needs_timer`]).  Otherwise: the source's
+    /// descriptors if this call drained them, else nothing (an undrained
+    /// descriptor may be readable, and would spin).
+    pub fn wakeup(&self, drains_before: u64) -> Wakeup {
+        if let Some(o) = &self.outage {
+            return match o.retry_in_ms((self.clock)()) {
+                0 => Wakeup::Nothing,
+                _ if !o.needs_timer() => Wakeup::Nothing,
+                ms => Wakeup::Timer(ms),
+            };
+        }
+        if self.stats.drains > drains_before {
+            Wakeup::Readable(self.source.fds())
+        } else {
+            Wakeup::Nothing
+        }
+    }
+
+    /// Enters (or prolongs) an outage because of `e`, logging the reason
+    /// once: at info level when there is simply nothing to plug (no
+    /// devlink, no snapshot file), as a warning otherwise; repeats of the
+    /// same reason at debug level.
+    fn fail(&mut self, e: &io::Error) {
+        let now = (self.clock)();
+        let (new_reason, o) = match self.outage.take() {
+            None => (true, Outage::new(now, e)),
+            Some(mut o) => (o.failed_again(now, e), o),
+        };
+        let first = o.attempts() == 1;
+        let line = format!(
+            "representor source {}: {}: declining every port; retrying in {} s",
+            if first {
+                "unavailable"
+            } else {
+                "still unavailable"
+            },
+            o.last_error(),
+            o.retry_in_ms(now).div_ceil(1000)
+        );
+        if !new_reason {
+            log::debug!("{line}");
+        } else if o.nothing_to_plug() {
+            log::info!("{line}");
+        } else {
+            log::warn!("{line}");
+        }
+        self.outage = Some(o);
+    }
+
+    /// Enters an outage if the source says its table may miss changes
+    /// (a resynchronisation failed inside a drain or a recheck).
+    fn check_healthy(&mut self) {
+        if self.outage.is_none() && !self.source.healthy() {
+            self.fail(&io::Error::other(
+                "events were lost and resynchronising failed (see the log)",
+            ));
+        }
+    }
+
+    /// One retry during an outage, if the back-off step is due: the
+    /// source's own recovery (`drain`: open and load, or resynchronise)
+    /// when it is not healthy, else a full `load`.  On success serves
+    /// again at once; returns whether the table changed.
+    fn retry(&mut self) -> bool {
+        let now = (self.clock)();
+        if !self.outage.as_ref().is_some_and(|o| o.due(now)) {
+            return false;
+        }
+        self.stats.drains += 1;
+        self.last_drain_ms = now;
+        let result = if self.source.healthy() {
+            self.source.load().map(|t| {
+                self.table = t;
+                true
+            })
+        } else {
+            self.source.drain(&mut self.table)
+        };
+        let result = result.and_then(|changed| {
+            if self.source.healthy() {
+                Ok(changed)
+            } else {
+                Err(io::Error::other(
+                    "events were lost and resynchronising failed (see the log)",
+                ))
+            }
+        });
+        match result {
+            Ok(_) => {
+                let attempts = self.outage.take().map_or(0, |o| o.attempts());
+                log::info!(
+                    "representor source available again after {attempts} failed attempts: \
+                     {} devlink ports from {}",
+                    self.table.len(),
+                    self.source.describe()
+                );
+                // Events queued while loading are applied now, so the
+                // descriptors handed to the poll loop are drained.
+                self.drain();
+                true
+            }
+            Err(e) => {
+                self.fail(&e);
+                false
+            }
+        }
+    }
+
+    /// Declines (and logs, as any refusal) while the source is unavailable.
+    fn decline_unavailable<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        lport: &str,
+        opts: impl IntoIterator<Item = (K, V)>,
+    ) -> bool {
+        let Some(o) = &mut self.outage else {
+            return false;
+        };
+        o.note_declined();
+        let why = format!(
+            "the representor table is not available ({}) (will plug when it loads)",
+            o.last_error()
+        );
+        self.log_refusal(lport, "source-unavailable", |_| why, opts);
+        true
+    }
+}
+
+/// A found function with its name copied out of the table (the claim
+/// check needs the table while the name is shown).
+fn owned(f: Found<'_>) -> (crate::table::PfKey, String) {
+    (f.pf, f.name.to_owned())
 }
 
 /// The provider's options of an lport, for a log line.
 fn shown<K: AsRef<str>, V: AsRef<str>>(opts: impl IntoIterator<Item = (K, V)>) -> String {
     opts.into_iter()
-        .filter(|(k, _)| k.as_ref().starts_with(options::OPT_PREFIX))
-        .map(|(k, v)| format!("{}={}", k.as_ref(), v.as_ref()))
+        .filter(|(k, _)| {
+            let k = k.as_ref();
+            k.starts_with(options::OPT_PREFIX) || options::is_near_miss(k.as_bytes())
+        })
+        .take(8)
+        .map(|(k, v)| format!("{}={}", untrusted(k.as_ref()), untrusted(v.as_ref())))
         .collect::<Vec<String>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    struct Fixed(Table);
+
+    impl Source for Fixed {
+        fn load(&mut self) -> io::Result<Table> {
+            Ok(self.0.clone())
+        }
+        fn drain(&mut self, _: &mut Table) -> io::Result<bool> {
+            Ok(false)
+        }
+        fn describe(&self) -> String {
+            "fixed".into()
+        }
+    }
+
+    /// A clock that moves a minute per reading: the log rate limiter never
+    /// holds a refusal back, so every refused lport is remembered.
+    fn fast_clock() -> u64 {
+        static NOW: AtomicU64 = AtomicU64::new(0);
+        NOW.fetch_add(60_000, Ordering::Relaxed)
+    }
+
+    fn provider() -> Provider {
+        let snap = "port pci/0000:03:00.0/2 flavour pcipf controller 1 pfnum 0 external \
+                    hw_addr 00:53:00:00:10:00 netdev c1pf0 ifindex 12\n";
+        let t = crate::snapshot::parse(snap, false).unwrap();
+        let mut p = Provider::new(Box::new(Fixed(t)), fast_clock).unwrap();
+        p.run();
+        p
+    }
+
+    /// Issue 12 item 7: lports refused and deleted before they ever plug
+    /// get no REMOVE; on 7c4cb1c each kept its entry, full name included,
+    /// for good.
+    #[test]
+    fn refusal_bookkeeping_is_bounded() {
+        let mut p = provider();
+        let opts = [
+            ("vif-plug:representor:pf-mac", "00:53:00:00:10:00"),
+            ("vif-plug:representor:vf-num", "7"),
+        ];
+        let long = "n".repeat(1 << 12);
+        for i in 0..(MAX_REFUSED * 3) {
+            let lport = format!("gone-{i}-{long}");
+            assert!(p.prepare_create(&lport, opts, None, |_| ()).is_none());
+            assert!(p.pending() <= MAX_REFUSED, "{} pending", p.pending());
+        }
+        assert!(p.pending() >= MAX_REFUSED / 2);
+        let kept: usize = p.refused.keys().map(|k| k.head().len()).sum();
+        assert!(
+            kept <= MAX_REFUSED * claims::NAME_KEEP,
+            "{kept} bytes of names"
+        );
+        // A remembered lport that resolves is forgotten.
+        let pf = [("vif-plug:representor:pf-mac", "00:53:00:00:10:00")];
+        let last = format!("gone-{}-{long}", MAX_REFUSED * 3 - 1);
+        assert!(p.refused.contains_key(&LportId::new(&last)));
+        assert_eq!(
+            p.prepare_create(&last, pf, None, |n| n.to_owned())
+                .as_deref(),
+            Some("c1pf0")
+        );
+        assert!(!p.refused.contains_key(&LportId::new(&last)));
+        assert!(p.prepare_remove(&last));
+        assert!(p.claims().is_empty());
+    }
+
+    /// A contender's refusal names both lports; REMOVE frees the function.
+    #[test]
+    fn contender_is_refused_until_the_holder_goes() {
+        let mut p = provider();
+        let pf = [("vif-plug:representor:pf-mac", "00:53:00:00:10:00")];
+        let req = options::parse(pf).unwrap();
+        assert!(p.prepare_create("a", pf, None, |_| ()).is_some());
+        assert!(p.prepare_hit("a", &req, |_| ()).is_some());
+        assert!(p.prepare_hit("b", &req, |_| ()).is_none());
+        assert!(p.prepare_create("b", pf, None, |_| ()).is_none());
+        assert_eq!(p.stats().claim_refusals, 1);
+        assert!(p.prepare_hit("a", &req, |_| ()).is_some());
+        assert!(p.prepare_remove("a"));
+        assert!(p.prepare_hit("b", &req, |_| ()).is_none());
+        assert!(p.prepare_create("b", pf, None, |_| ()).is_some());
+        assert!(p.prepare_hit("b", &req, |_| ()).is_some());
+        p.claims().check().unwrap();
+    }
+
+    /// A source whose next load is set by the test.
+    struct Swapped(std::sync::Arc<std::sync::Mutex<Table>>);
+
+    impl Source for Swapped {
+        fn load(&mut self) -> io::Result<Table> {
+            Ok(self.0.lock().unwrap().clone())
+        }
+        fn drain(&mut self, _: &mut Table) -> io::Result<bool> {
+            Ok(false)
+        }
+        fn describe(&self) -> String {
+            "swapped".into()
+        }
+    }
+
+    /// Which refusals still count as asking for the held function: one for
+    /// that very function (its representor is being re-created) does; a
+    /// request that names no PF any more does not.
+    #[test]
+    fn a_holder_keeps_its_function_only_while_it_asks_for_it() {
+        const WITH: &str = "port pci/0000:03:00.0/2 flavour pcipf controller 1 pfnum 0 external \
+                            hw_addr 00:53:00:00:10:00 netdev c1pf0 ifindex 12\n\
+                            port pci/0000:03:00.0/4 flavour pcivf controller 1 pfnum 0 vfnum 3 \
+                            external netdev c1pf0vf3 ifindex 14\n";
+        let with = crate::snapshot::parse(WITH, false).unwrap();
+        let without = crate::snapshot::parse(WITH.lines().next().unwrap(), false).unwrap();
+        let next = std::sync::Arc::new(std::sync::Mutex::new(with.clone()));
+        let mut p = Provider::new(Box::new(Swapped(next.clone())), fast_clock).unwrap();
+        p.run();
+        let vf3 = [
+            ("vif-plug:representor:pf-mac", "00:53:00:00:10:00"),
+            ("vif-plug:representor:vf-num", "3"),
+        ];
+        let moved = [
+            ("vif-plug:representor:pf-mac", "00:53:00:00:99:99"),
+            ("vif-plug:representor:vf-num", "3"),
+        ];
+        let ask = |p: &mut Provider, lport: &str, o: [(&str, &str); 2]| {
+            p.prepare_create(lport, o, None, |n| n.to_owned())
+        };
+        assert_eq!(ask(&mut p, "a", vf3).as_deref(), Some("c1pf0vf3"));
+        // VF 3 is re-created: gone for a while, "a" keeps asking for it.
+        *next.lock().unwrap() = without;
+        p.reload().unwrap();
+        for _ in 0..5 {
+            assert_eq!(ask(&mut p, "a", vf3), None);
+            assert_eq!(ask(&mut p, "b", vf3), None);
+        }
+        *next.lock().unwrap() = with;
+        p.reload().unwrap();
+        for _ in 0..5 {
+            assert_eq!(ask(&mut p, "b", vf3), None);
+            assert_eq!(ask(&mut p, "b", vf3), None);
+            assert_eq!(ask(&mut p, "a", vf3).as_deref(), Some("c1pf0vf3"));
+        }
+        // "a" now names a PF that does not exist: it no longer asks for
+        // VF 3, and "b" gets it on its third ask.
+        assert_eq!(ask(&mut p, "b", vf3), None);
+        assert_eq!(ask(&mut p, "a", moved), None);
+        assert_eq!(ask(&mut p, "b", vf3), None);
+        assert_eq!(ask(&mut p, "a", moved), None);
+        assert_eq!(ask(&mut p, "b", vf3).as_deref(), Some("c1pf0vf3"));
+        assert_eq!(ask(&mut p, "a", vf3), None);
+        p.claims().check().unwrap();
+    }
 }

@@ -46,6 +46,43 @@ impl RateLimit {
     }
 }
 
+/// A [`RateLimit`] for one warning site that has no clock of its own (a
+/// `static` per site), timed by the monotonic clock.
+pub struct SiteLimit {
+    inner: std::sync::Mutex<RateLimit>,
+}
+
+impl SiteLimit {
+    pub const fn new(per_minute: u64, burst: u64) -> SiteLimit {
+        SiteLimit {
+            inner: std::sync::Mutex::new(RateLimit::new(per_minute, burst)),
+        }
+    }
+
+    /// As [`RateLimit::allow`], now.
+    pub fn allow(&self) -> Option<u64> {
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        let now = START
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_millis() as u64;
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .allow(now)
+    }
+}
+
+/// ` [N similar lines suppressed]` when N > 0, for the line a limiter let
+/// through.
+pub fn suppressed_note(n: u64) -> String {
+    if n > 0 {
+        format!(" [{n} similar lines suppressed]")
+    } else {
+        String::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +102,17 @@ mod tests {
             assert!(rl.allow(1_000_000).is_some());
         }
         assert_eq!(rl.allow(1_000_000), None);
+    }
+
+    #[test]
+    fn a_site_limit_lets_the_burst_through_then_holds() {
+        static SITE: SiteLimit = SiteLimit::new(1, 2);
+        assert_eq!(SITE.allow(), Some(0));
+        assert_eq!(SITE.allow(), Some(0));
+        // A minute's token is not back within this test.
+        assert_eq!(SITE.allow(), None);
+        assert_eq!(SITE.allow(), None);
+        assert_eq!(suppressed_note(0), "");
+        assert_eq!(suppressed_note(2), " [2 similar lines suppressed]");
     }
 }

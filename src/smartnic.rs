@@ -15,7 +15,9 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::logging::untrusted;
 use crate::port::Mac;
+use crate::ratelimit::{suppressed_note, SiteLimit};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SmartNicError {
@@ -29,7 +31,11 @@ impl fmt::Display for SmartNicError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SmartNicError::NoMacLine => write!(f, "no \"MAC\" line"),
-            SmartNicError::BadMac(v) => write!(f, "\"MAC\" value {v:?} is not an Ethernet address"),
+            SmartNicError::BadMac(v) => write!(
+                f,
+                "\"MAC\" value \"{}\" is not an Ethernet address",
+                untrusted(v)
+            ),
         }
     }
 }
@@ -106,19 +112,34 @@ impl SmartNicReader {
     /// The host PF MAC for an uplink netdev; `None` when the file is absent
     /// (not a BlueField, or not in that mode), unreadable or malformed (the
     /// last two are logged).
+    ///
+    /// The file is re-read at most once a second per uplink while a PF
+    /// waits for its MAC, so the warnings are rate-limited (and the path,
+    /// which holds a netdev name, is shown through
+    /// [`crate::logging::untrusted`]).
     pub fn read_pf_mac(&self, netdev: &str) -> Option<Mac> {
+        static WARN: SiteLimit = SiteLimit::new(10, 5);
         let path = self.path(netdev)?;
+        let warn = |what: String| {
+            if let Some(n) = WARN.allow() {
+                log::warn!(
+                    "{}: {what}{}",
+                    untrusted(&path.to_string_lossy()),
+                    suppressed_note(n)
+                );
+            }
+        };
         match std::fs::read(&path) {
             Ok(bytes) => match parse_config(&String::from_utf8_lossy(&bytes)) {
                 Ok(mac) => Some(mac),
                 Err(e) => {
-                    log::warn!("{}: {e}; ignoring it", path.display());
+                    warn(format!("{e}; ignoring it"));
                     None
                 }
             },
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => {
-                log::warn!("{}: cannot read: {e}", path.display());
+                warn(format!("cannot read: {e}"));
                 None
             }
         }

@@ -127,8 +127,88 @@ impl Source for SnapshotSource {
     }
 }
 
+/// A source opened, and loaded, when it can be: `init` never fails because
+/// the kernel has no devlink (yet) or the snapshot file is missing.  Until
+/// `open` and a first `load` succeed, the source is not
+/// [`healthy`](Source::healthy), has no descriptors, and each `drain` (which
+/// the provider calls on its retry back-off) tries again and, on success,
+/// replaces the table with the first full load.
+pub struct Reopening {
+    open: Opener,
+    inner: Option<Box<dyn Source>>,
+    loaded: bool,
+}
+
+/// How [`Reopening`] opens its source.
+pub type Opener = Box<dyn FnMut() -> io::Result<Box<dyn Source>> + Send>;
+
+impl Reopening {
+    pub fn new(open: impl FnMut() -> io::Result<Box<dyn Source>> + Send + 'static) -> Reopening {
+        Reopening {
+            open: Box::new(open),
+            inner: None,
+            loaded: false,
+        }
+    }
+
+    fn inner(&mut self) -> io::Result<&mut Box<dyn Source>> {
+        if self.inner.is_none() {
+            self.inner = Some((self.open)()?);
+        }
+        // Just set if it was not.
+        self.inner
+            .as_mut()
+            .ok_or_else(|| io::Error::other("source not open"))
+    }
+}
+
+impl Source for Reopening {
+    fn load(&mut self) -> io::Result<Table> {
+        let table = self.inner()?.load()?;
+        self.loaded = true;
+        Ok(table)
+    }
+
+    fn drain(&mut self, table: &mut Table) -> io::Result<bool> {
+        if !self.loaded {
+            *table = self.load()?;
+            return Ok(true);
+        }
+        self.inner()?.drain(table)
+    }
+
+    fn recheck_unsettled(&mut self, table: &mut Table) -> bool {
+        match (&mut self.inner, self.loaded) {
+            (Some(s), true) => s.recheck_unsettled(table),
+            _ => false,
+        }
+    }
+
+    fn fds(&self) -> Vec<RawFd> {
+        match (&self.inner, self.loaded) {
+            (Some(s), true) => s.fds(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn healthy(&self) -> bool {
+        self.loaded && self.inner.as_ref().is_some_and(|s| s.healthy())
+    }
+
+    fn describe(&self) -> String {
+        match &self.inner {
+            Some(s) => s.describe(),
+            None => "none open yet".to_owned(),
+        }
+    }
+}
+
 /// The source the provider uses when loaded by ovn-controller.
 pub fn open_default() -> io::Result<Box<dyn Source>> {
+    #[cfg(feature = "test-support")]
+    if let Some(r) = test_support::open() {
+        return r;
+    }
     if let Some(path) = std::env::var_os(ENV_SNAPSHOT) {
         return Ok(Box::new(SnapshotSource::new(path)));
     }
@@ -156,10 +236,20 @@ impl<T: Transport + Send> Source for Kernel<T> {
         self.0.recheck_unsettled(table)
     }
 
+    /// The monitors, and udev's database watch only while a link waits
+    /// for udev: any write there (disks, USB, ...) would otherwise wake
+    /// ovn-controller for nothing.  Events the watch queues meanwhile are
+    /// drained (and ignored) by the next drain.
     fn fds(&self) -> Vec<RawFd> {
         let mut v = self.0.fds().to_vec();
-        v.extend(self.0.udev_fd());
+        if self.0.waits_for_udev() {
+            v.extend(self.0.udev_fd());
+        }
         v
+    }
+
+    fn healthy(&self) -> bool {
+        !self.0.needs_resync()
     }
 
     fn describe(&self) -> String {
@@ -170,6 +260,32 @@ impl<T: Transport + Send> Source for Kernel<T> {
             s.resyncs,
             s.parse_errors
         )
+    }
+}
+
+/// Test hook (feature `test-support`, never in the shipped library): a
+/// source opener that [`open_default`] calls instead of opening the kernel
+/// or a snapshot, so tests can drive `init` (and any later re-open) through
+/// the exported vtable onto a fake kernel.
+#[cfg(feature = "test-support")]
+pub mod test_support {
+    use super::Source;
+    use std::io;
+    use std::sync::Mutex;
+
+    /// Called on every [`super::open_default`] while set.
+    pub type Opener = Box<dyn FnMut() -> io::Result<Box<dyn Source>> + Send>;
+
+    static OPENER: Mutex<Option<Opener>> = Mutex::new(None);
+
+    /// Sets (`Some`) or clears (`None`) the opener.
+    pub fn set_opener(opener: Option<Opener>) {
+        *OPENER.lock().unwrap_or_else(|e| e.into_inner()) = opener;
+    }
+
+    pub(super) fn open() -> Option<io::Result<Box<dyn Source>>> {
+        let mut g = OPENER.lock().unwrap_or_else(|e| e.into_inner());
+        g.as_mut().map(|f| f())
     }
 }
 

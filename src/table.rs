@@ -17,15 +17,26 @@
 //! 1. the PCI_PF port's function `hw_addr` when it is a usable unicast MAC;
 //! 2. the BlueField `smart_nic/pf/config` file of the PHYSICAL port with the
 //!    same pfnum (read by the netlink layer, fed in with
-//!    [`Table::set_smartnic_pf_mac`]) — given to the one PCI_PF port of that
-//!    pfnum with no MAC (preferring an `external` one); never guessed when
-//!    several qualify;
+//!    [`Table::set_smartnic_pf_mac`]) — it describes the host PF, so it is
+//!    given only to the one **external** PCI_PF port of that pfnum with no
+//!    MAC (never to a DPU-local one, never guessed when several qualify),
+//!    and never when a PF (of any device) reports that MAC itself: that
+//!    would make the MAC ambiguous or point host requests at the wrong PF;
 //! 3. on a device with **no PCI_PF port at all** (a ConnectX-6 in switchdev
 //!    mode shows only `physical` + `pcivf`): the netdev MAC of the PHYSICAL
 //!    port with that pfnum, as PF (controller 0, pfnum).  Such a PF has no
 //!    representor of its own, so only VF/SF requests can resolve through it.
 //!
 //! A zero or multicast MAC is never a key.
+//!
+//! ## Behind
+//! The netlink layer marks the table *behind* ([`Table::set_behind`]) when
+//! it knows the kernel has queued notifications it has not applied yet (a
+//! drain stopped at its bound), or lost some and has not resynchronised
+//! yet.  A behind table hands out no name at all —
+//! neither [`Table::hit`] nor [`crate::lookup::lookup`] (which refuses
+//! with `events-pending`) — since any stored name may have been renamed,
+//! deleted or given to another netdev by a queued event.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -151,12 +162,35 @@ pub struct Table {
     /// VF and SF representors, inline (see [`PfHits`]).  Derived from
     /// `pf_port`/`vf`/`sf` and the entries' names (checked by `check`).
     hits: FastMap<PfKey, PfHits>,
+    /// The source has queued changes not applied yet: no name is handed
+    /// out (module docs, "Behind").
+    behind: bool,
     /// Ports whose index key another port holds (duplicates, which a sane
     /// kernel never reports).  While it is zero, removing an indexed port
     /// needs no scan for a successor: 6.1 re-sends every added port
     /// (PORT_NEW notset, then eth), and that scan made each event O(ports).
     shadowed: usize,
     generation: u64,
+    /// Which table object this is (see [`Table::instance`]).
+    instance: Instance,
+}
+
+/// A number no other table object has: a clone gets a new one too, so a
+/// [`PfKey`] remembered with it is never read in another table's terms.
+#[derive(Debug)]
+struct Instance(u64);
+
+impl Instance {
+    fn fresh() -> Instance {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Instance(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+impl Clone for Instance {
+    fn clone(&self) -> Instance {
+        Instance::fresh()
+    }
 }
 
 impl fmt::Debug for Table {
@@ -198,8 +232,10 @@ impl Table {
             pf_mac: FastMap::default(),
             by_mac: FastMap::default(),
             hits: FastMap::default(),
+            behind: false,
             shadowed: 0,
             generation: 0,
+            instance: Instance::fresh(),
         }
     }
 
@@ -210,6 +246,31 @@ impl Table {
 
     pub fn requires_link(&self) -> bool {
         self.require_link
+    }
+
+    /// Marks the table behind the kernel (queued notifications not applied
+    /// yet) or caught up; see the module docs.  Returns whether it changed.
+    pub fn set_behind(&mut self, behind: bool) -> bool {
+        if self.behind == behind {
+            return false;
+        }
+        self.behind = behind;
+        self.generation += 1;
+        true
+    }
+
+    /// Whether the source has queued changes not applied yet: then no name
+    /// is handed out.
+    #[inline]
+    pub fn behind(&self) -> bool {
+        self.behind
+    }
+
+    /// This table object's identity: its [`DevIdx`] numbers (and so its
+    /// [`PfKey`]s) mean the same devices for as long as it is the same;
+    /// a rebuilt (or cloned) table has another.
+    pub fn instance(&self) -> u64 {
+        self.instance.0
     }
 
     /// Bumped on every change; lets callers cache derived views.
@@ -417,6 +478,9 @@ impl Table {
         if flavour == Flavour::PciPf || matches!(key, Some(IndexKey::Phys(..))) {
             self.recompute_pf_macs(dev);
         }
+        if flavour == Flavour::PciPf {
+            self.recompute_other_smartnic_devs(dev);
+        }
         self.generation += 1;
         true
     }
@@ -482,6 +546,9 @@ impl Table {
         }
         if port.flavour == Flavour::PciPf || matches!(key, Some(IndexKey::Phys(..))) {
             self.recompute_pf_macs(dev);
+        }
+        if port.flavour == Flavour::PciPf {
+            self.recompute_other_smartnic_devs(dev);
         }
         self.generation += 1;
         true
@@ -628,6 +695,23 @@ impl Table {
         out
     }
 
+    /// A PCI_PF port of `dev` changed: the MACs PFs report changed, and a
+    /// smart_nic MAC of another device may now collide with one (or no
+    /// longer).  Devices with smart_nic values are few (BlueFields).
+    fn recompute_other_smartnic_devs(&mut self, dev: DevIdx) {
+        let mut others: Vec<DevIdx> = self
+            .smartnic_mac
+            .keys()
+            .map(|(d, _)| *d)
+            .filter(|d| *d != dev)
+            .collect();
+        others.sort();
+        others.dedup();
+        for d in others {
+            self.recompute_pf_macs(d);
+        }
+    }
+
     /// Recomputes the effective MAC of every PF of one device and re-keys
     /// `by_mac`.  Runs only when a PF-MAC input changed (PCI_PF or PHYSICAL
     /// port, uplink netdev MAC, smart_nic value): never for VF/SF churn.
@@ -651,20 +735,26 @@ impl Table {
                 );
             }
         }
-        // smart_nic fallback: only to a single unambiguous PCI_PF per pfnum.
+        // smart_nic fallback: the file describes the host PF, so only to the
+        // single external PCI_PF of that pfnum without a MAC, and never a
+        // MAC some PF reports itself (module docs).
         for (&(d, pfnum), &mac) in &self.smartnic_mac {
             if d != dev {
                 continue;
             }
-            let missing: Vec<&(PfKey, &Entry)> = pf_ports
+            let reported = self
+                .pf_port
+                .values()
+                .any(|&s| self.entry(s).port.function_mac() == Some(mac));
+            if reported {
+                continue;
+            }
+            let chosen: Vec<&(PfKey, &Entry)> = pf_ports
                 .iter()
-                .filter(|(k, e)| k.pfnum == pfnum && e.port.function_mac().is_none())
+                .filter(|(k, e)| {
+                    k.pfnum == pfnum && e.port.external && e.port.function_mac().is_none()
+                })
                 .collect();
-            let chosen: Vec<&&(PfKey, &Entry)> = if missing.len() > 1 {
-                missing.iter().filter(|(_, e)| e.port.external).collect()
-            } else {
-                missing.iter().collect()
-            };
             if let [only] = chosen.as_slice() {
                 want.insert(
                     only.0,
@@ -767,9 +857,13 @@ impl Table {
     /// (PF MAC, function), from the inline hit index — `None` whenever the
     /// full lookup must decide (a refusal, or a name the index does not
     /// hold inline).  Touches `by_mac` and `hits` (a few entries per device,
-    /// hot) and one cache line of a PF's VF/SF names.
+    /// hot) and one cache line of a PF's VF/SF names.  Nothing while the
+    /// table is behind the kernel.
     #[inline]
-    pub fn hit(&self, mac: Mac, function: Function) -> Option<&NetdevName> {
+    pub fn hit(&self, mac: Mac, function: Function) -> Option<(PfKey, &NetdevName)> {
+        if self.behind {
+            return None;
+        }
         let PfSet::One(k) = self.by_mac.get(&mac.as_u64())? else {
             return None;
         };
@@ -779,7 +873,7 @@ impl Table {
             Function::Vf(n) => h.vf.get(u32::from(n)),
             Function::Sf(n) => h.sf.get(n),
         }?;
-        (!name.is_empty()).then_some(name)
+        (!name.is_empty()).then_some((*k, name))
     }
 
     /// (dense chunks, sparse entries) of the hit index: memory stays

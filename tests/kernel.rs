@@ -7,7 +7,7 @@
 //!   OVN_VIF_RS_KERNEL_TESTS=1 <this test binary> --test-threads=1`): the
 //!   BlueField layout of tests/vm/bluefield-layout.sh, runtime add/remove,
 //!   rename with `ip link set name`, an ENOBUFS storm on a tiny receive
-//!   buffer.
+//!   buffer, a representor joining and leaving a Linux bridge.
 //! - With `OVN_VIF_RS_CAPTURE_DIR=<dir>` as well: writes every datagram
 //!   received during an add / rename / delete cycle to `<dir>` (capture
 //!   mode; the files become fixtures).
@@ -439,4 +439,65 @@ fn vm_smartnic_sysfs_fallback() {
     );
     assert_eq!(t.children_of(k), (1, 0));
     write(format!("{SIM}/del_device"), "5");
+}
+
+/// A representor that joins and leaves a Linux bridge stays plugged: the
+/// bridge's RTM_DELLINK with ifi_family AF_BRIDGE (seen here on the wire)
+/// is not the netdev's deletion.
+#[test]
+fn vm_a_representor_leaving_a_bridge_stays_plugged() {
+    if !enabled() {
+        return;
+    }
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    sim_fresh_device(6);
+    sim_add(6, "pf controller=1 pf=0 external=1 mac=00:53:00:00:60:00");
+    sim_add(6, "vf controller=1 pf=0 vf=2 external=1");
+    udev_settle();
+    let sink = CaptureSink::default();
+    let mut src = KernelSource::open_wrapped(KernelOptions::default(), |s, ch| {
+        Tap::new(s, ch, sink.clone())
+    })
+    .unwrap();
+    let mut t = src.load().unwrap();
+    let req = ovn_vif_rs::options::Request {
+        pf_mac: Mac([0, 0x53, 0, 0, 0x60, 0]),
+        function: ovn_vif_rs::options::Function::Vf(2),
+    };
+    drain_until(&mut src, &mut t, "VF 2 plugged", |t| {
+        ovn_vif_rs::lookup::lookup(t, &req).is_ok()
+    });
+    let found = ovn_vif_rs::lookup::lookup(&t, &req).unwrap();
+    let (name, ifindex) = (found.name.to_owned(), found.entry.ifindex().unwrap());
+    sh(&format!(
+        "ip link add vifrs-br0 type bridge && ip link set dev {name} master vifrs-br0 && \
+         ip link set dev {name} nomaster"
+    ));
+    // Until the bridge's RTM_DELLINK (AF_BRIDGE) for the representor has
+    // been read and applied.
+    let bridge_dellink = |sink: &CaptureSink| {
+        sink.lock().unwrap().iter().any(|(ch, d)| {
+            *ch == ovn_vif_rs::kernel::Channel::RtnlMon
+                && d.len() >= 24
+                && u16::from_ne_bytes([d[4], d[5]]) == 17 // RTM_DELLINK
+                && d[16] == 7 // AF_BRIDGE
+                && i32::from_ne_bytes([d[20], d[21], d[22], d[23]]) == ifindex as i32
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !bridge_dellink(&sink) {
+        src.drain(&mut t).unwrap();
+        assert!(Instant::now() < deadline, "no AF_BRIDGE RTM_DELLINK seen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    src.drain(&mut t).unwrap();
+    assert!(t.link(ifindex).is_some(), "the netdev still exists");
+    assert_eq!(
+        ovn_vif_rs::lookup::lookup(&t, &req).map(|f| f.name.to_owned()),
+        Ok(name.clone()),
+        "still plugged after leaving the bridge"
+    );
+    sh("ip link del vifrs-br0");
+    assert_equals_fresh(&mut src, &mut t);
+    write(format!("{SIM}/del_device"), "6");
 }

@@ -427,7 +427,10 @@ fn vm_pf_hw_addr_change_moves_its_functions_to_the_new_mac() {
         vec![vf1.clone()],
         "VF 1 under the new pf-mac"
     );
-    assert_eq!(p.prepare("new-pf", &Req::Pf(NEW.into())), Some(pf));
+    // The PF is still handed to lport "pf" (one function, one lport): the
+    // operator updates that LSP's pf-mac.
+    assert_eq!(p.prepare("new-pf", &Req::Pf(NEW.into())), None);
+    assert_eq!(p.prepare("pf", &Req::Pf(NEW.into())), Some(pf));
     assert_eq!(p.prepare("new-sf5", &Req::Sf(NEW.into(), 5)), Some(sf5));
     assert_eq!(p.prepare("old-vf1", &Req::Vf(OLD.into(), 1)), None);
     assert_eq!(p.prepare("old-pf", &Req::Pf(OLD.into())), None);

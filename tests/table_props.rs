@@ -262,6 +262,15 @@ impl<'a> Model<'a> {
             .map(|p| p.id.handle.clone())
             .chain(self.c.smartnic.iter().map(|(h, _, _)| h.clone()))
             .collect();
+        // The MACs PFs report themselves (their winning PCI_PF ports).
+        let reported: BTreeSet<Mac> = self
+            .c
+            .ports
+            .iter()
+            .filter(|p| p.flavour == Flavour::PciPf)
+            .filter_map(Self::pf_of)
+            .filter_map(|k| self.pf_port(&k).and_then(fn_mac))
+            .collect();
         for dev in devs {
             let pf_keys: BTreeSet<PfView> = self
                 .c
@@ -283,21 +292,16 @@ impl<'a> Model<'a> {
                     out.insert(k.clone(), m);
                 }
             }
-            // 2. smart_nic: the single PF of that pfnum without a MAC,
-            //    preferring an external one.
+            // 2. smart_nic: the single external PF of that pfnum without a
+            //    MAC, unless some PF (of any device) reports that MAC.
             for (h, pfnum, m) in &self.c.smartnic {
-                if *h != dev || !usable(*m) {
+                if *h != dev || !usable(*m) || reported.contains(m) {
                     continue;
                 }
-                let missing: Vec<&(PfView, &DevlinkPort)> = pfs
+                let chosen: Vec<&(PfView, &DevlinkPort)> = pfs
                     .iter()
-                    .filter(|(k, p)| k.2 == *pfnum && fn_mac(p).is_none())
+                    .filter(|(k, p)| k.2 == *pfnum && p.external && fn_mac(p).is_none())
                     .collect();
-                let chosen: Vec<&&(PfView, &DevlinkPort)> = if missing.len() > 1 {
-                    missing.iter().filter(|(_, p)| p.external).collect()
-                } else {
-                    missing.iter().collect()
-                };
                 if let [only] = chosen.as_slice() {
                     out.insert(only.0.clone(), *m);
                 }
@@ -589,8 +593,15 @@ fn drain(mut t: Table) -> Result<(), TestCaseError> {
 /// The hit path agrees with the full lookup: `hit` names exactly what
 /// `lookup` plugs, and serves every plug-ready name that fits inline.
 fn check_hit(t: &Table, r: &Request) -> Result<(), String> {
-    let hit = lookup::hit(t, r).map(|n| n.to_text());
-    let full = lookup::lookup(t, r).ok().map(|f| f.name.to_owned());
+    let hit = lookup::hit(t, r).map(|(k, n)| (k, n.to_text()));
+    let found = lookup::lookup(t, r).ok();
+    if let (Some((k, _)), Some(f)) = (&hit, &found) {
+        if *k != f.pf {
+            return Err(format!("hit PF {k:?}, lookup PF {:?}", f.pf));
+        }
+    }
+    let hit = hit.map(|(_, n)| n);
+    let full = found.map(|f| f.name.to_owned());
     let inline = full
         .as_deref()
         .filter(|n| !n.is_empty() && n.len() < ovn_vif_rs::table::IFNAMSIZ && !n.contains('\0'));
@@ -773,7 +784,7 @@ fn model_agrees_on_a_known_case() {
 // ---- the hit path's option parser against the full one ----
 
 /// Keys: ours, near misses, OVN's and other providers'.
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 14] = [
     "vif-plug:representor:pf-mac",
     "vif-plug:representor:vf-num",
     "vif-plug:representor:sf-num",
@@ -784,7 +795,35 @@ const KEYS: [&str; 10] = [
     "vif-plug-type",
     "requested-chassis",
     "vif-plug:other:vf-num",
+    "vif-plug:representor-vf-num",
+    "vif-plug:Representor:vf-num",
+    "vif-plug-mtu-request",
+    "VIF-PLUG:REPRESENTOR:SF-NUM",
 ];
+
+/// A key built from our prefix with each letter's case and each separator
+/// (`-`, `:`) drawn at random: mostly near misses, now and then the exact
+/// prefix; with one of our suffixes or another.
+fn mangled_key() -> impl Strategy<Value = String> {
+    const PREFIX: &str = "vif-plug:representor:";
+    (
+        prop::collection::vec((any::<bool>(), 0..3usize), PREFIX.len()),
+        prop::sample::select(vec!["pf-mac", "vf-num", "sf-num", "vf_num", ""]),
+    )
+        .prop_map(|(flips, suffix)| {
+            let mut k: String = PREFIX
+                .chars()
+                .zip(flips)
+                .map(|(c, (upper, sep))| match c {
+                    '-' | ':' => [':', '-', '_'][sep],
+                    c if upper && sep == 0 => c.to_ascii_uppercase(),
+                    c => c,
+                })
+                .collect();
+            k.push_str(suffix);
+            k
+        })
+}
 
 /// Values: valid MACs and numbers, and the ways they go wrong.
 fn option_value() -> impl Strategy<Value = String> {
@@ -827,7 +866,11 @@ fn option_list() -> impl Strategy<Value = Vec<(String, String)>> {
         ),
         prop::collection::vec(
             (
-                prop_oneof![4 => 1..3usize, 3 => 0..KEYS.len()],
+                prop_oneof![
+                    4 => (1..3usize).prop_map(|k| KEYS[k].to_owned()),
+                    3 => (0..KEYS.len()).prop_map(|k| KEYS[k].to_owned()),
+                    1 => mangled_key(),
+                ],
                 option_value(),
             ),
             0..4,
@@ -835,10 +878,7 @@ fn option_list() -> impl Strategy<Value = Vec<(String, String)>> {
         any::<prop::sample::Index>(),
     )
         .prop_map(|(mac, extra, at)| {
-            let mut v: Vec<(String, String)> = extra
-                .into_iter()
-                .map(|(k, val)| (KEYS[k].to_owned(), val))
-                .collect();
+            let mut v: Vec<(String, String)> = extra.into_iter().collect();
             if let Some(m) = mac {
                 let i = at.index(v.len() + 1);
                 v.insert(i, (KEYS[0].to_owned(), m));

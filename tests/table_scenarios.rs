@@ -193,12 +193,15 @@ fn c_devlink_port_delete() {
 }
 
 /// store-devlink-port-update-compat: a PF reporting a zero hw_addr gets its
-/// MAC from the uplink's smart_nic sysfs file.
+/// MAC from the uplink's smart_nic sysfs file.  The file describes the host
+/// PF, so the PF is an external one here (the C reference's test has no
+/// notion of external; a DPU-local PF never gets it, see
+/// `smartnic_mac_never_goes_to_a_dpu_local_pf_or_collides`).
 #[test]
 fn c_devlink_port_update_compat() {
     let mut t = init_store(false);
     assert!(t.remove_port(&pid(D0, 1)));
-    assert!(t.upsert_port(pf(D0, 1, 0, 0, "00:00:00:00:00:00", 100, "pf0hpf")));
+    assert!(t.upsert_port(pf(D0, 1, 0, 0, "00:00:00:00:00:00", 100, "pf0hpf").external(true)));
     assert!(t.upsert_port(vf(D0, 2, 0, 0, 0, 1000, "pf0vf0")));
     let k = pf_key(&t, D0, 0, 0);
     assert!(t.pf_mac(&k).is_none(), "a zero hw_addr is no MAC");
@@ -229,7 +232,7 @@ fn c_devlink_port_update_compat() {
     assert_eq!(t.generation(), g);
 
     // Once the port function reports a MAC, it wins over sysfs.
-    assert!(t.upsert_port(pf(D0, 1, 0, 0, PF_MAC, 100, "pf0hpf")));
+    assert!(t.upsert_port(pf(D0, 1, 0, 0, PF_MAC, 100, "pf0hpf").external(true)));
     assert_eq!(t.pf_mac(&k).unwrap().source, MacSource::PortFunction);
     assert_found(&t, &req_vf(PF_MAC, 0), "pf0vf0");
     assert!(matches!(
@@ -240,7 +243,7 @@ fn c_devlink_port_update_compat() {
     assert_check(&t);
 
     // And when the sysfs value is withdrawn, the zero-MAC PF has none again.
-    assert!(t.upsert_port(pf(D0, 1, 0, 0, "00:00:00:00:00:00", 100, "pf0hpf")));
+    assert!(t.upsert_port(pf(D0, 1, 0, 0, "00:00:00:00:00:00", 100, "pf0hpf").external(true)));
     assert_found(&t, &req_pf(SYSFS_MAC), "pf0hpf");
     assert!(t.set_smartnic_pf_mac(&handle(D0), 0, None));
     assert!(matches!(
@@ -250,9 +253,8 @@ fn c_devlink_port_update_compat() {
     assert_check(&t);
 }
 
-/// The smart_nic MAC goes to the one PCI_PF of that pfnum without a MAC;
-/// when several lack one, an external one is preferred, and when that is
-/// still ambiguous nobody gets it.
+/// The smart_nic MAC goes to the one external PCI_PF of that pfnum without
+/// a MAC; when several qualify nobody gets it, and a DPU-local one never.
 #[test]
 fn compat_pf_mac_ambiguity_rule() {
     let sysfs = Some(mac(SYSFS_MAC));
@@ -284,7 +286,7 @@ fn compat_pf_mac_ambiguity_rule() {
     assert_found(&t, &req_pf("00:53:00:00:00:77"), "c2pf0");
     assert_check(&t);
 
-    // Two non-external candidates and no external one: refuse to guess.
+    // Two non-external candidates and no external one: nobody.
     let mut t = Table::new(false);
     t.upsert_port(physical(D0, 0, 0, 10, "p0"));
     t.upsert_port(pf(D0, 1, 0, 0, "", 11, "a").external(false));
@@ -295,14 +297,75 @@ fn compat_pf_mac_ambiguity_rule() {
         assert_refused(&t, &req_pf(SYSFS_MAC)),
         Refusal::NoPf { .. }
     ));
-    // The single one missing a MAC gets it, external or not.
+    // The single one missing a MAC is DPU-local: still nobody.
     t.upsert_port(pf(D0, 2, 1, 0, "00:53:00:00:00:78", 12, "b").external(false));
-    assert_found(&t, &req_pf(SYSFS_MAC), "a");
+    assert!(matches!(
+        assert_refused(&t, &req_pf(SYSFS_MAC)),
+        Refusal::NoPf { .. }
+    ));
     assert_check(&t);
 
     // The sysfs value is per pfnum: pf1 is not affected.
     t.upsert_port(pf(D0, 5, 0, 1, "", 15, "pf1"));
     assert_eq!(t.pf_mac(&pf_key(&t, D0, 0, 1)), None);
+    assert_check(&t);
+}
+
+/// Issue 12 item 4: a BlueField whose DPU-local c0pf0 reports no function
+/// MAC next to the host's external c1pf0 that reports its own.  On 7c4cb1c
+/// the smart_nic MAC went to "the one PF without a MAC", the DPU-local one:
+/// host requests became ambiguous (the same MAC as c1pf0's) or resolved to
+/// DPU-local ports (another MAC).
+#[test]
+fn smartnic_mac_never_goes_to_a_dpu_local_pf_or_collides() {
+    let base = || {
+        let mut t = Table::new(false);
+        t.upsert_port(physical(D0, 0, 0, 10, "p0"));
+        t.upsert_port(pf(D0, 1, 0, 0, "", 11, "pf0hpf-local").external(false));
+        t.upsert_port(vf(D0, 2, 0, 0, 3, 12, "pf0vf3-local").external(false));
+        t.upsert_port(pf(D0, 3, 1, 0, PF_MAC, 13, "c1pf0").external(true));
+        t.upsert_port(vf(D0, 4, 1, 0, 3, 14, "c1pf0vf3").external(true));
+        t
+    };
+    // The file repeats the host PF's MAC: host requests stay unambiguous.
+    let mut t = base();
+    t.set_smartnic_pf_mac(&handle(D0), 0, Some(mac(PF_MAC)));
+    assert_found(&t, &req_pf(PF_MAC), "c1pf0");
+    assert_found(&t, &req_vf(PF_MAC, 3), "c1pf0vf3");
+    assert!(t.pf_mac(&pf_key(&t, D0, 0, 0)).is_none());
+    assert_check(&t);
+    // Another MAC: it names no PF, never the DPU-local one.
+    let mut t = base();
+    t.set_smartnic_pf_mac(&handle(D0), 0, Some(mac(SYSFS_MAC)));
+    assert!(matches!(
+        assert_refused(&t, &req_vf(SYSFS_MAC, 3)),
+        Refusal::NoPf { .. }
+    ));
+    assert!(t.pf_mac(&pf_key(&t, D0, 0, 0)).is_none());
+    assert_found(&t, &req_vf(PF_MAC, 3), "c1pf0vf3");
+    assert_check(&t);
+
+    // An external PF without a MAC gets it, unless a PF of any device
+    // reports that MAC itself; when that one changes, it gets it.
+    let mut t = Table::new(false);
+    t.upsert_port(physical(D0, 0, 0, 10, "p0"));
+    t.upsert_port(pf(D0, 1, 1, 0, "", 11, "c1pf0").external(true));
+    t.upsert_port(vf(D0, 2, 1, 0, 3, 12, "c1pf0vf3").external(true));
+    t.upsert_port(pf(D1, 1, 1, 0, SYSFS_MAC, 21, "d1c1pf0").external(true));
+    t.upsert_port(vf(D1, 2, 1, 0, 3, 22, "d1c1pf0vf3").external(true));
+    t.set_smartnic_pf_mac(&handle(D0), 0, Some(mac(SYSFS_MAC)));
+    assert_found(&t, &req_vf(SYSFS_MAC, 3), "d1c1pf0vf3");
+    assert!(t.pf_mac(&pf_key(&t, D0, 1, 0)).is_none());
+    assert_check(&t);
+    t.upsert_port(pf(D1, 1, 1, 0, "00:53:00:00:00:79", 21, "d1c1pf0").external(true));
+    assert_found(&t, &req_vf(SYSFS_MAC, 3), "c1pf0vf3");
+    assert_check(&t);
+    t.upsert_port(pf(D1, 1, 1, 0, SYSFS_MAC, 21, "d1c1pf0").external(true));
+    assert_found(&t, &req_vf(SYSFS_MAC, 3), "d1c1pf0vf3");
+    assert!(t.pf_mac(&pf_key(&t, D0, 1, 0)).is_none());
+    assert_check(&t);
+    assert!(t.remove_port(&pid(D1, 1)));
+    assert_found(&t, &req_vf(SYSFS_MAC, 3), "c1pf0vf3");
     assert_check(&t);
 }
 
@@ -1023,7 +1086,12 @@ fn insertion_order_does_not_matter() {
             assert_eq!(outcome(&a, &r), outcome(&b, &r), "{r}");
         }
     }
-    assert_found(&a, &req_pf(SYSFS_MAC), "pf0hpf");
+    // pf0hpf is DPU-local (controller 0): the host PF's smart_nic MAC is
+    // never its.
+    assert!(matches!(
+        assert_refused(&a, &req_pf(SYSFS_MAC)),
+        Refusal::NoPf { .. }
+    ));
     assert_eq!(
         outcome(&a, &req_vf("00:53:00:00:c1:00", 0)),
         Outcome::Ambiguous(vec![(handle(D0), 1, 0), (handle(D1), 0, 0)])
@@ -1125,7 +1193,7 @@ fn other_flavours_are_never_plugged() {
 /// `hit` names what `lookup` plugs, or nothing (then `lookup` decides).
 #[track_caller]
 fn assert_hit(t: &Table, r: &ovn_vif_rs::options::Request, want: Option<&str>) {
-    let got = ovn_vif_rs::lookup::hit(t, r).map(|n| n.to_text());
+    let got = ovn_vif_rs::lookup::hit(t, r).map(|(_, n)| n.to_text());
     assert_eq!(got.as_deref(), want, "{r}: hit");
     if let Some(w) = want {
         assert_found(t, r, w);

@@ -13,10 +13,13 @@ use ovn_vif_rs::kernel::KernelOptions;
 
 fuzz_target!(|data: &[u8]| {
     let k = FakeKernel::new();
+    // Only what the fake kernel needs is set: fields added later take
+    // their defaults instead of breaking this target.
     let opts = KernelOptions {
         rcvbuf: None,
         udev_root: "/nonexistent/udev".into(),
         sysfs_root: "/nonexistent/sys".into(),
+        ..KernelOptions::default()
     };
     let mut src = k.source(opts).unwrap();
     let mut t = src.load().unwrap();

@@ -34,7 +34,7 @@ cargo build --release --locked
 SO=target/release/libovn_vif_rs.so
 
 # 1. The OVS symbols: weak undefined references, the minimal list.
-want="poll_fd_wait_at unixctl_command_register unixctl_command_reply unixctl_command_reply_error vlog vlog_insert_module"
+want="poll_fd_wait_at poll_timer_wait_at unixctl_command_register unixctl_command_reply unixctl_command_reply_error vlog vlog_insert_module"
 ovs_re='^(vlog|vlog_[a-z_]*|unixctl_[a-z_]*|poll_[a-z_]*|smap_[a-z_]*|sset_[a-z_]*|hmap_[a-z_]*|x(malloc|strdup|zalloc|calloc|realloc)|ovs_[a-z_]*)$'
 got=$(nm -D "$SO" | awk -v re="$ovs_re" '$NF ~ re && $(NF-1) == "w" {print $NF}' | sort | xargs)
 strong=$(nm -D "$SO" | awk -v re="$ovs_re" '$NF ~ re && $(NF-1) != "w" {print $(NF-1), $NF}' | xargs)

@@ -25,11 +25,30 @@ pkgs=(ovn-vif-rs libovn-vif-rs-dev libovn-vif-rs0)
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
 libdir=/usr/lib/$multiarch
 
+# dpkg, waiting (up to 15 min) while another apt or dpkg holds its lock (on
+# a fresh machine apt-daily may run at any time; dpkg itself does not wait).
+dpkg_() {
+    local i rc out
+    for i in $(seq 900); do
+        rc=0
+        out=$($sudo dpkg "$@" 2>&1) || rc=$?
+        if [ $rc != 0 ] && grep -Eq 'dpkg frontend lock|status database (area )?is locked' <<<"$out"; then
+            [ "$i" != 1 ] || echo "packaging: dpkg $1: waiting for the dpkg lock"
+            sleep 1
+            continue
+        fi
+        [ -z "$out" ] || printf '%s\n' "$out"
+        return $rc
+    done
+    echo "packaging: dpkg $1: the dpkg lock was held for 15 min" >&2
+    return 1
+}
+
 work=$(mktemp -d /tmp/ovn-vif-rs-packaging.XXXXXX)
 installed=0
 cleanup() {
     if [ $installed = 1 ]; then
-        $sudo dpkg -P "${pkgs[@]}" >/dev/null 2>&1 || true
+        dpkg_ -P "${pkgs[@]}" >/dev/null 2>&1 || true
     fi
     rm -rf "$work"
 }
@@ -48,7 +67,7 @@ fail() {
 for p in "${pkgs[@]}"; do
     if dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -qv 'not-installed'; then
         echo "packaging: purging a previously installed $p"
-        $sudo dpkg -P "$p" >/dev/null
+        dpkg_ -P "$p" >/dev/null
     fi
 done
 
@@ -105,7 +124,7 @@ dpkg-deb -I "${debs[0]}" symbols | grep -q '^ vif_plug_provider_classes@' ||
 # ---------------------------------------------------------------- install
 step "install (dpkg -i)"
 installed=1
-$sudo dpkg -i "${debs[@]}"
+dpkg_ -i "${debs[@]}"
 for p in "${pkgs[@]}"; do
     [ "$(dpkg-query -W -f '${Status}' "$p")" = "install ok installed" ] || fail "$p not installed"
 done
@@ -170,8 +189,9 @@ echo "t: $out"
 [ "$out" = "representor $(pkg-config --modversion ovn-vif-rs)" ] || fail "t printed $out"
 # (/lib is /usr/lib on a merged-/usr system.)
 loaded=$(env -u LD_LIBRARY_PATH ldd "$work/t" | awk '$1 == "libovn_vif_rs.so.0" {print $3}')
-[ -n "$loaded" ] && [ "$(readlink -f "$loaded")" = "$(readlink -f "$lib")" ] ||
+if [ -z "$loaded" ] || [ "$(readlink -f "$loaded")" != "$(readlink -f "$lib")" ]; then
     fail "t loads ${loaded:-no libovn_vif_rs.so.0}, not $lib"
+fi
 echo "t loads $loaded"
 
 step "OVN's --with-vif-plug-provider layout (libovn-vif-rs-dev)"
@@ -180,7 +200,8 @@ step "OVN's --with-vif-plug-provider layout (libovn-vif-rs-dev)"
 # through libtool, which then reads that .la.
 command -v libtool >/dev/null || {
     echo "packaging: installing libtool-bin (libtool reads the .la below)"
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libtool-bin >/dev/null
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        -o DPkg::Lock::Timeout=900 libtool-bin >/dev/null
 }
 pdir=$libdir/ovn-vif-rs/ovn_vif_rs
 check_provider_dir() { # DIR LIBDIR-IN-.la RUNPATH-WANTED(yes|no) EXPECTED-LIB
@@ -265,12 +286,12 @@ grep -q 'vif-plug:representor:vf-num' /usr/share/doc/ovn-vif-rs/lsp-options.md |
 # ---------------------------------------------------------------- remove, purge
 step "remove (dpkg -r), purge (dpkg -P)"
 files=$(dpkg -L "${pkgs[@]}" | sort -u)
-$sudo dpkg -r "${pkgs[@]}"
+dpkg_ -r "${pkgs[@]}"
 for p in "${pkgs[@]}"; do
     s=$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || echo "not-installed")
     case $s in *not-installed*|*config-files*) ;; *) fail "$p after -r: $s" ;; esac
 done
-$sudo dpkg -P "${pkgs[@]}"
+dpkg_ -P "${pkgs[@]}"
 installed=0
 for p in "${pkgs[@]}"; do
     s=$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || echo "not-installed")

@@ -9,7 +9,9 @@
 # linux-compiler-gcc-12-x86 and, per kernel series, the Debian kernel image +
 # matching headers. The image's /lib/modules/<ver> is where the guest's
 # modprobe looks (the guest sees the host's filesystem); we run depmod.
-# Installs (PyPI): virtme-ng into a venv under $CACHE (default $REPO/.cache).
+# Installs (PyPI): virtme-ng and its dependencies, versions pinned in
+# scripts/vm/vng-requirements.txt, into a venv under $CACHE (default
+# /var/cache/ovn-vif-rs).
 set -euo pipefail
 # shellcheck source=scripts/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -44,8 +46,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "apt-get install ${missing[*]}"
 	# INITRD=No: vng boots without the distro initramfs, so skip generating it.
 	export DEBIAN_FRONTEND=noninteractive INITRD=No
-	apt-get install -y -q --no-install-recommends "${missing[@]}" ||
-		{ apt-get update -qq && apt-get install -y -q --no-install-recommends "${missing[@]}"; }
+	# DPkg::Lock::Timeout: wait for another apt (e.g. apt-daily) instead of failing.
+	apt=(apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=900)
+	"${apt[@]}" "${missing[@]}" || { apt-get update -qq && "${apt[@]}" "${missing[@]}"; }
 fi
 
 for s in "${series[@]}"; do
@@ -56,12 +59,15 @@ for s in "${series[@]}"; do
 	echo "kernel $s: $r ok (/boot/vmlinuz-$r)"
 done
 
-# virtme-ng is pinned to the version this bed was checked with (its command
-# line and guest init change between releases); VNG_VERSION overrides.
-vng_version=${VNG_VERSION:-1.42}
+# virtme-ng and its dependencies, each pinned (scripts/vm/vng-requirements.txt).
+req=$REPO/scripts/vm/vng-requirements.txt
+vng_version=$(sed -n 's/^virtme-ng==//p' "$req")
 mkdir -p "$CACHE"
-if ! "$VNG" --version 2>/dev/null | grep -qx "virtme-ng $vng_version"; then
-	[ -x "$VENV/bin/pip" ] || /usr/bin/python3 -m venv "$VENV"
-	"$VENV/bin/pip" install -q "virtme-ng==$vng_version"
+if ! "$VNG" --version 2>/dev/null | grep -qx "virtme-ng $vng_version" ||
+	! cmp -s "$req" "$VENV/requirements.txt"; then
+	rm -rf "$VENV"
+	/usr/bin/python3 -m venv "$VENV"
+	"$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -r "$req"
+	cp "$req" "$VENV/requirements.txt"
 fi
 "$VNG" --version

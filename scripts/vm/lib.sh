@@ -6,7 +6,9 @@
 # string such as 6.1.0-56-amd64.
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-CACHE=${OVN_VIF_CACHE:-$REPO/.cache}
+# The virtme-ng venv lives outside the clone, so clones and work trees on one
+# machine share it.
+CACHE=${OVN_VIF_CACHE:-/var/cache/ovn-vif-rs}
 VENV=$CACHE/vng-venv
 VNG=$VENV/bin/vng
 KMOD_SRC=$REPO/tests/kmod

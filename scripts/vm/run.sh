@@ -13,7 +13,8 @@
 #   --kmod                 build (if needed) and insmod devlink_sim before COMMAND
 #
 # Only one VM runs at a time per machine: a second run.sh waits on the lock
-# file $OVN_VIF_VM_LOCK (default /tmp/ovn-vif-rs-vm.lock).
+# file $OVN_VIF_VM_LOCK (default /tmp/ovn-vif-rs-vm.lock), for up to
+# $OVN_VIF_VM_LOCK_WAIT seconds (default 7200; --timeout counts from the boot).
 #
 # The guest sees the host's filesystem read-only, with the cwd and the
 # environment of this script (so a cargo test binary runs as it would on the
@@ -95,7 +96,8 @@ lock=${OVN_VIF_VM_LOCK:-/tmp/ovn-vif-rs-vm.lock}
 exec 9>>"$lock"
 if ! flock -n 9; then
 	echo "run.sh: waiting for another VM to finish ($lock)" >&2
-	flock -w "$timeout" 9 || die "gave up waiting for $lock after ${timeout}s"
+	lock_wait=${OVN_VIF_VM_LOCK_WAIT:-7200}
+	flock -w "$lock_wait" 9 || die "gave up waiting for $lock after ${lock_wait}s"
 fi
 
 echo "run.sh: kernel $kver, log $run/console.log" >&2

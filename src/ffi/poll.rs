@@ -11,8 +11,14 @@
 //! drained by the next `run`, or the loop would spin: sources drain
 //! everything readable in `drain`.
 //!
-//! `poll_fd_wait_at` is a weak reference of the C shim; in a host without
-//! it (no OVS poll loop) nothing is registered.
+//! Never a descriptor that is readable and not drained: the loop would
+//! return at once, every time, and ovn-controller would spin at 100% CPU
+//! (see `Provider::wakeup`).  While the source is unavailable (not open,
+//! or a resynchronisation failed) no descriptor is registered at all, only
+//! a timer for the next retry ([`wait_timer`], `poll_timer_wait_at`).
+//!
+//! `poll_fd_wait_at` and `poll_timer_wait_at` are weak references of the C
+//! shim; in a host without them (no OVS poll loop) nothing is registered.
 
 use std::ffi::{CString, OsStr};
 use std::io;
@@ -27,6 +33,7 @@ mod shim {
     extern "C" {
         pub fn ovn_vif_rs_shim_poll_available() -> bool;
         pub fn ovn_vif_rs_shim_poll_fd_wait(fd: c_int, events: c_short, at: *const c_char) -> bool;
+        pub fn ovn_vif_rs_shim_poll_timer_wait(msec: i64, at: *const c_char) -> bool;
     }
 }
 
@@ -43,6 +50,8 @@ pub fn available() -> bool {
 /// Asks the host's poll loop to wake up when any of `fds` is readable.
 /// Returns how many were registered (0 without an OVS poll loop).
 pub fn wait_readable(fds: &[RawFd]) -> usize {
+    #[cfg(feature = "test-support")]
+    test_support::record(fds);
     let mut n = 0;
     for &fd in fds {
         if fd < 0 {
@@ -56,6 +65,46 @@ pub fn wait_readable(fds: &[RawFd]) -> usize {
         }
     }
     n
+}
+
+/// Test hook (feature `test-support`, never in the shipped library): while
+/// armed, records every descriptor [`wait_readable`] was asked to register,
+/// so an in-process test (no OVS poll loop) can check that none of them is
+/// readable after the call, i.e. that a host's poll loop would not spin.
+#[cfg(feature = "test-support")]
+pub mod test_support {
+    use std::os::fd::RawFd;
+    use std::sync::Mutex;
+
+    /// `None`: not armed, nothing recorded.
+    static RECORD: Mutex<Option<Vec<RawFd>>> = Mutex::new(None);
+
+    /// Arms (`true`, clearing the record) or disarms the recorder.
+    pub fn arm(on: bool) {
+        *RECORD.lock().unwrap_or_else(|e| e.into_inner()) = on.then(Vec::new);
+    }
+
+    /// The descriptors asked for since the last call (or arming).
+    pub fn take() -> Vec<RawFd> {
+        let mut g = RECORD.lock().unwrap_or_else(|e| e.into_inner());
+        g.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    pub(super) fn record(fds: &[RawFd]) {
+        if let Some(v) = RECORD.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            v.extend(fds.iter().copied().filter(|&fd| fd >= 0));
+        }
+    }
+}
+
+/// Asks the host's poll loop to wake up after at most `ms` milliseconds
+/// (`poll_timer_wait_at`), e.g. to retry opening or resynchronising the
+/// source on a back-off.  Returns false without an OVS poll loop.
+pub fn wait_timer(ms: u64) -> bool {
+    let ms = i64::try_from(ms).unwrap_or(i64::MAX);
+    // SAFETY: poll_timer_wait_at only records (deadline, where) for the
+    // next poll_block(); WHERE is a static string.
+    unsafe { shim::ovn_vif_rs_shim_poll_timer_wait(ms, WHERE.as_ptr()) }
 }
 
 /// Watches one file for replacement and rewrites (inotify on its directory,
@@ -185,6 +234,7 @@ mod tests {
     fn no_poll_loop_in_a_plain_process() {
         assert!(!available());
         assert_eq!(wait_readable(&[0, 1, -1]), 0);
+        assert!(!wait_timer(1000));
     }
 
     fn readable(fd: RawFd, ms: i32) -> bool {

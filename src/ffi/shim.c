@@ -8,7 +8,7 @@
  *   vlog_insert_module, vlog                     (src/ffi/vlog.rs)
  *   unixctl_command_register,
  *   unixctl_command_reply, unixctl_command_reply_error  (src/ffi/unixctl.rs)
- *   poll_fd_wait_at                              (src/ffi/poll.rs)
+ *   poll_fd_wait_at, poll_timer_wait_at          (src/ffi/poll.rs)
  *
  * Why real references and not dlsym(RTLD_DEFAULT): ovn-controller is linked
  * without -rdynamic, and ld exports from an executable only the symbols that
@@ -85,6 +85,8 @@ extern void unixctl_command_reply_error(struct unixctl_conn *,
                                         const char *error)
     __attribute__((weak));
 extern void poll_fd_wait_at(int fd, short int events, const char *where)
+    __attribute__((weak));
+extern void poll_timer_wait_at(long long int msec, const char *where)
     __attribute__((weak));
 
 /* ---- vlog ---- */
@@ -191,5 +193,17 @@ ovn_vif_rs_shim_poll_fd_wait(int fd, short int events, const char *where)
         return false;
     }
     poll_fd_wait_at(fd, events, where);
+    return true;
+}
+
+/* poll_timer_wait_at(msec, where): wake the next poll_block() after at most
+ * 'msec' ms; false if the host has no poll loop. */
+bool
+ovn_vif_rs_shim_poll_timer_wait(long long int msec, const char *where)
+{
+    if (!poll_timer_wait_at) {
+        return false;
+    }
+    poll_timer_wait_at(msec, where);
     return true;
 }

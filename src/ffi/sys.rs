@@ -15,7 +15,29 @@ pub fn coarse_monotonic_ms() -> u64 {
     if rc != 0 {
         return 0;
     }
-    (ts.tv_sec as u64).saturating_mul(1000) + (ts.tv_nsec as u64) / 1_000_000
+    let ms = (ts.tv_sec as u64).saturating_mul(1000) + (ts.tv_nsec as u64) / 1_000_000;
+    #[cfg(feature = "test-support")]
+    let ms = ms.saturating_add(test_support::offset_ms());
+    ms
+}
+
+/// Test hook (feature `test-support`, never in the shipped library): an
+/// offset added to [`coarse_monotonic_ms`], so tests move the provider's
+/// clock forward (freshness rule, back-offs) without sleeping.
+#[cfg(feature = "test-support")]
+pub mod test_support {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static OFFSET_MS: AtomicU64 = AtomicU64::new(0);
+
+    /// Moves the clock `ms` forward (it never goes back).
+    pub fn advance_ms(ms: u64) {
+        OFFSET_MS.fetch_add(ms, Ordering::Relaxed);
+    }
+
+    pub(super) fn offset_ms() -> u64 {
+        OFFSET_MS.load(Ordering::Relaxed)
+    }
 }
 
 /// Copies `s` into a `malloc`ed NUL-terminated string (NULL if out of

@@ -1,7 +1,9 @@
 //! `ovn-appctl` commands, registered with the host's unixctl server when
 //! the host has one (ovn-controller does):
 //!
-//! - `vif-plug-representor/show`: the source, the provider's counters, the
+//! - `vif-plug-representor/show`: the state (serving, or why not: no
+//!   devlink, a failed load or resynchronisation; the last error and when
+//!   the next retry is), the source, the provider's counters, the
 //!   PFs by MAC (with where each MAC came from) and every devlink port
 //!   (flavour, controller, PF/VF/SF numbers, function MAC, netdev, ifindex,
 //!   whether its name is settled).
@@ -61,7 +63,7 @@ use shim::unixctl_conn;
 pub const CMD_SHOW: &str = "vif-plug-representor/show";
 pub const CMD_LOOKUP: &str = "vif-plug-representor/lookup";
 const NOT_INITIALISED: &str = "provider not initialised (the representor VIF plug class is \
-                               destroyed, or its init failed: see the log)";
+                               not registered yet, or destroyed)";
 
 static REGISTER: Once = Once::new();
 
@@ -175,7 +177,8 @@ pub fn lookup(p: &Provider, args: &[String]) -> Result<String, String> {
     for a in args {
         let Some((k, v)) = a.split_once('=') else {
             return Err(format!(
-                "bad argument {a:?}: want pf-mac=MAC [vf-num=N|sf-num=N]"
+                "bad argument \"{}\": want pf-mac=MAC [vf-num=N|sf-num=N]",
+                crate::logging::untrusted(a)
             ));
         };
         let key = if k.starts_with(OPT_PREFIX) {
@@ -232,6 +235,7 @@ pub fn show(p: &Provider) -> String {
     let t = p.table();
     let s = p.stats();
     let mut o = String::new();
+    let _ = writeln!(o, "state: {}", p.state_text());
     let _ = writeln!(o, "source: {}", p.source().describe());
     let _ = writeln!(
         o,
@@ -245,7 +249,8 @@ pub fn show(p: &Provider) -> String {
     let _ = writeln!(
         o,
         "stats: prepares={} hits={} refusals={} removes={} runs={} drains={} \
-         drain_errors={} caught_panics={}",
+         drain_errors={} caught_panics={} claims={} claim_refusals={} contenders={} \
+         pending={}",
         s.prepares,
         s.hits,
         s.refusals,
@@ -253,7 +258,11 @@ pub fn show(p: &Provider) -> String {
         s.runs,
         s.drains,
         s.drain_errors,
-        super::panic::caught_panics()
+        super::panic::caught_panics(),
+        p.claims().len(),
+        s.claim_refusals,
+        p.claims().contests(),
+        p.pending()
     );
     let _ = writeln!(o, "wakeup descriptors: {}", p.fds().len());
     show_table(t, &mut o);

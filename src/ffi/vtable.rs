@@ -17,16 +17,18 @@ use super::smap;
 use super::sys::{coarse_monotonic_ms, free_cstring, malloc_cstring, malloc_ifname};
 use super::types::*;
 use crate::options::{self, Request, OPT_PREFIX};
-use crate::provider::Provider;
+use crate::provider::{Provider, Wakeup};
 use crate::table::NetdevName;
 
-/// The provider, `None` before `init` / after `destroy`, or when disabled.
+/// The provider, `None` before `init` / after `destroy`.  A provider whose
+/// source is unavailable is still `Some` (in an outage: it declines every
+/// CREATE and retries, see `crate::provider`).
 static STATE: Mutex<Option<Provider>> = Mutex::new(None);
 
 /// Locks the state.  If a panic poisoned the lock (the state may be half
 /// updated), the table is reloaded from the source before serving again;
-/// if that fails the provider disables itself (declines everything, says
-/// so in the log) until `destroy` + `init`.
+/// if that fails the provider is in an outage (declines every CREATE, says
+/// so in the log) until a retry on its back-off loads the table.
 pub(super) fn state() -> MutexGuard<'static, Option<Provider>> {
     match STATE.lock() {
         Ok(g) => g,
@@ -40,27 +42,15 @@ pub(super) fn state() -> MutexGuard<'static, Option<Provider>> {
                     }
                     Err(e) => {
                         log::error!(
-                            "recovering from an internal error failed ({e}): the representor \
-                             provider is disabled until ovn-controller restarts"
+                            "recovering from an internal error failed ({e}): declining every \
+                             port until the representor table loads again (retrying)"
                         );
-                        *g = None;
                     }
                 }
             }
             g
         }
     }
-}
-
-/// The errno an `init` failure reports (OVN logs it with ovs_strerror).
-fn errno_of(e: &std::io::Error) -> c_int {
-    e.raw_os_error().unwrap_or(match e.kind() {
-        std::io::ErrorKind::NotFound => libc::ENOENT,
-        std::io::ErrorKind::PermissionDenied => libc::EACCES,
-        std::io::ErrorKind::Unsupported => libc::EOPNOTSUPP,
-        std::io::ErrorKind::InvalidData => libc::EINVAL,
-        _ => libc::EIO,
-    })
 }
 
 unsafe extern "C" fn representor_init() -> c_int {
@@ -72,23 +62,13 @@ unsafe extern "C" fn representor_init() -> c_int {
         if g.is_some() {
             return 0;
         }
-        let source = match crate::sources::open_default() {
-            Ok(s) => s,
-            Err(e) => {
-                log::warn!("cannot open the representor source: {e}");
-                return errno_of(&e);
-            }
-        };
-        match Provider::new(source, coarse_monotonic_ms) {
-            Ok(p) => {
-                *g = Some(p);
-                0
-            }
-            Err(e) => {
-                log::warn!("cannot load the representor table: {e}");
-                errno_of(&e)
-            }
-        }
+        // Never fails for an unavailable source (no devlink, no snapshot
+        // file, a failed first dump): OVN never calls `init` again, so the
+        // provider starts in an outage, declines every port, and opens and
+        // loads the source on its retry back-off (src/provider.rs).
+        let source = crate::sources::Reopening::new(crate::sources::open_default);
+        *g = Some(Provider::start(Box::new(source), coarse_monotonic_ms));
+        0
     })
 }
 
@@ -106,10 +86,11 @@ unsafe extern "C" fn representor_run(_class: *mut vif_plug_class) -> bool {
         let Some(p) = g.as_mut() else {
             return false;
         };
+        let before = p.stats().drains;
         let changed = p.run();
-        // Drained above; wake the host's poll loop on the next event
-        // (src/ffi/poll.rs).
-        super::poll::wait_readable(&p.fds());
+        // Drained above (or, in an outage, a timer for the next retry):
+        // wake the host's poll loop on the next event (src/ffi/poll.rs).
+        register(p.wakeup(before));
         changed
     })
 }
@@ -130,22 +111,31 @@ unsafe extern "C" fn representor_port_prepare(
         let Some(ctx_in) = (unsafe { ctx_in.as_ref() }) else {
             return false;
         };
-        // Read only when needed: a hit with nothing pending never touches
-        // the name's memory (one cache miss per call on a large walk).
         // SAFETY: lport_name is NULL or an xstrdup'ed string owned by ctx_in.
         let lport = || unsafe { smap::cstr(ctx_in.lport_name) };
         let mut g = state();
+        if ctx_in.op_type == PLUG_OP_REMOVE {
+            // ctx_out is NULL for REMOVE.  Always allowed, even before
+            // `init`, after `destroy` or during an outage: refusing would
+            // leave a stale port in br-int.
+            return match g.as_mut() {
+                Some(provider) => provider.prepare_remove(&lport()),
+                None => {
+                    log::debug!(
+                        "lport {}: unplug allowed (provider not initialised)",
+                        lport()
+                    );
+                    true
+                }
+            };
+        }
         let Some(provider) = g.as_mut() else {
             return false;
         };
-        if ctx_in.op_type == PLUG_OP_REMOVE {
-            // ctx_out is NULL for REMOVE.
-            return provider.prepare_remove(&lport());
-        }
         if ctx_in.op_type != PLUG_OP_CREATE {
             log::warn!(
                 "lport {}: unknown plug operation {}",
-                lport(),
+                crate::logging::untrusted(&lport()),
                 ctx_in.op_type
             );
             return false;
@@ -162,44 +152,64 @@ unsafe extern "C" fn representor_port_prepare(
         // SAFETY: lport_options is a valid smap (smap_clone of the Port
         // Binding options) that OVN does not touch during the call.
         let parsed = unsafe { fast_request(&ctx_in.lport_options) };
+        // The hit path compares it with the function's holder
+        // (src/claims.rs): read once, borrowed unless it is not UTF-8.
+        let lport = lport();
+        // Drains in this call, by the hit path or the full path: only their
+        // descriptors may be registered below.
+        let before = provider.stats().drains;
         if let Some(req) = parsed {
             // Ownership: the copy belongs to this ctx_out until ctx_destroy
             // frees it; never a pointer into our table, which may change
             // under OVN's feet.
             let copy = |name: &NetdevName| malloc_ifname(name.as_c_bytes());
-            if let Some(p) = provider.prepare_hit(lport, &req, copy) {
-                return store_name(ctx_out, p, lport);
+            if let Some(p) = provider.prepare_hit(&lport, &req, copy) {
+                return store_name(ctx_out, p, &lport);
             }
         }
         // SAFETY: as above.
         let opts = unsafe { OwnOptions::new(&ctx_in.lport_options) };
-        let lport = lport();
         // Ownership: as above.
         match provider.prepare_create(&lport, opts, parsed, malloc_cstring) {
             None => {
                 // On a host that never calls `run` (stock OVN), a declined
                 // port would otherwise wait for an unrelated wakeup: ask the
-                // poll loop to wake us on the next representor event.  The
-                // miss drained the source, so the descriptors cannot spin.
+                // poll loop to wake us on the next representor event, but
+                // only for descriptors this call drained (a refusal before
+                // any drain, e.g. bad options, registers nothing: a
+                // readable, undrained descriptor would spin the loop), or
+                // for the retry timer during an outage.
                 if !provider.run_seen() {
-                    super::poll::wait_readable(&provider.fds());
+                    register(provider.wakeup(before));
                 }
                 false
             }
-            Some(p) => store_name(ctx_out, p, || lport),
+            Some(p) => store_name(ctx_out, p, &lport),
         }
     })
 }
 
+/// Asks the host's poll loop for `w` (nothing without an OVS poll loop).
+fn register(w: Wakeup) {
+    match w {
+        Wakeup::Nothing => {}
+        Wakeup::Readable(fds) => {
+            super::poll::wait_readable(&fds);
+        }
+        Wakeup::Timer(ms) => {
+            super::poll::wait_timer(ms);
+        }
+    }
+}
+
 /// Hands a malloc'ed name to OVN in `ctx_out` (NULL = out of memory:
 /// decline).
-fn store_name<'n>(
-    ctx_out: &mut vif_plug_port_ctx_out,
-    p: *mut c_char,
-    lport: impl FnOnce() -> Cow<'n, str>,
-) -> bool {
+fn store_name(ctx_out: &mut vif_plug_port_ctx_out, p: *mut c_char, lport: &str) -> bool {
     if p.is_null() {
-        log::error!("lport {}: out of memory copying the netdev name", lport());
+        log::error!(
+            "lport {}: out of memory copying the netdev name",
+            crate::logging::untrusted(lport)
+        );
         return false;
     }
     // SAFETY (free): a name left by a previous prepare on the same ctx_out
@@ -211,21 +221,20 @@ fn store_name<'n>(
 
 /// The request of an lport's options, parsed without conversion or
 /// allocation ([`options::parse_fast_with`]): walks the smap's nodes, skips a key whose
-/// first byte already differs from [`OPT_PREFIX`]'s (OVN's own keys
-/// mostly), and compares the others as byte slices; this provider's
-/// suffixes and values go to the parser as bytes.  `None`: let the full
-/// path decide.
+/// first byte rules out [`OPT_PREFIX`] and its near misses
+/// ([`options::may_concern_us`]: OVN's own keys mostly), and compares the
+/// others as byte slices; this provider's suffixes and values go to the
+/// parser as bytes.  `None`: let the full path decide.
 ///
 /// # Safety
 /// As [`smap::nodes`].
 unsafe fn fast_request(map: *const super::types::smap) -> Option<Request> {
-    let first = OPT_PREFIX.as_bytes()[0];
     // SAFETY: per this function's contract.
     let pairs = unsafe { smap::nodes(map) }.filter_map(|node| {
         // SAFETY: smap keys are NULL or NUL-terminated strings owned by the
         // node, valid for the call per the contract; byte 0 of a non-NULL
         // key exists (at worst the NUL).
-        if node.key.is_null() || unsafe { *node.key.cast::<u8>() } != first {
+        if node.key.is_null() || !options::may_concern_us(unsafe { *node.key.cast::<u8>() }) {
             return None;
         }
         // SAFETY: as above.
@@ -241,8 +250,9 @@ unsafe fn fast_request(map: *const super::types::smap) -> Option<Request> {
 }
 
 /// The (key, value) pairs of an smap whose key starts with
-/// [`OPT_PREFIX`]: the only ones `prepare` reads (options parsing skips
-/// every other key, and refusal logs show only these).  Other keys are
+/// [`OPT_PREFIX`] or is a near miss of it ([`options::is_near_miss`]): the
+/// only ones `prepare` reads (options parsing skips every other key, and
+/// refusal logs show only these).  Other keys are
 /// compared as bytes, never converted to text (converting every key and
 /// value was ~60% of a hit's instructions).  A clone made before the first
 /// `next` walks the whole map again (the options are read twice when a
@@ -272,7 +282,7 @@ impl<'a> Iterator for OwnOptions<'a> {
             let key = unsafe { CStr::from_ptr(node.key) }.to_bytes();
             // The prefix is ASCII, so a key starts with it exactly when its
             // lossy text does.
-            if !key.starts_with(OPT_PREFIX.as_bytes()) {
+            if !key.starts_with(OPT_PREFIX.as_bytes()) && !options::is_near_miss(key) {
                 continue;
             }
             // SAFETY: as above, for the value.
@@ -292,7 +302,8 @@ unsafe extern "C" fn representor_port_finish(
             // SAFETY: NULL or an xstrdup'ed string owned by ctx_in.
             let lport = unsafe { smap::cstr(ctx_in.lport_name) };
             log::debug!(
-                "lport {lport}: port transaction committed (op {})",
+                "lport {}: port transaction committed (op {})",
+                crate::logging::untrusted(&lport),
                 ctx_in.op_type
             );
         }
@@ -425,16 +436,17 @@ mod tests {
             ("vif-plug:representor", "not ours"),
             ("vif-plug:representor:vf_num", "7"),
             ("vif-plug-mtu-request", "9000"),
+            ("Vif-plug:representor-sf-num", "2"),
         ];
         let owned = |(k, v): (Cow<'_, str>, Cow<'_, str>)| (k.into_owned(), v.into_owned());
         for mask in [0usize, 1, 3, 7] {
             let m = testing::build(&pairs, mask);
             // SAFETY: the map is built by `testing::build` and outlives the walks.
             let want: Vec<_> = unsafe { smap::iter(&*m.map) }
-                .filter(|(k, _)| k.starts_with(OPT_PREFIX))
+                .filter(|(k, _)| k.starts_with(OPT_PREFIX) || options::is_near_miss(k.as_bytes()))
                 .map(owned)
                 .collect();
-            assert_eq!(want.len(), 3, "mask {mask}");
+            assert_eq!(want.len(), 4, "mask {mask}");
             // SAFETY: as above.
             let it = unsafe { OwnOptions::new(&*m.map) };
             let again = it.clone();
@@ -478,6 +490,10 @@ mod tests {
             ],
             &[("vif-plug:representor:pf-mac", "00:53:00:00:10:0G")],
             &[mac, ("vif-plug:representor:vf-num", "01")],
+            // Near misses of the prefix are refused, also by the hit path.
+            &[mac, ("vif-plug:representor-vf-num", "3")],
+            &[mac, ("vif-plug:Representor:vf-num", "3")],
+            &[("VIF-PLUG:REPRESENTOR:VF-NUM", "3"), mac],
             &[],
         ];
         for pairs in cases {
@@ -495,8 +511,81 @@ mod tests {
     /// A panic while the state lock is held poisons it; the next call
     /// reloads the table and keeps serving instead of aborting or
     /// declining forever.
+    /// The tests below share the global state and the environment.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    fn serial() -> MutexGuard<'static, ()> {
+        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// PLUG_OP_REMOVE (ctx_out NULL) for `lport`.
+    fn remove_allowed(opts: &testing::OwnedSmap) -> bool {
+        let mut input = ctx_in(c"lsp-gone", opts);
+        input.op_type = PLUG_OP_REMOVE;
+        // SAFETY: a valid ctx_in; ctx_out is NULL for REMOVE, as OVN passes it.
+        unsafe { representor_port_prepare(&input, std::ptr::null_mut()) }
+    }
+
+    fn vf3() -> testing::OwnedSmap {
+        testing::build(
+            &[
+                ("vif-plug:representor:pf-mac", "00:53:00:00:10:00"),
+                ("vif-plug:representor:vf-num", "3"),
+            ],
+            1,
+        )
+    }
+
+    /// Issue 12 item 6: an unplug is never refused: not before `init`, not
+    /// after `destroy`, not while the source is unavailable, not after a
+    /// failed recovery from a panic.  Item 12: `init` does not fail for a
+    /// missing source; it starts declining.
+    #[test]
+    fn unplug_is_always_allowed_and_init_does_not_fail_for_a_missing_source() {
+        let _s = serial();
+        let opts = vf3();
+        // SAFETY: plain calls of our own entry points.
+        assert_eq!(unsafe { representor_destroy() }, 0);
+        assert!(remove_allowed(&opts), "before init");
+
+        let dir = std::env::temp_dir().join(format!("ovn-vif-rs-vt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let snap = dir.join("ports.snap");
+        let _ = std::fs::remove_file(&snap);
+        std::env::set_var(crate::sources::ENV_SNAPSHOT, &snap);
+        // SAFETY: as above.
+        assert_eq!(unsafe { representor_init() }, 0, "missing snapshot");
+        let show = super::super::unixctl::show_loaded().unwrap_or_default();
+        assert!(show.starts_with("state: nothing to plug: "), "{show}");
+        assert_eq!(prepare_name(&opts), None);
+        assert!(remove_allowed(&opts), "source unavailable");
+
+        // A failed recovery from a panic: still initialised, declining,
+        // unplugs allowed.
+        let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/dpu.snapshot");
+        std::fs::copy(data, &snap).unwrap_or_default();
+        assert!(state().as_mut().is_some_and(|p| p.reload().is_ok()));
+        assert_eq!(prepare_name(&opts).as_deref(), Some("c1pf0vf3"));
+        std::fs::remove_file(&snap).unwrap_or_default();
+        boundary("test", (), || {
+            let _g = state();
+            panic!("simulated bug while holding the provider lock");
+        });
+        assert!(STATE.is_poisoned());
+        assert_eq!(prepare_name(&opts), None, "reload failed: declining");
+        assert!(state().as_ref().is_some_and(|p| p.outage().is_some()));
+        assert!(remove_allowed(&opts), "after a failed recovery");
+
+        // SAFETY: as above.
+        assert_eq!(unsafe { representor_destroy() }, 0);
+        assert!(remove_allowed(&opts), "after destroy");
+        std::env::remove_var(crate::sources::ENV_SNAPSHOT);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn keeps_serving_after_a_panic_poisoned_the_state() {
+        let _s = serial();
         let snap = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/dpu.snapshot");
         std::env::set_var(crate::sources::ENV_SNAPSHOT, snap);
         // SAFETY: plain calls of our own entry points.

@@ -2,6 +2,16 @@
 //! ifinfomsg` followed by `IFLA_*` attributes, of which we use the name and
 //! the hardware address.  Symmetric parse/emit, bounds-checked like the
 //! devlink side.
+//!
+//! **Only `ifi_family` `AF_UNSPEC` messages are link state.**  The kernel
+//! fills every link notification and dump entry (`rtnl_fill_ifinfo`) with
+//! `AF_UNSPEC`; the same group also carries per-family views of a link that
+//! are not about its existence: a Linux bridge sends `RTM_NEWLINK` *and*
+//! `RTM_DELLINK` with `AF_BRIDGE` when a port joins or leaves it (captured in
+//! `tests/fixtures/netlink/capture-bridge-6.18`), while the netdev lives on.
+//! Taking that `RTM_DELLINK` as a deletion unplugged a live representor, so
+//! messages of any other family are ignored (`Ok(None)`); a rename or MAC
+//! change always comes with its own `AF_UNSPEC` `RTM_NEWLINK`.
 
 use crate::devlink::attrs::{
     IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_IFNAME, IFNAMSIZ, MAX_ADDR_LEN, RTM_DELLINK, RTM_GETLINK,
@@ -12,6 +22,11 @@ use crate::port::{Link, Mac};
 
 /// `ARPHRD_ETHER`, the `ifi_type` we emit for fixtures.
 pub const ARPHRD_ETHER: u16 = 1;
+
+/// `AF_UNSPEC`: the `ifi_family` of link state (see the module docs).
+pub const AF_UNSPEC: u8 = 0;
+/// `AF_BRIDGE`: a bridge port's view of a link (not link state).
+pub const AF_BRIDGE: u8 = 7;
 
 /// One attribute of a link message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,12 +155,27 @@ impl IfInfo {
 }
 
 /// Parses the payload of an rtnetlink message of type `ty`.  `Ok(None)` for
-/// message types other than NEWLINK/DELLINK.
+/// message types other than NEWLINK/DELLINK, and for messages of an
+/// `ifi_family` other than `AF_UNSPEC` (a bridge port's `AF_BRIDGE` view,
+/// see the module docs).
 pub fn parse_link_payload(ty: u16, payload: &[u8]) -> Result<Option<LinkEvent>, ParseError> {
     if ty != RTM_NEWLINK && ty != RTM_DELLINK {
         return Ok(None);
     }
     let (hdr, body) = IfInfo::parse(payload)?;
+    if hdr.family != AF_UNSPEC {
+        log::debug!(
+            "rtnetlink {} for ifindex {} with ifi_family {} (not link state): ignored",
+            if ty == RTM_DELLINK {
+                "RTM_DELLINK"
+            } else {
+                "RTM_NEWLINK"
+            },
+            hdr.index,
+            hdr.family
+        );
+        return Ok(None);
+    }
     if hdr.index <= 0 {
         return Err(ParseError::new(
             "ifinfomsg.ifi_index",
@@ -210,8 +240,15 @@ pub fn emit_newlink(link: &LinkInfo, flags: u16, seq: u32) -> Vec<u8> {
 
 /// Emits RTM_DELLINK (the kernel sends the full link; the index suffices).
 pub fn emit_dellink(ifindex: u32, name: &str) -> Vec<u8> {
+    emit_dellink_family(AF_UNSPEC, ifindex, name)
+}
+
+/// Emits RTM_DELLINK with another `ifi_family`: `AF_BRIDGE` is what a
+/// bridge sends when a port leaves it (the netdev stays).
+pub fn emit_dellink_family(family: u8, ifindex: u32, name: &str) -> Vec<u8> {
     let mut b = MsgBuilder::new(RTM_DELLINK, 0, 0, 0);
     let hdr = IfInfo {
+        family,
         ty: ARPHRD_ETHER,
         index: ifindex as i32,
         ..IfInfo::default()
@@ -245,6 +282,26 @@ mod tests {
             parse_link_message(&emit_dellink(5, "eth0")),
             Ok(Some(LinkEvent::Del(5)))
         );
+    }
+
+    /// A bridge port's view (`AF_BRIDGE`) is not link state: its
+    /// RTM_DELLINK is not a deletion, its RTM_NEWLINK not an update.
+    #[test]
+    fn only_af_unspec_is_link_state() {
+        assert_eq!(
+            parse_link_message(&emit_dellink_family(AF_BRIDGE, 5, "eth0")),
+            Ok(None)
+        );
+        let l = LinkInfo {
+            ifindex: 5,
+            name: "eth0".into(),
+            mac: None,
+        };
+        let mut b = emit_newlink(&l, 0, 0);
+        b[wire::NLMSG_HDRLEN] = AF_BRIDGE;
+        assert_eq!(parse_link_message(&b), Ok(None));
+        b[wire::NLMSG_HDRLEN] = AF_UNSPEC;
+        assert_eq!(parse_link_message(&b), Ok(Some(LinkEvent::New(l))));
     }
 
     #[test]

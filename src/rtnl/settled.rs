@@ -7,9 +7,10 @@
 //!
 //! 1. **udev is running** (something listens on `/run/udev/control`): a
 //!    netdev is settled once udev has finished processing it, i.e. once its
-//!    database file `/run/udev/data/n<ifindex>` exists.  udev writes that
-//!    file at the end of the event, after any rename, so the name rtnetlink
-//!    reports next (the rename arrives as `RTM_NEWLINK`) is final.
+//!    database file `/run/udev/data/n<ifindex>` exists and does not say
+//!    `E:ID_RENAMING=1` (see `db_final`).  udev writes that file at the
+//!    end of the event, after any rename, so the rename's `RTM_NEWLINK` is
+//!    queued before the file is seen.
 //!
 //!    The socket file alone proves nothing: `udevadm control --exit` or a
 //!    crashed udevd leaves it behind, and trusting it made every new netdev
@@ -25,10 +26,24 @@
 //!    that starts or exits is therefore noticed within that TTL.  (Seen in
 //!    the Debian 12 VM guest: `EPROTOTYPE` from a live systemd-udevd,
 //!    `ECONNREFUSED` after `udevadm control --exit`; `tests/e2e` prints it.)
-//! 2. **udev is not running**: nobody will rename it; settled immediately.
+//! 2. **udev is not running** (no control socket, e.g. a container without
+//!    `/run/udev`, or a stale one): nobody here will rename it; settled
+//!    immediately — names are taken as the kernel gives them, which is
+//!    logged once (per change of that state) at info level.
 //! 3. **Never wait forever**: a link that stays unsettled for
 //!    [`SETTLE_TIMEOUT`] (udev running but never writing the file, e.g. a
-//!    rule that ignores the device) is declared settled with a warning.
+//!    rule that ignores the device) is declared settled; the kernel source
+//!    logs that give-up as a warning naming the link
+//!    (`KernelSource::give_up_on_udev`) and counts it.
+//!
+//! "Settled" is about udev only.  Whether the name is *current* — no
+//! queued rename or delete not applied yet — is the kernel source's part:
+//! udev's database file does not carry the name, so the verdict read here
+//! holds for the name the link has once every event queued before the
+//! read is applied, and a table behind the kernel hands out no name at all
+//! (see "Which names are handed out" in `crate::kernel`).  This holds for
+//! all three rules: with udev absent, a name is final only once nothing is
+//! queued.
 //!
 //! A full dump (load, resync) lists `/run/udev/data` *before* dumping links:
 //! udev writes the file after any rename, so a link whose file existed
@@ -36,7 +51,7 @@
 //! later is picked up by the recheck (woken by the inotify watch on
 //! `/run/udev/data`, see `KernelSource::udev_fd`).
 //!
-//! The check is the (cached) liveness probe plus one `stat`; it runs when a
+//! The check is the (cached) liveness probe plus one read of that file; it runs when a
 //! link event arrives and, for links still unsettled, again on the
 //! provider's miss path or after the inotify watch fired
 //! (`KernelSource::recheck_unsettled`), never on the hit path.
@@ -62,9 +77,9 @@ pub struct UdevProbe {
     liveness_ttl: Duration,
     /// The last liveness answer and when it was taken.
     liveness: Cell<Option<(Instant, Liveness)>>,
-    /// A stale control socket was logged (reset when that changes): one
-    /// line per episode, not one per probe.
-    stale_logged: Cell<bool>,
+    /// The not-running state last logged (reset when udev runs): one line
+    /// per episode, not one per probe.
+    logged: Cell<Option<Liveness>>,
 }
 
 /// What a connect to udev's control socket says (rule 1).
@@ -107,7 +122,7 @@ impl UdevProbe {
             timeout: SETTLE_TIMEOUT,
             liveness_ttl: LIVENESS_TTL,
             liveness: Cell::new(None),
-            stale_logged: Cell::new(false),
+            logged: Cell::new(None),
         }
     }
 
@@ -146,15 +161,26 @@ impl UdevProbe {
         }
         let path = self.root.join("control");
         let l = Liveness::of_connect(&UnixStream::connect(&path));
-        if l == Liveness::Stale {
-            if !self.stale_logged.replace(true) {
+        match l {
+            Liveness::Running => self.logged.set(None),
+            _ if self.logged.get() == Some(l) => {}
+            Liveness::Stale => {
+                self.logged.set(Some(l));
                 log::info!(
-                    "udev control socket is stale; treating udev as not running ({}: nobody listens)",
+                    "udev control socket is stale; treating udev as not running ({}: nobody \
+                     listens): netdev names are taken as the kernel gives them",
                     path.display()
                 );
             }
-        } else {
-            self.stale_logged.set(false);
+            Liveness::Absent => {
+                self.logged.set(Some(l));
+                log::info!(
+                    "udev is not running ({}: no such socket, e.g. a container without \
+                     /run/udev): netdev names are taken as the kernel gives them, once no \
+                     notification is pending",
+                    path.display()
+                );
+            }
         }
         self.liveness.set(Some((now, l)));
         l
@@ -195,36 +221,11 @@ impl UdevProbe {
         UdevSnapshot::Done(done)
     }
 
-    /// Rules 1–3: `since` is when the link was first seen unsettled.
-    pub fn is_settled_since(&self, ifindex: u32, since: Instant, now: Instant) -> bool {
-        self.is_settled(ifindex) || self.timed_out(ifindex, since, now)
-    }
-
-    /// Rules 1–3 against a [`UdevSnapshot`] taken once for many links (two
-    /// `stat`s per link add up when udev lags behind thousands of new
-    /// representors).
-    pub fn is_settled_in(
-        &self,
-        snap: &UdevSnapshot,
-        ifindex: u32,
-        since: Instant,
-        now: Instant,
-    ) -> bool {
-        snap.is_settled(ifindex) || self.timed_out(ifindex, since, now)
-    }
-
-    /// Rule 3: waited long enough (logs why the name is taken anyway).
-    fn timed_out(&self, ifindex: u32, since: Instant, now: Instant) -> bool {
-        if now.saturating_duration_since(since) >= self.timeout {
-            log::warn!(
-                "netdev ifindex {ifindex}: udev is running but has not processed it after {:?} \
-                 (no {}/data/n{ifindex}); using its current name",
-                self.timeout,
-                self.root.display()
-            );
-            return true;
-        }
-        false
+    /// Rule 3: a link first seen unsettled at `since` has waited long
+    /// enough at `now`.  Pure: the caller logs the give-up, naming the
+    /// link.
+    pub fn timed_out(&self, since: Instant, now: Instant) -> bool {
+        now.saturating_duration_since(since) >= self.timeout
     }
 }
 
@@ -287,8 +288,8 @@ mod tests {
         assert!(p.is_settled(7));
         assert!(!p.is_settled(8));
         let t0 = Instant::now();
-        assert!(!p.is_settled_since(8, t0, t0 + Duration::from_secs(1)));
-        assert!(p.is_settled_since(8, t0, t0 + SETTLE_TIMEOUT));
+        assert!(!p.timed_out(t0, t0 + Duration::from_secs(1)));
+        assert!(p.timed_out(t0, t0 + SETTLE_TIMEOUT));
         let snap = p.snapshot();
         assert!(snap.is_settled(7) && !snap.is_settled(8));
         assert!(!p.snapshot_where(|i| i != 7).is_settled(7), "not wanted");

@@ -218,9 +218,13 @@ main(int argc, char **argv)
 
     setenv("OVN_VIF_RS_SNAPSHOT", "/nonexistent/ovn-vif-rs.snapshot", 1);
     int err = c->init();
-    CHECK(err == ENOENT, "init() with a missing snapshot returns ENOENT (got %d)", err);
+    CHECK(err == 0, "init() with a missing snapshot succeeds: starts empty, retries (got %d)",
+          err);
     ok = prepare(c, "lsp-vf3", vf3, &out);
-    CHECK(!ok, "a provider that failed init declines");
+    CHECK(!ok, "a provider without its source declines");
+    CHECK(c->vif_plug_port_prepare(&rm, NULL), "... and allows REMOVE");
+    CHECK(c->destroy() == 0, "destroy() a provider without its source");
+    CHECK(c->vif_plug_port_prepare(&rm, NULL), "REMOVE is allowed after destroy");
 
     printf("%d passed, %d failed\n", passed, failed);
     dlclose(h);

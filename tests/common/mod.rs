@@ -261,6 +261,7 @@ pub enum Outcome {
         ifindex: u32,
         name: String,
     },
+    EventsPending,
 }
 
 pub fn outcome(t: &Table, r: &Request) -> Outcome {
@@ -288,6 +289,7 @@ pub fn outcome(t: &Table, r: &Request) -> Outcome {
             ifindex,
             name,
         },
+        Err(Refusal::EventsPending) => Outcome::EventsPending,
     }
 }
 

@@ -16,6 +16,9 @@
 #   - deleting the LSP unplugs it;
 #   - an invalid option (vf-num=65539) is refused, with our log line;
 #   - ovn-appctl vif-plug-representor/show and /lookup answer;
+#   - an LSP whose VF is removed is unplugged, and does not come up on another
+#     VF whose representor gets the old netdev name, until its VF is back
+#     (needs ovn-patch 0007; the ms to the unplug go to $W/delays-gone.txt);
 #   - an LSP created before its VF exists gets plugged when the VF appears,
 #     without an ovn-controller crash or restart, E2E_REPS times, with the
 #     delay from the representor's creation to the Interface in OVSDB and to
@@ -37,6 +40,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 OVN=$(cd "${OVN_BUILDDIR:?set OVN_BUILDDIR to a built OVN tree}" && pwd)
 OVS=$(cd "${OVS_BUILDDIR:-$OVN/ovs}" && pwd)
+# The schema is in the source tree; an OVS built out of tree has it there.
+VS_SCHEMA=$OVS/vswitchd/vswitch.ovsschema
+[ -e "$VS_SCHEMA" ] ||
+	VS_SCHEMA=$(sed -n 's/^abs_top_srcdir = //p' "$OVS/Makefile" 2>/dev/null)/vswitchd/vswitch.ovsschema
 CONTROLLER=${OVN_CONTROLLER:-$OVN/controller/ovn-controller}
 REPS=${E2E_REPS:-5}
 TMO=${E2E_TIMEOUT:-60}
@@ -127,7 +134,7 @@ rep_index() {
 
 # --- Daemons --------------------------------------------------------------
 modprobe openvswitch || die "modprobe openvswitch"
-for db in nb:$OVN/ovn-nb.ovsschema sb:$OVN/ovn-sb.ovsschema conf:$OVS/vswitchd/vswitch.ovsschema; do
+for db in nb:$OVN/ovn-nb.ovsschema sb:$OVN/ovn-sb.ovsschema conf:$VS_SCHEMA; do
 	ovsdb-tool create "$RUN/${db%%:*}.db" "${db#*:}" || die "ovsdb-tool create ${db%%:*}"
 done
 for db in nb sb; do
@@ -164,7 +171,9 @@ OC_CTL=$RUN/ovn-controller.ctl
 echo "ovn-controller: $CONTROLLER (pid $OC_PID)${LD_LIBRARY_PATH:+ LD_LIBRARY_PATH=$LD_LIBRARY_PATH}"
 timeout "$TMO" ovn-sbctl --timeout="$TMO" wait-until Chassis $CHASSIS || die "chassis $CHASSIS not registered"
 nbctl ls-add sw0 || die "ls-add"
-# shellcheck disable=SC2329  # called through check
+# Called only through check, which shellcheck cannot follow: 0.10+ reports
+# that as SC2329 (function never invoked), 0.9 as SC2317 (unreachable).
+# shellcheck disable=SC2317,SC2329
 oc_alive() { kill -0 "$OC_PID" 2>/dev/null && [ "$(cat "$RUN/ovn-controller.pid")" = "$OC_PID" ]; }
 
 # lsp_add NAME [OPTION=VALUE...]: an LSP to plug with the representor provider here.
@@ -243,6 +252,108 @@ check "vf-num=65539: our refusal in the ovn-controller log (vlog)" test -n "$lin
 check "vf-num=65539: ovn-controller still running (pid $OC_PID)" oc_alive
 nbctl lsp-del lsp-bad
 
+# ms T0 T1: milliseconds from T0 to T1 (epoch seconds), NA if one is missing.
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "NA"; else printf "%d", (b - a) * 1000 }'; }
+
+# --- A removed VF's name taken by another VF (issue 12 item 13) -------------
+# g0 is plugged on VF 0's representor; VF 0 is removed; VF 6 is created
+# with VF 0's old netdev name (as the kernel's eth%d does at once).  g0 must
+# be unplugged, and must not come up on VF 6's representor, until VF 0 is
+# back.  Run twice: VF 6 created once the unplug is seen ("after"), and in
+# the same instant as the removal ("race": OVS may see the new netdev under
+# the old name before ovn-controller has run).
+# iface_ids LSP: the names of the Interfaces with iface-id LSP.
+iface_ids() { vsctl --bare --columns=name find Interface external_ids:iface-id="$1"; }
+# wait_unplugged LSP: poll until no Interface has iface-id LSP (at most $TMO
+# seconds); prints the time.
+wait_unplugged() {
+	local end=$((SECONDS + TMO))
+	while [ "$SECONDS" -lt "$end" ]; do
+		[ -z "$(iface_ids "$1")" ] && { now; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+gone_case() { # MODE (after|race)
+	local mode=$1 vf0 vf6 idx0 idx6 t0 t0s tg tp tu td d_gone d_log d_del up nd
+	idx6=$(rep_index pcivf 6)
+	[ -n "$idx6" ] && { sim_port_del "$SIM" "$idx6" || { fail "gone $mode: port_del vf 6"; return; }; }
+	vf0=$(rep_netdev pcivf 0) idx0=$(rep_index pcivf 0)
+	[ -n "$vf0" ] || { fail "gone $mode: no VF 0 netdev"; return; }
+	lsp_add g0 vf-num=0 || { fail "gone $mode: lsp-add g0"; return; }
+	check "gone $mode: g0 plugged on VF 0's $vf0" plugged "$vf0" g0
+	check "gone $mode: g0 NB up=true" nb_up g0
+	ovsdb-client --timestamp -f csv monitor "$OVN_NB_DB" OVN_Northbound Logical_Switch_Port name,up \
+		>"$W/log/monitor-g0-$mode.csv" 2>&1 &
+	local mon=$!
+	ovsdb-client --timestamp -f csv monitor unix:"$RUN/db.sock" Open_vSwitch Interface name,external_ids \
+		>"$W/log/monitor-iface-g0-$mode.csv" 2>&1 &
+	local vmon=$!
+	monitors+=("$mon" "$vmon")
+	sleep 1
+	t0=$(now)
+	t0s=$(date -u -d "@$t0" '+%Y-%m-%d %H:%M:%S.%3N')
+	if [ "$mode" = race ]; then
+		if ! sim_port_del "$SIM" "$idx0" ||
+			! sim_port_add "$SIM" "vf controller=1 pf=0 vf=6 external=1 name=$vf0"; then
+			fail "gone $mode: remove VF 0 / create VF 6"
+			return
+		fi
+		tg=$(wait_unplugged g0)
+	else
+		sim_port_del "$SIM" "$idx0" || { fail "gone $mode: port_del vf 0"; return; }
+		tg=$(wait_unplugged g0)
+		sim_port_add "$SIM" "vf controller=1 pf=0 vf=6 external=1 name=$vf0" ||
+			{ fail "gone $mode: port_add vf 6"; return; }
+	fi
+	vf6=$(rep_netdev pcivf 6)
+	check "gone $mode: VF 6's new representor has VF 0's old name $vf0 ($vf6)" test "$vf6" = "$vf0"
+	d_gone=$(ms "$t0" "$tg")
+	tp=$(awk -F'|' -v a="$(date -u -d "@$t0" +%Y-%m-%dT%H:%M:%S.%3NZ)" \
+		'$1 >= a && /Unplugging port .* for iface-id g0 / { print $1; exit }' "$W/log/ovn-controller.log")
+	d_log=NA
+	[ -n "$tp" ] && d_log=$(ms "$t0" "$(date -u -d "$tp" +%s.%N)")
+	# When OVSDB deleted g0's Interface (the monitor's timestamp; the poll
+	# above adds its own ovs-vsctl round trips).
+	td=$(awk -v t0="$t0s" '/^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9:.]+$/ { ts = $0; next }
+		ts >= t0 && /,delete,/ && /iface-id="*g0[",}]/ { print ts; exit }' "$W/log/monitor-iface-g0-$mode.csv")
+	d_del=NA
+	[ -n "$td" ] && d_del=$(ms "$t0" "$(date -u -d "$td" +%s.%N)")
+	check "gone $mode: g0 unplugged after VF 0's removal (ms: log 'Unplugging' $d_log, Interface deleted $d_del, poll saw it gone $d_gone)" \
+		test -n "$tg"
+	# The issue saw g0 up on the other VF 10 s later.
+	sleep 10
+	check "gone $mode: no Interface with iface-id g0 ($(iface_ids g0 | xargs))" test -z "$(iface_ids g0)"
+	check "gone $mode: $vf6 (VF 6) not plugged for g0" \
+		test -z "$(vsctl --bare --columns=name find Interface name="$vf6" external_ids:iface-id=g0)"
+	up=$(nbctl get Logical_Switch_Port g0 up)
+	check "gone $mode: g0 not NB up (up=$up)" test "$up" != true
+	# Did g0 come up at any moment after the removal?  (The monitor's
+	# initial row is printed before the removal.)
+	kill "$mon" "$vmon" 2>/dev/null
+	tu=$(awk -v t0="$t0s" \
+		'/^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9:.]+$/ { ts = $0; next }
+		ts >= t0 && /,g0,/ && /true/ { print ts; exit }' "$W/log/monitor-g0-$mode.csv")
+	check "gone $mode: g0 never NB up between VF 0's removal and its return${tu:+ (up at $tu)}" test -z "$tu"
+	t0=$(now)
+	sim_port_add "$SIM" "vf controller=1 pf=0 vf=0 external=1" || { fail "gone $mode: port_add vf 0"; return; }
+	nd=$(rep_netdev pcivf 0)
+	if plugged "$nd" g0 && nb_up g0; then
+		pass "gone $mode: VF 0 back as $nd: g0 plugged on it, NB up ($(ms "$t0" "$(now)") ms)"
+	else
+		fail "gone $mode: VF 0 back as $nd: g0 not plugged on it"
+	fi
+	check "gone $mode: g0 on VF 0's netdev only ($(iface_ids g0 | xargs))" test "$(iface_ids g0)" = "$nd"
+	check "gone $mode: ovn-controller still running (pid $OC_PID)" oc_alive
+	echo "gone $mode: ms from VF 0's removal to ovn-controller's 'Unplugging' $d_log," \
+		"to the Interface's deletion in OVSDB $d_del, to the poll seeing it gone $d_gone" >>"$W/delays-gone.txt"
+	nbctl lsp-del g0
+	gone "$nd" || fail "gone $mode: g0 not unplugged after lsp-del"
+}
+gone_case after
+gone_case race
+cat "$W/delays-gone.txt"
+
 # --- LSP before its VF: VF 8 created later, E2E_REPS times -------------------
 vsmon=$W/log/monitor-interface.csv nbmon=$W/log/monitor-lsp.csv
 ovsdb-client --timestamp -f csv monitor unix:"$RUN/db.sock" Open_vSwitch Interface name,external_ids \
@@ -278,7 +389,6 @@ last_wake_ts() {
 		END { print t }' "$W/log/ovn-controller.log")
 	[ -n "$ts" ] && date -u -d "$ts" +%s.%N
 }
-ms() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "NA"; else printf "%d", (b - a) * 1000 }'; }
 median() { tr ' ' '\n' | grep -v '^NA$' | grep . | sort -n |
 	awk '{ v[NR] = $1 } END { if (!NR) print "NA"; else if (NR % 2) print v[(NR + 1) / 2];
 		else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }

@@ -3,7 +3,7 @@
 # OVN build tree's objects with OUR provider .so (OVN's link order: the .so
 # before libopenvswitch.a, no -rdynamic), start it against a scratch
 # ovsdb-server, and check through ovs-appctl:
-#   - the six OVS symbols are exported by the executable (nm -D: T);
+#   - the seven OVS symbols are exported by the executable (nm -D: T);
 #   - `vlog/list` shows vif_plug_representor, with the command line's
 #     -vvif_plug_representor:file:dbg applied (load-time registration);
 #   - vif-plug-representor/show and /lookup answer;
@@ -45,10 +45,10 @@ gcc -o "$W/ovn-controller" "${objs[@]}" "$OVN/lib/.libs/libovn.a" "$PROVIDER" \
     "$OVS/lib/.libs/libopenvswitch.a" "$OVS/lib/.libs/libopenvswitchavx512.a" \
     -lssl -lcrypto -lcap-ng -latomic -lm -lunbound -Wl,-rpath,"$W"
 exported=$(nm -D "$W/ovn-controller" | awk '$2 == "T" {print $3}' |
-    grep -xE 'vlog|vlog_insert_module|unixctl_command_register|unixctl_command_reply|unixctl_command_reply_error|poll_fd_wait_at' |
+    grep -xE 'vlog|vlog_insert_module|unixctl_command_register|unixctl_command_reply|unixctl_command_reply_error|poll_fd_wait_at|poll_timer_wait_at' |
     sort | xargs)
 echo "exported by ovn-controller: $exported"
-[ "$(wc -w <<<"$exported")" = 6 ] || fail "ovn-controller does not export the six OVS symbols"
+[ "$(wc -w <<<"$exported")" = 7 ] || fail "ovn-controller does not export the seven OVS symbols"
 
 # A scratch OVS database, then ovn-controller.
 "$OVS/ovsdb/ovsdb-tool" create "$W/conf.db" "$OVS/vswitchd/vswitch.ovsschema"

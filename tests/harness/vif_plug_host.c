@@ -59,6 +59,12 @@
  *                              provider registered).  Prints the outcome
  *                              lines that changed (steady UPDATEs are not
  *                              printed), then LOOP changed=true|false.
+ *   wakeups MS MAX             main loop for MS ms, counting iterations
+ *                              (poll_block() returns): WAKEUPS <= MAX, or
+ *                              WAKEUPS N > MAX (a provider that registers a
+ *                              readable, undrained descriptor spins the
+ *                              loop: hundreds of thousands).  The count
+ *                              goes to the log.
  *   wait-changed MS            loop until a run() returns true: CHANGED or
  *                              UNCHANGED (after MS ms).
  *   wait-plugged LPORT MS      loop until LPORT is plugged: PLUGGED LPORT
@@ -706,6 +712,8 @@ reconcile_all(struct sset *seen, struct ds *events)
  * host stock), the vif_plug_run() pass (unless reconcile off), unixctl,
  * then poll_block().  Outcome changes are appended to 'events'.  Returns
  * whether any run() returned true. */
+static long long main_loop_iterations;  /* Of the last main_loop(). */
+
 static bool
 main_loop(long long int deadline, bool stop_on_change,
           const char *until_lport, struct ds *events)
@@ -741,6 +749,7 @@ main_loop(long long int deadline, bool stop_on_change,
     }
     VLOG_INFO("main loop: %lld iterations in %lld ms, changed=%s",
               iterations, time_msec() - start, changed ? "true" : "false");
+    main_loop_iterations = iterations;
     sset_destroy(&seen);
     return changed;
 }
@@ -876,6 +885,19 @@ run_command(const char *line, struct ds *out)
             } else {
                 ds_put_format(out, "LOOP changed=%s\n",
                               changed ? "true" : "false");
+            }
+        }
+    } else if (!strcmp(cmd, "wakeups") && n == 3) {
+        long long max;
+        if (busy) {
+            error_line(out, "wakeups cannot nest inside a unixctl command");
+        } else if (parse_count(a1, &count, out) && parse_count(a2, &max, out)) {
+            main_loop(time_msec() + count, false, NULL, out);
+            if (main_loop_iterations <= max) {
+                ds_put_format(out, "WAKEUPS <= %lld\n", max);
+            } else {
+                ds_put_format(out, "WAKEUPS %lld > %lld\n",
+                              main_loop_iterations, max);
             }
         }
     } else if (!strcmp(cmd, "reconcile") && n == 2

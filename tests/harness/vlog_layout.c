@@ -33,3 +33,4 @@ void unixctl_command_register(const char *, const char *, int, int,
 void unixctl_command_reply(struct unixctl_conn *, const char *);
 void unixctl_command_reply_error(struct unixctl_conn *, const char *);
 void poll_fd_wait_at(int, short int, const char *);
+void poll_timer_wait_at(long long int, const char *);

@@ -11,19 +11,20 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/vm/bluefield-layout.sh
 bf_layout 0 || { echo "could not create the simulated DPU"; exit 1; }
 command -v udevadm >/dev/null && udevadm settle -t 30
+echo "harness-guest: layout ready after $SECONDS s"
 host=${1:-target/harness/vif_plug_host}
 unset OVN_VIF_RS_SNAPSHOT
 pass=0 fail=0
 check() {
 	if eval "$2"; then echo "PASS: $1"; pass=$((pass + 1)); else echo "FAIL: $1"; fail=$((fail + 1)); fi
 }
-# netdev_of FLAVOUR CONTROLLER KEY NUM: the netdev devlink reports for a port.
+# netdev_of FLAVOUR CONTROLLER KEY NUM: the netdev devlink reports for a
+# port, in the dump taken after the host ran (one dump, then jq as in
+# lib-sim.sh: a python3 start is among the slowest execs under TCG).
 netdev_of() {
-	devlink -j port show | python3 -c "
-import json, sys
-ports = json.load(sys.stdin)['port'].values()
-print(next((p['netdev'] for p in ports if p.get('flavour') == '$1'
-            and p.get('controller', 0) == $2 and p.get('$3') == $4), 'none'))"
+	jq -r --arg f "$1" --argjson c "$2" --arg k "$3" --argjson n "$4" \
+		'first(.port[] | select(.flavour == $f and (.controller // 0) == $c
+			and .[$k] == $n) | .netdev) // "none"' <<<"$ports_json"
 }
 MAC=vif-plug-type=representor,vif-plug:representor:pf-mac=00:53:00:00:10:00
 out=$("$host" -f - 2>&1 <<SCRIPT
@@ -40,6 +41,8 @@ list
 SCRIPT
 )
 echo "$out"
+echo "harness-guest: host done after $SECONDS s"
+ports_json=$(devlink -j port show)
 vf3=$(netdev_of pcivf 1 vfnum 3)
 sf2=$(netdev_of pcisf 1 sfnum 2)
 pf=$(netdev_of pcipf 1 pfnum 0)
@@ -54,5 +57,6 @@ check "and plugged once VF 8 exists ($vf8)" "grep -qx 'PLUGGED lp-late $vf8' <<<
 check "unplug is allowed" "grep -q '^UNPLUG lp-vf3' <<<\"\$out\""
 check "no ERROR from the host" "! grep -q '^ERROR' <<<\"\$out\""
 echo 'all' > /sys/kernel/debug/devlink_sim/0/port_del 2>/dev/null; sim_dev_del 0 2>/dev/null
+echo "harness-guest: checks and cleanup done after $SECONDS s"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

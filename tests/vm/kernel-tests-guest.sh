@@ -3,7 +3,8 @@
 # (OVN_VIF_RS_KERNEL_TESTS=1), one test at a time, each binary's output
 # shown (--show-output: the cycle test prints its elapsed time and counts).
 # Every binary runs even if an earlier one failed; the status is non-zero
-# if any failed.  Used by scripts/test-stages/vm.sh, one boot per kernel:
+# if any failed.  Used by scripts/test-stages/vm.sh as one step of its one
+# boot per kernel (tests/vm/suite-guest.sh); on its own:
 #
 #   scripts/vm/run.sh --kmod -- tests/vm/kernel-tests-guest.sh BIN...
 set -u

@@ -227,14 +227,19 @@ section "devlink monitor"
 mon=$tmp/monitor.txt
 stdbuf -oL devlink monitor port >"$mon" 2>&1 &
 monpid=$!
+# Time for the monitor to subscribe (it prints nothing when it has).
 sleep 1
+# The kernel queues each notification before the action returns, in order:
+# no pause is needed between the actions, and once PORT_DEL is in the file
+# every earlier event (or its absence) is too.
 sim_port_add 0 "vf controller=1 pf=0 vf=20 external=1"
 vfn=$(netdev_of 0 17)
-sleep 0.5
 ip link set dev "$vfn" name vf20renamed
-sleep 0.5
 sim_port_del 0 17
-sleep 1
+for _ in $(seq 100); do
+	grep -q "^\[port,del\] $H0/17:" "$mon" && break
+	sleep 0.1
+done
 kill "$monpid"; wait "$monpid" 2>/dev/null
 check "monitor sees PORT_NEW with the netdev" grep -q "^\[port,new\] $H0/17: type eth netdev $vfn " "$mon"
 # A kernel fact the provider must live with: 6.2+ notifies renames, 6.1 does not.
