@@ -79,6 +79,12 @@ pub struct Provider {
     refused_bits: u64,
     limiter: RateLimit,
     stats: Stats,
+    /// The table changed since `run` last returned: a drain or recheck on
+    /// the miss path of `prepare`, or a reload.  `run` reports it, so the
+    /// host (OVN with ovn-patch 0008 reconsiders plugged lports only when
+    /// their rows change or `run` returns true) never misses a change that
+    /// a `prepare` consumed.
+    unreported: bool,
 }
 
 impl Provider {
@@ -100,6 +106,7 @@ impl Provider {
             refused_bits: 0,
             limiter: RateLimit::new(20, 20),
             stats: Stats::default(),
+            unreported: false,
         })
     }
 
@@ -128,7 +135,10 @@ impl Provider {
         self.stats.drains += 1;
         self.last_drain_ms = (self.clock)();
         match self.source.drain(&mut self.table) {
-            Ok(changed) => changed,
+            Ok(changed) => {
+                self.unreported |= changed;
+                changed
+            }
             Err(e) => {
                 self.stats.drain_errors += 1;
                 if self.limiter.allow((self.clock)()).is_some() {
@@ -142,17 +152,21 @@ impl Provider {
         }
     }
 
-    /// The class's `run`: drain pending events; true if the table changed.
+    /// The class's `run`: drain pending events; true if the table changed
+    /// since the previous `run` returned, in this drain or in one a
+    /// `prepare` did in between.
     pub fn run(&mut self) -> bool {
         self.run_seen = true;
         self.stats.runs += 1;
-        self.drain()
+        self.drain();
+        std::mem::take(&mut self.unreported)
     }
 
     /// Reloads the whole table (after a caught panic, or on request).
     pub fn reload(&mut self) -> io::Result<()> {
         self.table = self.source.load()?;
         self.last_drain_ms = (self.clock)();
+        self.unreported = true;
         Ok(())
     }
 
@@ -212,7 +226,7 @@ impl Provider {
         };
         // One more look at the source per call, at most.
         if let Refusal::NotSettled { .. } = first {
-            self.source.recheck_unsettled(&mut self.table);
+            self.unreported |= self.source.recheck_unsettled(&mut self.table);
         }
         if !drained {
             self.drain();
