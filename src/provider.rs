@@ -155,6 +155,12 @@ pub struct Provider {
     /// fake in tests, whose kernels have no real netdevs): asked only to
     /// re-answer a holder during an outage or while the table is behind.
     ifindex_of: fn(&str) -> Option<u32>,
+    /// The table changed since `run` last returned: a drain or recheck on
+    /// the miss path of `prepare`, or a reload.  `run` reports it, so the
+    /// host (OVN with ovn-patch 0008 reconsiders plugged lports only when
+    /// their rows change or `run` returns true) never misses a change that
+    /// a `prepare` consumed.
+    unreported: bool,
 }
 
 /// A refusal remembered for an lport.
@@ -191,6 +197,7 @@ impl Provider {
             stats: Stats::default(),
             outage: None,
             ifindex_of: crate::os::ifindex_of,
+            unreported: false,
         }
     }
 
@@ -224,13 +231,17 @@ impl Provider {
 
     fn drain(&mut self) -> bool {
         if self.outage.is_some() {
-            return self.retry();
+            // A recovery loads a new table: `run` reports it.
+            let changed = self.retry();
+            self.unreported |= changed;
+            return changed;
         }
         self.stats.drains += 1;
         self.last_drain_ms = (self.clock)();
         match self.source.drain(&mut self.table) {
             Ok(changed) => {
                 self.check_healthy();
+                self.unreported |= changed;
                 changed
             }
             Err(e) => {
@@ -244,11 +255,14 @@ impl Provider {
         }
     }
 
-    /// The class's `run`: drain pending events; true if the table changed.
+    /// The class's `run`: drain pending events; true if the table changed
+    /// since the previous `run` returned, in this drain or in one a
+    /// `prepare` did in between.
     pub fn run(&mut self) -> bool {
         self.run_seen = true;
         self.stats.runs += 1;
-        self.drain()
+        self.drain();
+        std::mem::take(&mut self.unreported)
     }
 
     /// Reloads the whole table (after a caught panic, or on request).  The
@@ -266,6 +280,7 @@ impl Provider {
                 self.table = t;
                 self.last_drain_ms = (self.clock)();
                 self.outage = None;
+                self.unreported = true;
                 Ok(())
             }
             Err(e) => {
@@ -469,7 +484,7 @@ impl Provider {
         };
         // One more look at the source per call, at most.
         if let Refusal::NotSettled { .. } = first {
-            self.source.recheck_unsettled(&mut self.table);
+            self.unreported |= self.source.recheck_unsettled(&mut self.table);
         }
         self.check_healthy();
         if let Some(answer) = self.unavailable(lport, &req, opts.clone()) {
