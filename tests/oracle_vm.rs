@@ -142,9 +142,19 @@ fn udev_done(ifindex: u32) -> bool {
     }
 }
 
-/// Waits (up to 20 s) until udev's event queue is empty, so nothing renames
-/// or writes the database while the host iterates.
+/// Waits (up to 20 s) until udev has handled every uevent the kernel sent,
+/// so nothing renames or writes the database while the host iterates.
+/// `udevadm settle` compares the kernel's uevent sequence number with
+/// udevd's: it also covers an event udevd has not received yet, which
+/// `/run/udev/queue` alone does not (seen in the VM: a database write
+/// during an iteration made the udev watch readable again after a drain).
 fn udev_idle() {
+    if udev_running() {
+        let st = Command::new("udevadm")
+            .args(["settle", "--timeout=20"])
+            .status();
+        assert!(st.is_ok_and(|s| s.success()), "udevadm settle failed");
+    }
     let deadline = Instant::now() + Duration::from_secs(20);
     while Path::new("/run/udev/queue").exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
