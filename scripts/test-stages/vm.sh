@@ -17,7 +17,8 @@
 # simulator's selftest, OVN_VIF_RS_VM_KERNELS (default 6.1 6.12) for the
 # provider's tests, OVN_VIF_RS_E2E_KERNELS (default 6.1) for the main job
 # and the harness.  A kernel named in none of them is not booted.
-# OVN_VIF_RS_VM_PARALLEL=1 boots the kernels at the same time (see below).
+# The kernels boot at the same time (see below); OVN_VIF_RS_VM_PARALLEL=0
+# boots them one after the other.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -90,7 +91,7 @@ boot() {
 }
 
 rc=0
-if [ "${OVN_VIF_RS_VM_PARALLEL:-0}" = 1 ] && [ ${#kernels[@]} -gt 1 ]; then
+if [ "${OVN_VIF_RS_VM_PARALLEL:-1}" = 1 ] && [ ${#kernels[@]} -gt 1 ]; then
     # The kernels' boots at once, under one hold of the machine-wide lock
     # (scripts/vm/run.sh): a guest's work is mostly one thread at a time
     # (a test waiting on the kernel or on udev, a shell script's execs), so

@@ -227,8 +227,20 @@ section "devlink monitor"
 mon=$tmp/monitor.txt
 stdbuf -oL devlink monitor port >"$mon" 2>&1 &
 monpid=$!
-# Time for the monitor to subscribe (it prints nothing when it has).
-sleep 1
+# The monitor prints nothing when it has subscribed: wait until its generic
+# netlink socket (protocol 16; inode among its fds) shows a group in
+# /proc/net/netlink, for at most 5 s.  (A fixed 1 s pause was too short
+# with two guests busy: the add's events were missed.)
+mon_subscribed() {
+	local inodes
+	inodes=" $(find "/proc/$monpid/fd" -lname 'socket:*' -printf '%l ' 2>/dev/null | tr -dc '0-9 ') "
+	awk -v inodes="$inodes" '$2 == 16 && $4 != "00000000" && index(inodes, " " $10 " ") { f = 1 }
+		END { exit !f }' /proc/net/netlink
+}
+for _ in $(seq 50); do
+	mon_subscribed && break
+	sleep 0.1
+done
 # The kernel queues each notification before the action returns, in order:
 # no pause is needed between the actions, and once PORT_DEL is in the file
 # every earlier event (or its absence) is too.
