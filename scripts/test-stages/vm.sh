@@ -28,6 +28,7 @@ cd "$(dirname "$0")/../.."
 GUEST_TESTS=(
     kernel
     kernel_vtable
+    oracle_vm
 )
 
 selftest_kernels=${OVN_VIF_RS_SELFTEST_KERNELS-6.1 6.12}
