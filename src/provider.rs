@@ -953,7 +953,8 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU64, Ordering};
 
-    struct Fixed(Table);
+    /// A source whose table never changes (shared by the test modules below).
+    pub(super) struct Fixed(pub(super) Table);
 
     impl Source for Fixed {
         fn load(&mut self) -> io::Result<Table> {
@@ -969,7 +970,7 @@ mod tests {
 
     /// A clock that moves a minute per reading: the log rate limiter never
     /// holds a refusal back, so every refused lport is remembered.
-    fn fast_clock() -> u64 {
+    pub(super) fn fast_clock() -> u64 {
         static NOW: AtomicU64 = AtomicU64::new(0);
         NOW.fetch_add(60_000, Ordering::Relaxed)
     }
@@ -1112,7 +1113,7 @@ mod claims_through_outages {
     //! previous answer instead.
     use super::*;
     use std::cell::Cell;
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
     const WITH: &str = "port pci/0000:03:00.0/2 flavour pcipf controller 1 pfnum 0 external \
@@ -1144,10 +1145,7 @@ mod claims_through_outages {
         }
     }
 
-    fn clock() -> u64 {
-        static NOW: AtomicU64 = AtomicU64::new(0);
-        NOW.fetch_add(60_000, Ordering::Relaxed)
-    }
+    use super::tests::fast_clock as clock;
 
     thread_local! {
         /// The fake kernel's c1pf0vf3 netdev: its ifindex, `None` once
@@ -1280,24 +1278,9 @@ mod claims_through_outages {
 #[cfg(test)]
 mod claims_across_replugs {
     use super::*;
-    use std::sync::atomic::{AtomicU64, Ordering};
 
-    struct Fixed(Table);
-    impl Source for Fixed {
-        fn load(&mut self) -> io::Result<Table> {
-            Ok(self.0.clone())
-        }
-        fn drain(&mut self, _: &mut Table) -> io::Result<bool> {
-            Ok(false)
-        }
-        fn describe(&self) -> String {
-            "fixed".into()
-        }
-    }
-    fn clock() -> u64 {
-        static NOW: AtomicU64 = AtomicU64::new(0);
-        NOW.fetch_add(60_000, Ordering::Relaxed)
-    }
+    use super::tests::fast_clock as clock;
+    use super::tests::Fixed;
 
     /// ovn-patch 0005: when the provider names another netdev for a plugged
     /// lport, ovn-controller creates the new Interface and calls
