@@ -4,7 +4,8 @@
 //! - [`port`], [`table`], [`lookup`], [`options`], [`snapshot`]: pure logic,
 //!   no I/O.
 //! - [`provider`]: the provider's state and freshness rules (safe Rust);
-//!   [`outage`]: when its table cannot be trusted, and the retry back-off.
+//!   [`outage`]: when its table cannot be trusted, and the retry back-off;
+//!   [`report`]: the text of its reports, for ovn-appctl and the CLI.
 //! - `devlink`, `rtnl`, [`sources`]: where the table comes from.
 //! - [`ffi`]: the C ABI ovn-controller calls; with [`os`] (one libc call
 //!   behind a safe function), the only `unsafe` in the crate.
@@ -26,6 +27,7 @@ pub mod outage;
 pub mod port;
 pub mod provider;
 pub mod ratelimit;
+pub mod report;
 pub mod rtnl;
 pub mod smartnic;
 pub mod snapshot;

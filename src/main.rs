@@ -5,9 +5,9 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use ovn_vif_rs::logging::untrusted;
-use ovn_vif_rs::lookup::{self, describe_pf};
 use ovn_vif_rs::options::{self, Request};
 use ovn_vif_rs::provider::Source;
+use ovn_vif_rs::report;
 use ovn_vif_rs::snapshot;
 use ovn_vif_rs::sources::{self, SnapshotSource};
 use ovn_vif_rs::table::{Entry, Table};
@@ -171,21 +171,13 @@ fn parse_lookup_args(rest: &[String]) -> Result<Request, Fail> {
 /// Prints the decision; `Err(Miss)` when nothing would be plugged.
 fn decide(table: &Table, lport: &str, req: &Request) -> Result<(), Fail> {
     let lport = untrusted(lport);
-    match lookup::lookup(table, req) {
-        Ok(f) => {
-            println!(
-                "{lport}: PLUG {} — {req}: {}",
-                f.name,
-                lookup::describe_port(f.entry)
-            );
+    match report::decision(table, req) {
+        Ok(line) => {
+            println!("{lport}: {line}");
             Ok(())
         }
-        Err(r) => {
-            println!(
-                "{lport}: NO ({}) — {}",
-                r.code(),
-                lookup::explain(table, req, &r)
-            );
+        Err(line) => {
+            println!("{lport}: {line}");
             Err(Fail::Miss)
         }
     }
@@ -205,7 +197,7 @@ fn resolve(table: &Table, text: &str) -> Result<(), Fail> {
         let ok = match options::parse(pairs.iter().copied()) {
             Ok(req) => decide(table, lport, &req).is_ok(),
             Err(e) => {
-                println!("{}: NO (bad-options) — {e}", untrusted(lport));
+                println!("{}: {}", untrusted(lport), report::bad_options(&e));
                 false
             }
         };
@@ -223,15 +215,13 @@ fn resolve(table: &Table, text: &str) -> Result<(), Fail> {
     }
 }
 
+/// The snapshot, then the "PFs by MAC" report as comments.
 fn dump_text(table: &Table) -> String {
     let mut out = snapshot::emit(table);
-    out.push_str("# PFs by MAC (what pf-mac resolves to):\n");
-    for (k, _) in table.pf_macs() {
-        let (vfs, sfs) = table.children_of(&k);
-        out.push_str(&format!(
-            "#   {} — {vfs} VFs, {sfs} SFs\n",
-            describe_pf(table, &k)
-        ));
+    for l in report::pfs(table).lines() {
+        out.push_str("# ");
+        out.push_str(l);
+        out.push('\n');
     }
     out
 }

@@ -614,20 +614,10 @@ impl Provider {
             .fold(0, |b, k| b | refused_bit(k.head()));
     }
 
-    /// The decision for a request without logging (CLI, appctl lookup).
+    /// The decision for a request without logging (appctl lookup), as
+    /// [`crate::report::decision`] renders it.
     pub fn lookup_explained(&self, req: &Request) -> Result<String, String> {
-        match lookup::lookup(&self.table, req) {
-            Ok(f) => Ok(format!(
-                "{req}: plug {} ({})",
-                f.name,
-                lookup::describe_port(f.entry)
-            )),
-            Err(r) => Err(format!(
-                "{req}: {} — {}",
-                r.code(),
-                lookup::explain(&self.table, req, &r)
-            )),
-        }
+        crate::report::decision(&self.table, req)
     }
 
     /// Logs a refusal: at info level (rate-limited) when the reason is new
