@@ -369,10 +369,22 @@ impl Provider {
                     claims::FnId::of(&self.table, pf, req.function),
                     claims::TAKEOVER_ASKS
                 );
+                // The former holder's answer changed: `run` reports it.
+                self.unreported = true;
                 true
             }
             Decision::Refused { holder, .. } => {
                 self.stats.claim_refusals += 1;
+                // A contest ends in a takeover unless the holder asks in
+                // between (src/claims.rs).  OVN with ovn-patch 0008 asks a
+                // plugged holder only after `run` reported a change, while
+                // it retries the declined contender every iteration: left
+                // alone, the contender would take a function its holder
+                // still uses after a few iterations.  So a pending contest
+                // is reported: the next iteration asks every plugged lport
+                // (two lports asking for one function is a mistake of the
+                // CMS; this costs a full pass per iteration while it lasts).
+                self.unreported = true;
                 let f = claims::FnId::of(&self.table, pf, req.function);
                 self.log_refusal(
                     lport,

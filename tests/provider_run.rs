@@ -308,3 +308,87 @@ fn run_reports_an_outage_and_its_end() {
     assert!(p.run(), "available again");
     assert!(!p.run());
 }
+
+// ---- one function, one lport, on a host with ovn-patch 0008 ----
+
+/// One main-loop iteration of OVN with ovn-patch 0003 + 0008: `run`, then
+/// prepare for every declined lport, and for the plugged ones only when
+/// `run` reported a change.  Returns the answers given this iteration.
+fn iteration_0008(
+    p: &mut Provider,
+    lports: &mut [(&'static str, Option<String>, bool)],
+) -> Vec<(&'static str, Option<String>)> {
+    let full = p.run();
+    let mut asked = Vec::new();
+    for (name, plugged, active) in lports.iter_mut() {
+        if !*active || (plugged.is_some() && !full) {
+            continue;
+        }
+        let got = p.prepare_create(name, vf3_request(), None, |n| n.to_string());
+        asked.push((*name, got.clone()));
+        *plugged = got;
+    }
+    asked
+}
+
+/// Two lports ask for VF 3.  The holder, plugged, is asked by OVN with
+/// 0008 only after a reported change; the contender, declined, every
+/// iteration.  The holder must keep its function: the contender's
+/// refusal is reported, so the holder is asked in the next iteration and
+/// the contender never takes over.
+#[test]
+fn a_plugged_holder_keeps_its_function_against_a_contender_under_0008() {
+    let (mut p, next) = provider();
+    *next.lock().unwrap() = Some(table(&format!("{PF}{VF3}")));
+    let mut lports = [("lsp1", None, true), ("lsp2", None, false)];
+    iteration_0008(&mut p, &mut lports);
+    assert_eq!(lports[0].1.as_deref(), Some("pf0vf3"));
+    // Idle: nothing asked.
+    assert!(iteration_0008(&mut p, &mut lports).is_empty());
+    // The contender appears.
+    lports[1].2 = true;
+    for i in 0..20 {
+        let asked = iteration_0008(&mut p, &mut lports);
+        assert!(
+            asked.contains(&("lsp2", None)),
+            "iteration {i}: the contender is refused: {asked:?}"
+        );
+        assert_eq!(lports[0].1.as_deref(), Some("pf0vf3"), "iteration {i}");
+    }
+    // The contender goes (its LSP deleted: no REMOVE for a declined
+    // lport): the next iterations ask nobody.
+    lports[1].2 = false;
+    iteration_0008(&mut p, &mut lports);
+    assert!(iteration_0008(&mut p, &mut lports).is_empty());
+}
+
+/// A holder that stopped asking (deleted without a REMOVE) is taken over
+/// after `claims::TAKEOVER_ASKS` full iterations, and the takeover is
+/// reported.
+#[test]
+fn a_holder_that_stopped_asking_is_taken_over_under_0008() {
+    let (mut p, next) = provider();
+    *next.lock().unwrap() = Some(table(&format!("{PF}{VF3}")));
+    let mut lports = [("lsp1", None, true), ("lsp2", None, true)];
+    iteration_0008(&mut p, &mut lports);
+    let holder = if lports[0].1.is_some() { 0 } else { 1 };
+    assert_eq!(lports[holder].1.as_deref(), Some("pf0vf3"));
+    assert_eq!(lports[1 - holder].1, None);
+    lports[holder].2 = false;
+    let mut took = None;
+    for i in 0..10 {
+        iteration_0008(&mut p, &mut lports);
+        if lports[1 - holder].1.is_some() {
+            took = Some(i);
+            break;
+        }
+    }
+    // The contender's asks: one in the first iteration, then one per
+    // iteration until it took over.
+    assert_eq!(
+        took.map(|i| 1 + i + 1),
+        Some(ovn_vif_rs::claims::TAKEOVER_ASKS as usize),
+        "taken over on its TAKEOVER_ASKS-th ask"
+    );
+    assert!(p.run(), "the takeover is reported");
+}
