@@ -112,10 +112,9 @@ impl Source for SnapshotSource {
             }
         }
         let fresh = self.read()?;
-        let changed = fresh.canonical() != table.canonical();
-        // Swapped whole: a lookup never sees a half-read file.
-        *table = fresh;
-        Ok(changed)
+        // Swapped whole: a lookup never sees a half-read file.  Changed
+        // when some request gets another answer (Table::decisions).
+        Ok(table.replace_with(fresh))
     }
 
     fn fds(&self) -> Vec<RawFd> {

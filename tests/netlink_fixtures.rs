@@ -755,6 +755,9 @@ fn malformed_notifications_are_counted_and_skipped() {
     let n = bad.len();
     bad[n - 8] = 0xff; // the last attribute (EXTERNAL, 8 bytes) claims 255
     k.push(Role::DevlinkMon, Ok(bad));
+    // VF 8 with its link: a new plug-ready function, so the drain reports
+    // a change (a port without a known link would change no answer).
+    k.link_new(&info(108, "c1pf0vf8", Mac([0, 0x53, 0, 1, 0, 8])));
     k.port_new(&vf_port(8));
     assert!(src.drain(&mut t).unwrap());
     assert_eq!(src.stats().parse_errors, 1);
