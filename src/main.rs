@@ -310,7 +310,7 @@ fn monitor(src: &mut dyn Source) -> Result<(), Fail> {
         if fds.is_empty() {
             std::thread::sleep(std::time::Duration::from_millis(200));
         } else {
-            ovn_vif_rs::ffi::sys::poll_readable(&fds, 1000);
+            ovn_vif_rs::os::poll_readable(&fds, 1000);
         }
         match src.drain(&mut table) {
             Ok(false) => continue,
@@ -318,7 +318,7 @@ fn monitor(src: &mut dyn Source) -> Result<(), Fail> {
             Err(e) => return Err(Fail::Env(format!("reading events: {e}"))),
         }
         let after = table.canonical();
-        let stamp = ovn_vif_rs::ffi::sys::coarse_monotonic_ms();
+        let stamp = ovn_vif_rs::os::clock::coarse_monotonic_ms();
         let old: Vec<String> = before
             .ports
             .iter()

@@ -21,10 +21,10 @@ use std::os::raw::{c_char, c_int, c_void};
 use std::sync::Once;
 
 use super::panic::boundary;
-use super::vtable::state;
 use crate::lookup::describe_pf;
 use crate::options::{self, OPT_PREFIX};
 use crate::provider::Provider;
+use crate::state::state;
 use crate::table::Table;
 
 /// The shim's functions: internal (not exported, kept out of the header).

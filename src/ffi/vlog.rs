@@ -10,8 +10,8 @@
 //! No vlog rate limiting: the provider rate-limits its repeated lines
 //! itself (src/provider.rs), one mechanism.
 //!
-//! In a host without OVS symbols the shim reports "not hosted" and
-//! `crate::logging` keeps the stderr logger.
+//! In a host without OVS symbols the shim reports "not hosted",
+//! [`host_logger`] is `None`, and `crate::logging` uses stderr.
 
 use std::ffi::CString;
 use std::os::raw::c_int;
@@ -77,6 +77,13 @@ pub fn write(level: c_int, line: &str) {
     unsafe { ovn_vif_rs_shim_vlog(level, text.as_ptr()) }
 }
 
+/// The logger `init` hands to `crate::logging` (src/ffi/host.rs): the vlog
+/// bridge when the host exports OVS vlog, else `None` (stderr).
+pub fn host_logger() -> Option<&'static dyn log::Log> {
+    static VLOG: VlogLogger = VlogLogger;
+    hosted().then_some(&VLOG as &'static dyn log::Log)
+}
+
 /// The `log::Log` that forwards to vlog.  `log`'s max level is set to
 /// `Debug` when it is installed, so `trace!` (dependencies' wire dumps)
 /// never reaches ovn-controller's log.
@@ -115,6 +122,7 @@ mod tests {
         assert!(!enabled(VLL_EMER));
         write(VLL_ERR, "dropped: no vlog in this process");
         write(VLL_ERR, "with\0nul");
+        assert!(host_logger().is_none());
         assert!(!log::Log::enabled(
             &VlogLogger,
             &log::Metadata::builder().level(log::Level::Error).build()
