@@ -14,6 +14,9 @@
 //! - [`vlog`], [`unixctl`], [`poll`]: living inside an OVS host through
 //!   the weak references of `shim.c`, whose functions each of them
 //!   declares (docs/hosting.md).
+//!
+//! include/ovn-vif-rs.h is generated from this module alone
+//! (tests/header.rs).
 
 pub mod host;
 pub mod panic;
