@@ -1,5 +1,5 @@
 //! Where log lines go.  A host that has its own log (ovn-controller: OVS
-//! vlog) hands its sink to [`init`] from the C boundary (`ffi::host`:
+//! vlog) hands its sink to [`init`] from the C boundary (src/ffi/host.rs:
 //! lines go to ovn-controller's log under module `vif_plug_representor`,
 //! with levels set by `-v` / `vlog/set`, and `OVN_VIF_RS_LOG` is ignored);
 //! this module imports nothing from `ffi`.  Without one ([`init_default`]: the

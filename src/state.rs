@@ -1,7 +1,7 @@
 //! The provider a host process has loaded: one global, shared by the C
-//! entry points (`ffi::vtable`: `init` fills it, `destroy` empties it,
+//! entry points (src/ffi/vtable.rs: `init` fills it, `destroy` empties it,
 //! `prepare` and `run` use it) and the `ovn-appctl` commands
-//! (`ffi::unixctl`), which import it from here and not from each other.
+//! (src/ffi/unixctl.rs), which import it from here and not from each other.
 //!
 //! OVN's class has no handle to pass around (`init` takes no argument and
 //! every other member finds the provider itself), hence a global.  OVN

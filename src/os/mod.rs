@@ -1,7 +1,7 @@
 //! The operating-system calls the safe part of the crate needs, behind
 //! small safe functions: the provider (clock, ifindex), the sources
 //! (inotify), the netlink code and the CLI (poll) use these, never
-//! [`crate::ffi`], which is only the C boundary.
+//! `ffi` (src/ffi/), which is only the C boundary.
 //!
 //! - [`clock`]: the coarse monotonic clock the provider's freshness rule
 //!   and back-offs run on (and its test hook).
