@@ -12,8 +12,8 @@
 //! - [`host`]: what `init` sets up in the host: the log sink ([`vlog`])
 //!   and the appctl commands ([`unixctl`]).
 //! - [`vlog`], [`unixctl`], [`poll`]: living inside an OVS host through
-//!   the weak references of `shim.c`, whose functions each of them
-//!   declares (docs/hosting.md).
+//!   the weak references of `shim.c` (docs/hosting.md), whose functions
+//!   `shim` declares for the three of them.
 //!
 //! include/ovn-vif-rs.h is generated from this module alone
 //! (tests/header.rs).
@@ -21,6 +21,8 @@
 pub mod host;
 pub mod panic;
 pub mod poll;
+/// cbindgen:ignore
+mod shim;
 pub mod smap;
 pub mod sys;
 pub mod types;

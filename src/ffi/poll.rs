@@ -23,16 +23,7 @@
 
 use std::os::fd::RawFd;
 
-/// The shim's functions: internal (not exported, kept out of the header).
-/// cbindgen:ignore
-mod shim {
-    use std::os::raw::{c_char, c_int, c_short};
-    extern "C" {
-        pub fn ovn_vif_rs_shim_poll_available() -> bool;
-        pub fn ovn_vif_rs_shim_poll_fd_wait(fd: c_int, events: c_short, at: *const c_char) -> bool;
-        pub fn ovn_vif_rs_shim_poll_timer_wait(msec: i64, at: *const c_char) -> bool;
-    }
-}
+use super::shim;
 
 /// What `poll_block()`'s "wakeup due to [POLLIN] on fd N (...) at WHERE"
 /// debug line names.  Static: OVS keeps the pointer until poll_block().

@@ -24,17 +24,9 @@ pub const VLL_WARN: c_int = 3;
 pub const VLL_INFO: c_int = 4;
 pub const VLL_DBG: c_int = 5;
 
-/// The shim's functions: internal (not exported, kept out of the header).
-/// cbindgen:ignore
-mod shim {
-    use std::os::raw::{c_char, c_int};
-    extern "C" {
-        pub fn ovn_vif_rs_shim_vlog_hosted() -> bool;
-        pub fn ovn_vif_rs_shim_vlog_min_level() -> c_int;
-        pub fn ovn_vif_rs_shim_vlog(level: c_int, msg: *const c_char);
-    }
-}
-use shim::*;
+use super::shim::{
+    ovn_vif_rs_shim_vlog, ovn_vif_rs_shim_vlog_hosted, ovn_vif_rs_shim_vlog_min_level,
+};
 
 /// Whether the host exports OVS vlog and our module is registered.
 pub fn hosted() -> bool {
