@@ -173,15 +173,13 @@ pub fn show(p: &Provider, caught_panics: u64) -> String {
 mod tests {
     use super::*;
     use crate::options;
-    use crate::sources::SnapshotSource;
+    use crate::snapshot;
 
+    /// tests/data/SNAP as the snapshot source reads it.
     fn table_of(snap: &str) -> Table {
         let path = format!("{}/tests/data/{snap}", env!("CARGO_MANIFEST_DIR"));
-        let mut src = SnapshotSource::new(path);
-        match crate::provider::Source::load(&mut src) {
-            Ok(t) => t,
-            Err(e) => panic!("{snap}: {e}"),
-        }
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        snapshot::parse(&text, false).unwrap_or_else(|e| panic!("{snap}: {e}"))
     }
 
     fn req(pairs: &[(&str, &str)]) -> Request {

@@ -15,6 +15,8 @@
 //! hand-written sections of src/man-extra.roff (Logical_Switch_Port
 //! options, environment, exit status, examples, files, see also, notes).
 
+#![forbid(unsafe_code)]
+
 #[allow(dead_code)] // the parser's fields and helpers serve src/main.rs
 mod args;
 
