@@ -1152,7 +1152,7 @@ fn decrement<K: std::hash::Hash + Eq>(map: &mut FastMap<K, u32>, k: &K) {
 }
 
 /// Linux `IFNAMSIZ`: a netdev name is at most 15 bytes plus its NUL.
-pub const IFNAMSIZ: usize = 16;
+pub use crate::devlink::attrs::IFNAMSIZ;
 
 /// A netdev name stored inline, NUL-padded to [`IFNAMSIZ`] bytes: exactly
 /// the C string a hit hands to OVN, copied in one 16-byte move.  Empty

@@ -343,11 +343,7 @@ fn pid(index: u32) -> PortId {
 }
 
 fn mac(s: &str) -> Mac {
-    let v: Vec<u8> = s
-        .split(':')
-        .map(|o| u8::from_str_radix(o, 16).unwrap())
-        .collect();
-    Mac::from_slice(&v).unwrap()
+    s.parse().unwrap_or_else(|e| panic!("bad MAC {s:?}: {e}"))
 }
 
 impl World {

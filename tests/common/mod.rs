@@ -23,11 +23,7 @@ pub const D1: &str = "0000:04:00.0";
 
 /// Parses `aa:bb:cc:dd:ee:ff` (any MAC, including zero and multicast).
 pub fn mac(s: &str) -> Mac {
-    let v: Vec<u8> = s
-        .split(':')
-        .map(|o| u8::from_str_radix(o, 16).unwrap_or_else(|_| panic!("bad MAC {s:?}")))
-        .collect();
-    Mac::from_slice(&v).unwrap_or_else(|| panic!("bad MAC {s:?}"))
+    s.parse().unwrap_or_else(|e| panic!("bad MAC {s:?}: {e}"))
 }
 
 pub fn handle(dev: &str) -> DevHandle {
