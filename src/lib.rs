@@ -7,7 +7,10 @@
 //!   [`outage`]: when its table cannot be trusted, and the retry back-off.
 //! - `devlink`, `rtnl`, [`sources`]: where the table comes from.
 //! - [`ffi`]: the C ABI ovn-controller calls; with [`os`] (one libc call
-//!   behind a safe function), the only `unsafe` in the crate.
+//!   behind a safe function), the only `unsafe` in the crate (and `testing`,
+//!   which plays ovn-controller's side of it in tests).
+//! - `testing` (feature `test-support`, never in the shipped library): the
+//!   fake kernel, OVS-layout smaps and other helpers of the tests.
 
 #![deny(unsafe_code)]
 
@@ -31,3 +34,5 @@ pub mod smartnic;
 pub mod snapshot;
 pub mod sources;
 pub mod table;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;

@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use ovn_vif_rs::kernel::testing::{FakeKernel, Role};
 use ovn_vif_rs::kernel::{KernelOptions, KernelSource, DISCARD_BOUND, MAX_DATAGRAMS_PER_DRAIN};
 use ovn_vif_rs::lookup::{self, Refusal};
 use ovn_vif_rs::options::{Function, Request};
@@ -29,6 +28,7 @@ use ovn_vif_rs::rtnl::parse::{emit_dellink_family, emit_newlink, LinkInfo, AF_BR
 use ovn_vif_rs::rtnl::settled::SETTLE_TIMEOUT;
 use ovn_vif_rs::sources::Kernel;
 use ovn_vif_rs::table::Table;
+use ovn_vif_rs::testing::{FakeKernel, Role};
 
 const MAC_PF: Mac = Mac([0x00, 0x53, 0x00, 0x00, 0x10, 0x00]);
 
@@ -237,7 +237,7 @@ fn new_vf_renamed_after(k: &FakeKernel, between: usize) {
     k.link_new(&info(102, "c1pf0vf2"));
 }
 
-fn source(k: &FakeKernel, d: &Dirs) -> KernelSource<ovn_vif_rs::kernel::testing::FakeTransport> {
+fn source(k: &FakeKernel, d: &Dirs) -> KernelSource<ovn_vif_rs::testing::FakeTransport> {
     capture();
     k.source(d.opts()).unwrap()
 }

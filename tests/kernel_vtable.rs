@@ -25,7 +25,7 @@
 //! tests take one lock and init/destroy it each.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::{CStr, CString};
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
@@ -38,9 +38,7 @@ use ovn_vif_rs::ffi::types::vif_plug_class;
 use ovn_vif_rs::ffi::unixctl;
 use ovn_vif_rs::kernel::KernelSource;
 
-#[path = "common/ovs_abi.rs"]
-mod ovs_abi;
-use ovs_abi::{build_smap, class, ctx_in, new_ctx_out};
+use ovn_vif_rs::testing::ovs::{class, create};
 
 /// The provider is one global, and the simulator one kernel object.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -86,26 +84,7 @@ impl Loaded {
     /// One CREATE `prepare` for `lport` with `req`'s options; on true the
     /// name is copied and `ctx_destroy` frees it, as OVN does.
     fn prepare(&self, lport: &str, req: &Req) -> Option<String> {
-        let opts = build_smap(&req.options());
-        let lport = CString::new(lport).unwrap();
-        let ctx_in = ctx_in(&lport, &opts);
-        let mut out = new_ctx_out();
-        let prepare = class().vif_plug_port_prepare.expect("prepare");
-        // SAFETY: ctx_in points at strings and an smap owned by `lport` and
-        // `opts`, alive for the call; `out` is a zeroed ctx_out.
-        if !unsafe { prepare(&ctx_in, &mut out) } {
-            return None;
-        }
-        assert!(!out.name.is_null(), "prepare returned true without a name");
-        // SAFETY: on true, `name` is a NUL-terminated string the provider
-        // owns until ctx_destroy.
-        let name = unsafe { CStr::from_ptr(out.name) }
-            .to_string_lossy()
-            .into_owned();
-        let destroy = class().vif_plug_port_ctx_destroy.expect("ctx_destroy");
-        // SAFETY: the ctx prepare filled; frees the name.
-        unsafe { destroy(&ctx_in, &mut out) };
-        Some(name)
+        create(lport, &req.options())
     }
 }
 

@@ -12,13 +12,13 @@ use ovn_vif_rs::devlink::parse::{
     emit_port_message, parse_family_payload, parse_port_message, FamilyInfo, PortEvent,
 };
 use ovn_vif_rs::devlink::wire::{self, MsgBuilder, ParseErrorKind};
-use ovn_vif_rs::kernel::testing::{FakeKernel, Role, FAKE_DEVLINK_FAMILY};
 use ovn_vif_rs::kernel::{apply, Event, KernelOptions};
 use ovn_vif_rs::port::{
     DevHandle, DevlinkPort, Flavour, Link, Mac, NetdevRef, PortFunction, PortId,
 };
 use ovn_vif_rs::rtnl::parse::{emit_newlink, parse_link_message, LinkEvent, LinkInfo};
 use ovn_vif_rs::table::Table;
+use ovn_vif_rs::testing::{FakeKernel, Role, FAKE_DEVLINK_FAMILY};
 
 fn fixture(name: &str) -> Vec<u8> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -7,7 +7,7 @@
 //! it first, or not), renames by an administrator, bursts of unrelated link
 //! notifications, lost notifications (`ENOBUFS`), interrupted dumps, lports
 //! unplugged (REMOVE) and plugged again, provider restarts.  The oracle keeps
-//! the true state (the fake kernel's, `kernel::testing::FakeKernel`, with a
+//! the true state (the fake kernel's, `testing::FakeKernel`, with a
 //! udev database in a temporary directory) and drives the provider the way
 //! ovn-controller does: `init` (its source opened by the `test-support`
 //! opener hook onto the fake kernel), then per main-loop iteration `run`
@@ -44,7 +44,7 @@
 //! and `OVN_VIF_RS_ORACLE_RUN=0|1` (one kind of host only).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::{CStr, CString};
+
 use std::fmt;
 use std::io;
 use std::os::fd::RawFd;
@@ -54,20 +54,18 @@ use std::sync::Mutex;
 
 use ovn_vif_rs::ffi::poll::test_support as poll_hook;
 use ovn_vif_rs::ffi::sys::test_support as clock_hook;
-use ovn_vif_rs::ffi::types::{vif_plug_class, PLUG_OP_REMOVE};
-use ovn_vif_rs::kernel::testing::{FakeKernel, Role};
+use ovn_vif_rs::ffi::types::vif_plug_class;
 use ovn_vif_rs::kernel::KernelOptions;
 use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunction, PortId};
 use ovn_vif_rs::rtnl::parse::LinkInfo;
 use ovn_vif_rs::sources::test_support as source_hook;
 use ovn_vif_rs::sources::Kernel;
+use ovn_vif_rs::testing::ovs::{self, class};
+use ovn_vif_rs::testing::{mac, FakeKernel, Role};
 
 #[path = "common/oracle_fixed.rs"]
 mod oracle_fixed;
-#[path = "common/ovs_abi.rs"]
-mod ovs_abi;
 use oracle_fixed::{fixed, CLASSES};
-use ovs_abi::{build_smap, class, ctx_in, new_ctx_out};
 
 // ---------------------------------------------------------------------------
 // Which fixes are in.
@@ -340,10 +338,6 @@ fn pid(index: u32) -> PortId {
         handle: handle(),
         index,
     }
-}
-
-fn mac(s: &str) -> Mac {
-    s.parse().unwrap_or_else(|e| panic!("bad MAC {s:?}: {e}"))
 }
 
 impl World {
@@ -1026,38 +1020,13 @@ impl World {
     }
 
     fn prepare(&self, l: &Lport) -> Option<String> {
-        let opts = build_smap(&l.req.options());
-        let lport = CString::new(l.name.as_str()).unwrap();
-        let ctx_in = ctx_in(&lport, &opts);
-        let mut out = new_ctx_out();
-        let prepare = class().vif_plug_port_prepare.expect("prepare");
-        // SAFETY: ctx_in points at strings and an smap owned by `lport` and
-        // `opts`, alive for the call; `out` is a zeroed ctx_out.
-        if !unsafe { prepare(&ctx_in, &mut out) } {
-            return None;
-        }
-        assert!(!out.name.is_null(), "prepare returned true without a name");
-        // SAFETY: on true, `name` is a NUL-terminated string the provider
-        // owns until ctx_destroy.
-        let name = unsafe { CStr::from_ptr(out.name) }
-            .to_string_lossy()
-            .into_owned();
-        let destroy = class().vif_plug_port_ctx_destroy.expect("ctx_destroy");
-        // SAFETY: the ctx prepare filled; frees the name.
-        unsafe { destroy(&ctx_in, &mut out) };
-        Some(name)
+        ovs::create(&l.name, &l.req.options())
     }
 
     /// PLUG_OP_REMOVE (ctx_out NULL, as OVN calls it).
     fn remove(&mut self, name: &str) -> bool {
         self.stats.removes += 1;
-        let opts = build_smap(&[]);
-        let lport = CString::new(name).unwrap();
-        let mut input = ctx_in(&lport, &opts);
-        input.op_type = PLUG_OP_REMOVE;
-        let prepare = class().vif_plug_port_prepare.expect("prepare");
-        // SAFETY: as in `prepare`; ctx_out is NULL for REMOVE.
-        unsafe { prepare(&input, std::ptr::null_mut()) }
+        ovs::remove(name)
     }
 
     /// One main-loop iteration: the clock moves, `run` when the host has

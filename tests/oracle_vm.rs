@@ -30,7 +30,7 @@
 //! per history.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::{CStr, CString};
+
 use std::io;
 use std::os::fd::RawFd;
 use std::path::Path;
@@ -44,17 +44,15 @@ use ovn_vif_rs::devlink::socket::{nlmsg_error, NetlinkSocket, Transport, RECV_BU
 use ovn_vif_rs::devlink::wire::{self, MsgBuilder, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
 use ovn_vif_rs::ffi::poll::test_support as poll_hook;
 use ovn_vif_rs::ffi::sys::test_support as clock_hook;
-use ovn_vif_rs::ffi::types::{vif_plug_class, PLUG_OP_REMOVE};
+use ovn_vif_rs::ffi::types::vif_plug_class;
 use ovn_vif_rs::kernel::{Channel, KernelOptions, KernelSource};
 use ovn_vif_rs::sources::test_support as source_hook;
 use ovn_vif_rs::sources::Kernel;
 
 #[path = "common/oracle_fixed.rs"]
 mod oracle_fixed;
-#[path = "common/ovs_abi.rs"]
-mod ovs_abi;
 use oracle_fixed::fixed;
-use ovs_abi::{build_smap, class, ctx_in, new_ctx_out};
+use ovn_vif_rs::testing::ovs::{self, class};
 
 fn enabled() -> bool {
     std::env::var_os("OVN_VIF_RS_KERNEL_TESTS").is_some_and(|v| v == "1")
@@ -393,35 +391,11 @@ impl Host {
     }
 
     fn prepare(l: &Lport) -> Option<String> {
-        let opts = build_smap(&l.req.options());
-        let lport = CString::new(l.name.as_str()).unwrap();
-        let ctx_in = ctx_in(&lport, &opts);
-        let mut out = new_ctx_out();
-        let prepare = class().vif_plug_port_prepare.expect("prepare");
-        // SAFETY: ctx_in points at strings and an smap owned by `lport` and
-        // `opts`, alive for the call; `out` is a zeroed ctx_out.
-        if !unsafe { prepare(&ctx_in, &mut out) } {
-            return None;
-        }
-        // SAFETY: on true, `name` is a NUL-terminated string the provider
-        // owns until ctx_destroy.
-        let name = unsafe { CStr::from_ptr(out.name) }
-            .to_string_lossy()
-            .into_owned();
-        let destroy = class().vif_plug_port_ctx_destroy.expect("ctx_destroy");
-        // SAFETY: the ctx prepare filled; frees the name.
-        unsafe { destroy(&ctx_in, &mut out) };
-        Some(name)
+        ovs::create(&l.name, &l.req.options())
     }
 
     fn remove(name: &str) -> bool {
-        let opts = build_smap(&[]);
-        let lport = CString::new(name).unwrap();
-        let mut input = ctx_in(&lport, &opts);
-        input.op_type = PLUG_OP_REMOVE;
-        let prepare = class().vif_plug_port_prepare.expect("prepare");
-        // SAFETY: as in `prepare`; ctx_out is NULL for REMOVE.
-        unsafe { prepare(&input, std::ptr::null_mut()) }
+        ovs::remove(name)
     }
 
     /// One main-loop iteration, checked.

@@ -1,5 +1,5 @@
 //! The provider's wakeup and outage rules over the fake kernel
-//! (`kernel::testing`), with a fake clock:
+//! (`testing::FakeKernel`), with a fake clock:
 //! - never hand the poll loop a descriptor that is readable and undrained
 //!   (a declined `prepare` for bad options would spin ovn-controller);
 //! - udev's database watch only while a link waits for udev;
@@ -13,13 +13,13 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ovn_vif_rs::kernel::testing::{FakeKernel, Role};
 use ovn_vif_rs::kernel::KernelOptions;
 use ovn_vif_rs::options::OPT_PREFIX;
 use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunction, PortId};
 use ovn_vif_rs::provider::{Provider, Source, Wakeup};
 use ovn_vif_rs::rtnl::parse::LinkInfo;
 use ovn_vif_rs::sources::{Kernel, Reopening};
+use ovn_vif_rs::testing::{FakeKernel, Role};
 
 thread_local! {
     static NOW: Cell<u64> = const { Cell::new(1_000_000) };

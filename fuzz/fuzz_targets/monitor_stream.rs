@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ovn_vif_rs::kernel::testing::{FakeKernel, Role};
+use ovn_vif_rs::testing::{FakeKernel, Role};
 use ovn_vif_rs::kernel::KernelOptions;
 
 fuzz_target!(|data: &[u8]| {

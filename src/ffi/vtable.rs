@@ -383,7 +383,7 @@ pub extern "C" fn ovn_vif_rs_version() -> *const c_char {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ffi::smap::testing;
+    use crate::testing::ovs as testing;
     use std::ffi::CStr;
 
     fn ctx_in(lport: &'static CStr, opts: &testing::OwnedSmap) -> vif_plug_port_ctx_in {
