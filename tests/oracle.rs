@@ -61,7 +61,7 @@ use ovn_vif_rs::rtnl::parse::LinkInfo;
 use ovn_vif_rs::sources::test_support as source_hook;
 use ovn_vif_rs::sources::Kernel;
 use ovn_vif_rs::testing::ovs::{self, class};
-use ovn_vif_rs::testing::{mac, FakeKernel, Role};
+use ovn_vif_rs::testing::{mac, FakeKernel, Rng, Role};
 
 #[path = "common/oracle_fixed.rs"]
 mod oracle_fixed;
@@ -75,31 +75,6 @@ fn env_num(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(default)
-}
-
-// ---------------------------------------------------------------------------
-// A small seeded PRNG (splitmix64).
-
-#[derive(Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, num: u64, den: u64) -> bool {
-        self.below(den) < num
-    }
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> Option<&'a T> {
-        (!v.is_empty()).then(|| &v[self.below(v.len() as u64) as usize])
-    }
 }
 
 // ---------------------------------------------------------------------------

@@ -9,17 +9,15 @@
 //!   warning: the provider starts empty and picks the kernel up later.
 
 use std::cell::Cell;
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ovn_vif_rs::kernel::KernelOptions;
 use ovn_vif_rs::options::OPT_PREFIX;
 use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunction, PortId};
 use ovn_vif_rs::provider::{Provider, Source, Wakeup};
 use ovn_vif_rs::rtnl::parse::LinkInfo;
 use ovn_vif_rs::sources::{Kernel, Reopening};
-use ovn_vif_rs::testing::{FakeKernel, Role};
+use ovn_vif_rs::testing::{FakeKernel, FakeRoots as Dirs, Role};
 
 thread_local! {
     static NOW: Cell<u64> = const { Cell::new(1_000_000) };
@@ -130,32 +128,9 @@ fn populate(k: &FakeKernel, vfs: u16) {
     }
 }
 
-struct Dirs(PathBuf);
-
-impl Dirs {
-    fn new(tag: &str) -> Dirs {
-        let root = std::env::temp_dir().join(format!("ovn-vif-rs-wk-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(root.join("udev/data")).unwrap();
-        std::fs::create_dir_all(root.join("sys/class/net")).unwrap();
-        Dirs(root)
-    }
-
-    fn opts(&self) -> KernelOptions {
-        KernelOptions {
-            rcvbuf: None,
-            udev_root: self.0.join("udev"),
-            sysfs_root: self.0.join("sys"),
-            recheck_interval: Duration::ZERO,
-            ..KernelOptions::default()
-        }
-    }
-}
-
-impl Drop for Dirs {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// Roots with an empty udev database, udev not running.
+fn dirs(tag: &str) -> Dirs {
+    Dirs::new(&format!("wk-{tag}")).with_udev_data()
 }
 
 fn provider(k: &FakeKernel, d: &Dirs) -> Provider {
@@ -193,7 +168,7 @@ fn monitors_pending(k: &FakeKernel) -> usize {
 /// them: nothing is pending on any of them then.
 #[test]
 fn a_declined_prepare_never_hands_over_an_undrained_descriptor() {
-    let d = Dirs::new("spin");
+    let d = dirs("spin");
     let k = FakeKernel::new();
     populate(&k, 2);
     let mut p = provider(&k, &d);
@@ -231,7 +206,7 @@ fn a_declined_prepare_never_hands_over_an_undrained_descriptor() {
 /// `run` drains, then registers: nothing pending on what it hands over.
 #[test]
 fn run_hands_over_drained_descriptors() {
-    let d = Dirs::new("run");
+    let d = dirs("run");
     let k = FakeKernel::new();
     populate(&k, 1);
     let mut p = provider(&k, &d);
@@ -246,14 +221,14 @@ fn run_hands_over_drained_descriptors() {
 /// link waits for udev.
 #[test]
 fn udev_watch_is_registered_only_while_a_link_waits_for_udev() {
-    let d = Dirs::new("udev");
+    let d = dirs("udev");
     // udev "runs": its control socket answers a connect.
-    let _udevd = std::os::unix::net::UnixListener::bind(d.0.join("udev/control")).unwrap();
+    d.udev_running();
     let k = FakeKernel::new();
     populate(&k, 1);
     // Every link of the first dump is settled (udev wrote its file).
     for i in [5, 100] {
-        std::fs::write(d.0.join(format!("udev/data/n{i}")), b"").unwrap();
+        d.udev_done(i);
     }
     let mut src = Kernel(k.source(d.opts()).unwrap());
     let mut t = src.load().unwrap();
@@ -265,7 +240,7 @@ fn udev_watch_is_registered_only_while_a_link_waits_for_udev() {
     src.drain(&mut t).unwrap();
     assert_eq!(src.fds().len(), 3, "a link waits: udev's watch too");
 
-    std::fs::write(d.0.join("udev/data/n104"), b"").unwrap();
+    d.udev_done(104);
     assert!(src.drain(&mut t).unwrap(), "settled by the watch's event");
     assert_eq!(src.fds().len(), 2);
 }
@@ -286,7 +261,7 @@ fn vf3_deleted(name: &str) -> Option<u32> {
 #[test]
 fn a_failed_resync_declines_and_is_retried_on_a_back_off() {
     capture_logs();
-    let d = Dirs::new("resync");
+    let d = dirs("resync");
     let k = FakeKernel::new();
     populate(&k, 4);
     let mut p = provider(&k, &d);
@@ -357,7 +332,7 @@ fn a_failed_resync_declines_and_is_retried_on_a_back_off() {
 #[test]
 fn no_devlink_starts_empty_and_picks_the_kernel_up_later() {
     capture_logs();
-    let d = Dirs::new("nodevlink");
+    let d = dirs("nodevlink");
     let k = FakeKernel::without_devlink();
     populate(&k, 2);
     let (k2, o) = (k.clone(), d.opts());
@@ -416,7 +391,7 @@ fn no_devlink_starts_empty_and_picks_the_kernel_up_later() {
 /// either: the next step loads it.
 #[test]
 fn a_failed_first_load_is_retried() {
-    let d = Dirs::new("firstload");
+    let d = dirs("firstload");
     let k = FakeKernel::new();
     populate(&k, 2);
     k.state().fail_port_dump = Some(libc::ENOMEM);
@@ -441,12 +416,12 @@ fn a_failed_first_load_is_retried() {
 fn a_port_waiting_for_udev_is_woken_at_the_settle_timeout() {
     use std::sync::{Arc, Mutex as M};
     use std::time::Instant;
-    let d = Dirs::new("settle");
-    let _udevd = std::os::unix::net::UnixListener::bind(d.0.join("udev/control")).unwrap();
+    let d = dirs("settle");
+    d.udev_running();
     let k = FakeKernel::new();
     populate(&k, 1);
     for i in [5, 100] {
-        std::fs::write(d.0.join(format!("udev/data/n{i}")), b"").unwrap();
+        d.udev_done(i);
     }
     let t0 = Instant::now();
     let kclock = Arc::new(M::new(t0));
@@ -490,7 +465,7 @@ fn a_port_waiting_for_udev_is_woken_at_the_settle_timeout() {
 /// handed out.  The full path now always drains first.
 #[test]
 fn a_new_plug_on_a_stock_host_never_gets_a_deleted_functions_name() {
-    let d = Dirs::new("stale");
+    let d = dirs("stale");
     let k = FakeKernel::new();
     populate(&k, 2);
     let mut p = provider(&k, &d);

@@ -8,6 +8,8 @@
 //! - [`ovs`]: ovn-controller's side of the C ABI (smaps in OVS's layout, the
 //!   ctx structs, one `prepare` as OVN calls it).
 //! - [`mac`]: MAC addresses from text, any address (zero and multicast too).
+//! - [`Rng`]: a seeded PRNG for histories that replay.
+//! - [`FakeRoots`]: temporary udev and sysfs roots for a kernel source.
 //!
 //! The other hooks the feature turns on sit where they act:
 //! `sources::test_support` (a source opener override),
@@ -17,10 +19,14 @@
 pub mod fake_kernel;
 #[allow(unsafe_code)]
 pub mod ovs;
+pub mod rng;
+pub mod roots;
 
 pub use fake_kernel::{
     FakeKernel, FakeTransport, Role, State, FAKE_CONFIG_GROUP, FAKE_DEVLINK_FAMILY,
 };
+pub use rng::Rng;
+pub use roots::FakeRoots;
 
 use crate::port::Mac;
 
