@@ -54,7 +54,7 @@ use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunc
 use ovn_vif_rs::rtnl::parse::LinkInfo;
 use ovn_vif_rs::snapshot;
 use ovn_vif_rs::table::Table;
-use ovn_vif_rs::testing::{FakeKernel, FakeTransport, Role};
+use ovn_vif_rs::testing::{Channel, FakeKernel, FakeTransport};
 
 use ovn_vif_rs::testing::ovs::{build_smap, class, ctx_in, new_ctx_out, OwnedSmap};
 
@@ -549,7 +549,7 @@ fn hybrid_source(ports: &[DevlinkPort]) -> io::Result<(KernelSource<Hybrid>, Tab
         }
     }
     let mut src = KernelSource::with_transports(
-        Hybrid::Fake(k.transport(Role::DevlinkReq)),
+        Hybrid::Fake(k.transport(Channel::DevlinkReq)),
         Hybrid::Real(NetlinkSocket::generic(&[], None)?),
         Hybrid::Real(NetlinkSocket::route(&[], None)?),
         Hybrid::Real(NetlinkSocket::route(&[RTNLGRP_LINK], None)?),

@@ -28,7 +28,7 @@ use ovn_vif_rs::rtnl::parse::{emit_dellink_family, emit_newlink, LinkInfo, AF_BR
 use ovn_vif_rs::rtnl::settled::SETTLE_TIMEOUT;
 use ovn_vif_rs::sources::Kernel;
 use ovn_vif_rs::table::Table;
-use ovn_vif_rs::testing::{FakeKernel, FakeRoots as Dirs, Role};
+use ovn_vif_rs::testing::{Channel, FakeKernel, FakeRoots as Dirs};
 
 const MAC_PF: Mac = Mac([0x00, 0x53, 0x00, 0x00, 0x10, 0x00]);
 
@@ -191,7 +191,7 @@ fn plugs(t: &Table, req: &Request) -> Result<String, Refusal> {
 fn burst(k: &FakeKernel, n: usize) {
     let b = emit_newlink(&info(900, "other0"), 0, 0);
     for _ in 0..n {
-        k.push(Role::RtnlMon, Ok(b.clone()));
+        k.push(Channel::RtnlMon, Ok(b.clone()));
     }
 }
 
@@ -347,7 +347,7 @@ fn the_settle_timeout_gives_up_with_a_log_line_naming_the_link() {
     src.drain(&mut t).unwrap();
     assert!(matches!(plugs(&t, &vf(3)), Err(Refusal::NotSettled { .. })));
     set(2 * SETTLE_TIMEOUT + Duration::from_secs(1));
-    k.overflow(Role::RtnlMon);
+    k.overflow(Channel::RtnlMon);
     src.drain(&mut t).unwrap();
     assert_eq!(src.stats().resyncs, 1);
     assert_eq!(plugs(&t, &vf(3)), Ok("tmob6".to_owned()));
@@ -406,7 +406,7 @@ fn a_port_leaving_a_bridge_is_not_deleted_captured() {
     let mut t = src.load().unwrap();
     k.add_port_61(&vf_port(3, 3, "d0"));
     for i in 0..=11 {
-        k.push(Role::RtnlMon, Ok(capture_bytes(i)));
+        k.push(Channel::RtnlMon, Ok(capture_bytes(i)));
         src.drain(&mut t).unwrap();
         if i >= 1 {
             // d0 exists from datagram 1 on.
@@ -414,7 +414,7 @@ fn a_port_leaving_a_bridge_is_not_deleted_captured() {
         }
     }
     assert!(t.link(3).is_some(), "d0 left the bridge; it still exists");
-    k.push(Role::RtnlMon, Ok(capture_bytes(12)));
+    k.push(Channel::RtnlMon, Ok(capture_bytes(12)));
     src.drain(&mut t).unwrap();
     assert!(t.link(3).is_none(), "the AF_UNSPEC RTM_DELLINK deletes");
     assert!(plugs(&t, &vf(3)).is_err());
@@ -446,9 +446,9 @@ fn a_port_leaving_a_bridge_keeps_its_settled_name() {
     };
     let mut bridge_new = emit_newlink(&view, 0, 0);
     bridge_new[16] = AF_BRIDGE; // ifinfomsg.ifi_family, after the nlmsghdr
-    k.push(Role::RtnlMon, Ok(bridge_new));
+    k.push(Channel::RtnlMon, Ok(bridge_new));
     k.push(
-        Role::RtnlMon,
+        Channel::RtnlMon,
         Ok(emit_dellink_family(AF_BRIDGE, 104, "c1pf0vf4")),
     );
     let gen = t.generation();
@@ -556,7 +556,7 @@ fn after_lost_events_no_name_until_a_resync_completed() {
     assert_eq!(plugs(&t, &vf(0)), Ok("c1pf0vf0".to_owned()));
     // Renamed; the notification is lost in an overflow.
     k.state().links.insert(100, info(100, "lostvf0"));
-    k.overflow(Role::RtnlMon);
+    k.overflow(Channel::RtnlMon);
     k.state().interrupt_link_dumps = 100;
     assert!(src.drain(&mut t).is_err(), "the resync's dump fails");
     assert_eq!(plugs(&t, &vf(0)), Err(Refusal::EventsPending));
@@ -580,12 +580,12 @@ fn a_resync_that_could_not_discard_everything_is_redone() {
     k.link_new(&info(102, "eth5"));
     k.state().links.insert(102, info(102, "c1pf0vf2"));
     // The rename's notification is lost: ENOBUFS comes first.
-    k.overflow_keeping_queued(Role::RtnlMon);
+    k.overflow_keeping_queued(Channel::RtnlMon);
     let _ = src.drain(&mut t);
     assert_ne!(plugs(&t, &vf(2)), Ok("eth5".to_owned()));
     // Until everything queued is read, however many drains that takes:
     // the old name never comes back.
-    while k.state().queued(Role::RtnlMon) > 0 {
+    while k.state().queued(Channel::RtnlMon) > 0 {
         src.drain(&mut t).unwrap();
         assert_ne!(plugs(&t, &vf(2)), Ok("eth5".to_owned()));
     }

@@ -18,7 +18,7 @@ use ovn_vif_rs::port::{
 };
 use ovn_vif_rs::rtnl::parse::{emit_newlink, parse_link_message, LinkEvent, LinkInfo};
 use ovn_vif_rs::table::Table;
-use ovn_vif_rs::testing::{FakeKernel, FakeRoots, Role, FAKE_DEVLINK_FAMILY};
+use ovn_vif_rs::testing::{Channel, FakeKernel, FakeRoots, FAKE_DEVLINK_FAMILY};
 
 fn fixture(name: &str) -> Vec<u8> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -564,10 +564,10 @@ fn idle_drain_costs_one_recv_per_socket() {
     populate(&k, 1);
     let mut src = k.source(d.opts()).unwrap();
     let mut t = src.load().unwrap();
-    let before = (k.recvs(Role::DevlinkMon), k.recvs(Role::RtnlMon));
+    let before = (k.recvs(Channel::DevlinkMon), k.recvs(Channel::RtnlMon));
     assert!(!src.drain(&mut t).unwrap());
-    assert_eq!(k.recvs(Role::DevlinkMon), before.0 + 1);
-    assert_eq!(k.recvs(Role::RtnlMon), before.1 + 1);
+    assert_eq!(k.recvs(Channel::DevlinkMon), before.0 + 1);
+    assert_eq!(k.recvs(Channel::RtnlMon), before.1 + 1);
     assert_eq!(src.fds().len(), 2);
 }
 
@@ -620,8 +620,8 @@ fn overflow_resync_equals_fresh_dump() {
     k.add_port_61(&vf_port(9));
     k.link_new(&info(109, "c1pf0vf9", MAC_VF));
     k.link_new(&info(4, "uplink0", Mac([0, 0x53, 0, 0, 0, 0xee])));
-    k.overflow(Role::DevlinkMon);
-    k.overflow(Role::RtnlMon);
+    k.overflow(Channel::DevlinkMon);
+    k.overflow(Channel::RtnlMon);
     // An event after the overflow is still applied (after the dump).
     k.add_port_61(&vf_port(10));
     assert!(src.drain(&mut t).unwrap());
@@ -654,8 +654,8 @@ fn stale_datagrams_queued_before_an_overflow_do_not_resurrect() {
     k.add_port_61(&vf_port(7));
     k.link_del_lost(150);
     k.state().ports.remove(&vf_port(7).id);
-    k.overflow_keeping_queued(Role::RtnlMon);
-    k.overflow_keeping_queued(Role::DevlinkMon);
+    k.overflow_keeping_queued(Channel::RtnlMon);
+    k.overflow_keeping_queued(Channel::DevlinkMon);
     for _ in 0..3 {
         src.drain(&mut t).unwrap();
     }
@@ -681,7 +681,7 @@ fn failed_resync_keeps_the_table_and_retries() {
     let mut src = k.source(d.opts()).unwrap();
     let mut t = src.load().unwrap();
     let before = t.canonical();
-    k.overflow(Role::DevlinkMon);
+    k.overflow(Channel::DevlinkMon);
     k.state().interrupt_port_dumps = 100;
     assert!(src.drain(&mut t).is_err());
     assert_eq!(
@@ -705,7 +705,7 @@ fn malformed_notifications_are_counted_and_skipped() {
     let mut bad = emit_port_message(FAKE_DEVLINK_FAMILY, 0, 0, DEVLINK_CMD_PORT_NEW, &vf_port(7));
     let n = bad.len();
     bad[n - 8] = 0xff; // the last attribute (EXTERNAL, 8 bytes) claims 255
-    k.push(Role::DevlinkMon, Ok(bad));
+    k.push(Channel::DevlinkMon, Ok(bad));
     k.port_new(&vf_port(8));
     assert!(src.drain(&mut t).unwrap());
     assert_eq!(src.stats().parse_errors, 1);
@@ -1123,7 +1123,7 @@ mod nothing_lost {
                         k.port_new(&pf);
                     }
                     Op::Overflow(devlink) => {
-                        k.overflow(if devlink { Role::DevlinkMon } else { Role::RtnlMon });
+                        k.overflow(if devlink { Channel::DevlinkMon } else { Channel::RtnlMon });
                     }
                     Op::Drain => {
                         src.drain(&mut t).unwrap();

@@ -21,7 +21,7 @@
 //!   ambiguous, bad options) is declined;
 //! - **no spin**: no descriptor the call handed to the host's poll loop
 //!   (`ffi::poll::test_support` records them) is readable after the call
-//!   (the fake gives each netlink role a descriptor readable exactly while
+//!   (the fake gives each netlink channel a descriptor readable exactly while
 //!   something is queued; the udev watch is a real inotify descriptor);
 //! - **progress**: once the host has had a few iterations after a step, every
 //!   request the true state resolves is plugged with that name;
@@ -61,7 +61,7 @@ use ovn_vif_rs::rtnl::parse::LinkInfo;
 use ovn_vif_rs::sources::test_support as source_hook;
 use ovn_vif_rs::sources::Kernel;
 use ovn_vif_rs::testing::ovs::{self, class};
-use ovn_vif_rs::testing::{mac, FakeKernel, Rng, Role};
+use ovn_vif_rs::testing::{mac, Channel, FakeKernel, Rng};
 
 #[path = "common/oracle_fixed.rs"]
 mod oracle_fixed;
@@ -124,11 +124,11 @@ const PF_MACS: [&str; 3] = [
     "00:53:00:00:30:00",
 ];
 const NOISE_IFINDEX: u32 = 2;
-const ROLES: [Role; 4] = [
-    Role::DevlinkReq,
-    Role::DevlinkMon,
-    Role::RtnlReq,
-    Role::RtnlMon,
+const CHANNELS: [Channel; 4] = [
+    Channel::DevlinkReq,
+    Channel::DevlinkMon,
+    Channel::RtnlReq,
+    Channel::RtnlMon,
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -850,12 +850,12 @@ impl World {
             }
             Step::Lost(c) => {
                 self.apply(c, false);
-                self.kernel.overflow_keeping_queued(Role::DevlinkMon);
-                self.kernel.overflow_keeping_queued(Role::RtnlMon);
+                self.kernel.overflow_keeping_queued(Channel::DevlinkMon);
+                self.kernel.overflow_keeping_queued(Channel::RtnlMon);
             }
             Step::FailedResync(c) => {
                 self.apply(c, false);
-                self.kernel.overflow_keeping_queued(Role::DevlinkMon);
+                self.kernel.overflow_keeping_queued(Channel::DevlinkMon);
                 self.kernel.state().fail_port_dump = Some(libc::EIO);
                 self.relaxed_progress = true;
             }
@@ -941,9 +941,9 @@ impl World {
         self.loaded = false;
     }
 
-    /// How many `recv`s each role has seen (before a call).
+    /// How many `recv`s each channel has seen (before a call).
     fn recvs(&self) -> [u64; 4] {
-        ROLES.map(|r| self.kernel.recvs(r))
+        CHANNELS.map(|r| self.kernel.recvs(r))
     }
 
     /// Descriptors registered by the last call that are readable now and
@@ -957,14 +957,14 @@ impl World {
         let mut v = Vec::new();
         for fd in fds.into_iter().collect::<BTreeSet<RawFd>>() {
             if readable(fd) {
-                let role = self.kernel.role_of(fd);
-                if let Some(r) = role {
-                    let i = ROLES.iter().position(|x| *x == r).unwrap_or(0);
+                let channel = self.kernel.channel_of(fd);
+                if let Some(r) = channel {
+                    let i = CHANNELS.iter().position(|x| *x == r).unwrap_or(0);
                     if self.kernel.recvs(r) > before[i] {
                         continue;
                     }
                 }
-                let what = match role {
+                let what = match channel {
                     Some(r) => format!(
                         "{} socket, {} datagrams queued, none read by the call",
                         r.name(),

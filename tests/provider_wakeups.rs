@@ -17,7 +17,7 @@ use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunc
 use ovn_vif_rs::provider::{Provider, Source, Wakeup};
 use ovn_vif_rs::rtnl::parse::LinkInfo;
 use ovn_vif_rs::sources::{Kernel, Reopening};
-use ovn_vif_rs::testing::{FakeKernel, FakeRoots as Dirs, Role};
+use ovn_vif_rs::testing::{Channel, FakeKernel, FakeRoots as Dirs};
 
 thread_local! {
     static NOW: Cell<u64> = const { Cell::new(1_000_000) };
@@ -159,7 +159,7 @@ fn prepare(p: &mut Provider, lport: &str, vf: &str) -> Result<String, Wakeup> {
 }
 
 fn monitors_pending(k: &FakeKernel) -> usize {
-    k.pending(Role::DevlinkMon) + k.pending(Role::RtnlMon)
+    k.pending(Channel::DevlinkMon) + k.pending(Channel::RtnlMon)
 }
 
 /// The spin of issue 12 item 1: a port declined for bad options returns
@@ -270,7 +270,7 @@ fn a_failed_resync_declines_and_is_retried_on_a_back_off() {
     assert_eq!(prepare(&mut p, "lp3", "3").as_deref(), Ok("c1pf0vf3"));
 
     // Events lost, and the resync's port dump fails.
-    k.overflow(Role::DevlinkMon);
+    k.overflow(Channel::DevlinkMon);
     k.state().fail_port_dump = Some(libc::EBUSY);
     k.state().ports.remove(&vf(3).id);
     k.link_del_lost(103);

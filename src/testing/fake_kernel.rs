@@ -19,8 +19,8 @@ use crate::kernel::{KernelOptions, KernelSource};
 use crate::port::{DevlinkPort, PortId};
 use crate::rtnl::parse::{emit_dellink, emit_newlink, LinkInfo};
 
-/// The fake's sockets are named like the real ones.
-pub use crate::kernel::Channel as Role;
+/// The fake's sockets are the real ones' channels.
+pub use crate::kernel::Channel;
 
 #[derive(Default)]
 pub struct State {
@@ -37,27 +37,27 @@ pub struct State {
     /// The next port dump fails with this errno after its first
     /// datagram (the rest of the dump stays queued).
     pub fail_port_dump: Option<i32>,
-    /// `recv` calls per role (to check the idle cost of a drain).
+    /// `recv` calls per channel (to check the idle cost of a drain).
     pub recvs: BTreeMap<&'static str, u64>,
     queues: BTreeMap<&'static str, VecDeque<io::Result<Vec<u8>>>>,
-    /// Per role, a descriptor readable while the role has something
+    /// Per channel, a descriptor readable while the channel has something
     /// queued ([`FakeKernel::with_fds`]); none by default.
     /// (reader, writer, readable now).
     fds: BTreeMap<&'static str, (UnixDatagram, UnixDatagram, bool)>,
 }
 
-fn key(r: Role) -> &'static str {
-    r.name()
+fn key(c: Channel) -> &'static str {
+    c.name()
 }
 
 impl State {
-    fn queue(&mut self, r: Role) -> &mut VecDeque<io::Result<Vec<u8>>> {
-        self.queues.entry(key(r)).or_default()
+    fn queue(&mut self, c: Channel) -> &mut VecDeque<io::Result<Vec<u8>>> {
+        self.queues.entry(key(c)).or_default()
     }
 
     /// Datagrams (and errors) still queued on a transport.
-    pub fn queued(&self, r: Role) -> usize {
-        self.queues.get(key(r)).map_or(0, VecDeque::len)
+    pub fn queued(&self, c: Channel) -> usize {
+        self.queues.get(key(c)).map_or(0, VecDeque::len)
     }
 }
 
@@ -98,20 +98,20 @@ impl FakeKernel {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn transport(&self, role: Role) -> FakeTransport {
+    pub fn transport(&self, channel: Channel) -> FakeTransport {
         FakeTransport {
             kernel: self.clone(),
-            role,
+            channel,
         }
     }
 
     /// A source over this fake, with the given udev/sysfs roots.
     pub fn source(&self, opts: KernelOptions) -> io::Result<KernelSource<FakeTransport>> {
         KernelSource::with_transports(
-            self.transport(Role::DevlinkReq),
-            self.transport(Role::DevlinkMon),
-            self.transport(Role::RtnlReq),
-            self.transport(Role::RtnlMon),
+            self.transport(Channel::DevlinkReq),
+            self.transport(Channel::DevlinkMon),
+            self.transport(Channel::RtnlReq),
+            self.transport(Channel::RtnlMon),
             opts,
         )
     }
@@ -124,8 +124,8 @@ impl FakeKernel {
     }
 
     /// Queues raw bytes (or an error) on a transport.
-    pub fn push(&self, role: Role, d: io::Result<Vec<u8>>) {
-        self.state().queue(role).push_back(d);
+    pub fn push(&self, channel: Channel, d: io::Result<Vec<u8>>) {
+        self.state().queue(channel).push_back(d);
     }
 
     /// Notifies PORT_NEW for `port` and records it.
@@ -133,7 +133,7 @@ impl FakeKernel {
         let b = emit_port_message(self.family_id(), 0, 0, DEVLINK_CMD_PORT_NEW, port);
         let mut s = self.state();
         s.ports.insert(port.id.clone(), port.clone());
-        s.queue(Role::DevlinkMon).push_back(Ok(b));
+        s.queue(Channel::DevlinkMon).push_back(Ok(b));
     }
 
     /// Notifies PORT_DEL (the port as last known, without netdev).
@@ -142,7 +142,7 @@ impl FakeKernel {
         if let Some(mut p) = port {
             p.netdev = None;
             let b = emit_port_message(self.family_id(), 0, 0, DEVLINK_CMD_PORT_DEL, &p);
-            self.push(Role::DevlinkMon, Ok(b));
+            self.push(Channel::DevlinkMon, Ok(b));
         }
     }
 
@@ -169,21 +169,21 @@ impl FakeKernel {
         let b = emit_newlink(l, 0, 0);
         let mut s = self.state();
         s.links.insert(l.ifindex, l.clone());
-        s.queue(Role::RtnlMon).push_back(Ok(b));
+        s.queue(Channel::RtnlMon).push_back(Ok(b));
     }
 
     pub fn link_del(&self, ifindex: u32) {
         let l = self.state().links.remove(&ifindex);
         if let Some(l) = l {
-            self.push(Role::RtnlMon, Ok(emit_dellink(ifindex, &l.name)));
+            self.push(Channel::RtnlMon, Ok(emit_dellink(ifindex, &l.name)));
         }
     }
 
     /// The receive queue overflowed: pending notifications are lost and
     /// the next recv fails with ENOBUFS.
-    pub fn overflow(&self, role: Role) {
+    pub fn overflow(&self, channel: Channel) {
         let mut s = self.state();
-        let q = s.queue(role);
+        let q = s.queue(channel);
         q.clear();
         q.push_back(Err(io::Error::from_raw_os_error(libc::ENOBUFS)));
     }
@@ -192,9 +192,9 @@ impl FakeKernel {
     /// datagrams already queued stay, the next recv fails with ENOBUFS
     /// first, and whatever the caller changes in the state afterwards
     /// without notifying (see `link_del_lost`) is the lost event.
-    pub fn overflow_keeping_queued(&self, role: Role) {
+    pub fn overflow_keeping_queued(&self, channel: Channel) {
         self.state()
-            .queue(role)
+            .queue(channel)
             .push_front(Err(io::Error::from_raw_os_error(libc::ENOBUFS)));
     }
 
@@ -204,15 +204,15 @@ impl FakeKernel {
     }
 
     /// Datagrams (and errors) queued on a transport, not read yet.
-    pub fn pending(&self, role: Role) -> usize {
-        self.state().queues.get(key(role)).map_or(0, |q| q.len())
+    pub fn pending(&self, channel: Channel) -> usize {
+        self.state().queues.get(key(channel)).map_or(0, |q| q.len())
     }
 
-    pub fn recvs(&self, role: Role) -> u64 {
-        self.state().recvs.get(key(role)).copied().unwrap_or(0)
+    pub fn recvs(&self, channel: Channel) -> u64 {
+        self.state().recvs.get(key(channel)).copied().unwrap_or(0)
     }
 
-    fn answer(&self, role: Role, req: &[u8]) -> io::Result<()> {
+    fn answer(&self, channel: Channel, req: &[u8]) -> io::Result<()> {
         let Some(Ok(m)) = wire::messages(req).next() else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -221,25 +221,25 @@ impl FakeKernel {
         };
         let seq = m.seq;
         let mut s = self.state();
-        match role {
-            Role::DevlinkReq if m.ty == GENL_ID_CTRL => {
+        match channel {
+            Channel::DevlinkReq if m.ty == GENL_ID_CTRL => {
                 let reply = match &s.family {
                     Some(f) => emit_family_message(f, DEVLINK_GENL_NAME, seq),
                     None => emit_error(libc::ENOENT, seq),
                 };
-                s.queue(role).push_back(Ok(reply));
+                s.queue(channel).push_back(Ok(reply));
             }
-            Role::DevlinkReq => {
+            Channel::DevlinkReq => {
                 let cmd = parse_genl_header(m.payload).map(|(h, _)| h.cmd);
                 let fam = s.family.as_ref().map(|f| f.id);
                 if fam != Some(m.ty) || cmd != Ok(DEVLINK_CMD_PORT_GET) {
-                    s.queue(role)
+                    s.queue(channel)
                         .push_back(Ok(emit_error(libc::EOPNOTSUPP, seq)));
                     return Ok(());
                 }
-                if !s.queue(role).is_empty() {
+                if !s.queue(channel).is_empty() {
                     // Like the kernel: a dump is still running.
-                    s.queue(role).push_back(Ok(emit_error(libc::EBUSY, seq)));
+                    s.queue(channel).push_back(Ok(emit_error(libc::EBUSY, seq)));
                     return Ok(());
                 }
                 s.port_dumps += 1;
@@ -254,22 +254,22 @@ impl FakeKernel {
                     .collect();
                 let per = s.per_datagram.max(1);
                 queue_dump(
-                    s.queue(role),
+                    s.queue(channel),
                     msgs,
                     per,
                     seq,
                     if intr { NLM_F_DUMP_INTR } else { 0 },
                 );
                 if let Some(errno) = s.fail_port_dump.take() {
-                    let q = s.queue(role);
+                    let q = s.queue(channel);
                     if !q.is_empty() {
                         q.insert(1, Err(io::Error::from_raw_os_error(errno)));
                     }
                 }
             }
-            Role::RtnlReq => {
+            Channel::RtnlReq => {
                 if m.ty != RTM_GETLINK {
-                    s.queue(role)
+                    s.queue(channel)
                         .push_back(Ok(emit_error(libc::EOPNOTSUPP, seq)));
                     return Ok(());
                 }
@@ -284,14 +284,14 @@ impl FakeKernel {
                     .collect();
                 let per = s.per_datagram.max(1);
                 queue_dump(
-                    s.queue(role),
+                    s.queue(channel),
                     msgs,
                     per,
                     seq,
                     if intr { NLM_F_DUMP_INTR } else { 0 },
                 );
             }
-            Role::DevlinkMon | Role::RtnlMon => {
+            Channel::DevlinkMon | Channel::RtnlMon => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
                     "fake: request on a monitor socket",
@@ -319,18 +319,18 @@ fn queue_dump(
 /// One fake socket.
 pub struct FakeTransport {
     kernel: FakeKernel,
-    role: Role,
+    channel: Channel,
 }
 
 impl Transport for FakeTransport {
     fn send(&mut self, msg: &[u8]) -> io::Result<()> {
-        self.kernel.answer(self.role, msg)
+        self.kernel.answer(self.channel, msg)
     }
 
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut s = self.kernel.state();
-        *s.recvs.entry(key(self.role)).or_default() += 1;
-        let r = match s.queue(self.role).pop_front() {
+        *s.recvs.entry(key(self.channel)).or_default() += 1;
+        let r = match s.queue(self.channel).pop_front() {
             None => Err(io::Error::from(io::ErrorKind::WouldBlock)),
             Some(Err(e)) => Err(e),
             Some(Ok(d)) => {
@@ -339,25 +339,25 @@ impl Transport for FakeTransport {
                 Ok(d.len())
             }
         };
-        sync_fd(&mut s, self.role);
+        sync_fd(&mut s, self.channel);
         r
     }
 
     fn raw_fd(&self) -> RawFd {
         let mut s = self.kernel.state();
-        sync_fd(&mut s, self.role)
+        sync_fd(&mut s, self.channel)
     }
 }
 
 // --- For the model-based oracle (tests/oracle.rs): descriptors whose
 // readability is the queue's, lost and bridge events, renames.
 
-/// Makes `role`'s descriptor readable exactly while its queue is not
+/// Makes `channel`'s descriptor readable exactly while its queue is not
 /// empty; returns it (-1 without [`FakeKernel::with_fds`]).
-fn sync_fd(s: &mut State, role: Role) -> RawFd {
+fn sync_fd(s: &mut State, channel: Channel) -> RawFd {
     use std::os::fd::AsRawFd;
-    let pending = s.queues.get(key(role)).is_some_and(|q| !q.is_empty());
-    let Some((reader, writer, readable)) = s.fds.get_mut(key(role)) else {
+    let pending = s.queues.get(key(channel)).is_some_and(|q| !q.is_empty());
+    let Some((reader, writer, readable)) = s.fds.get_mut(key(channel)) else {
         return -1;
     };
     if *readable != pending {
@@ -372,51 +372,53 @@ fn sync_fd(s: &mut State, role: Role) -> RawFd {
     reader.as_raw_fd()
 }
 
-const ROLES: [Role; 4] = [
-    Role::DevlinkReq,
-    Role::DevlinkMon,
-    Role::RtnlReq,
-    Role::RtnlMon,
+const CHANNELS: [Channel; 4] = [
+    Channel::DevlinkReq,
+    Channel::DevlinkMon,
+    Channel::RtnlReq,
+    Channel::RtnlMon,
 ];
 
 impl FakeKernel {
-    /// Gives every role a real descriptor (one end of a datagram socket
-    /// pair) that is readable exactly while the role has something
+    /// Gives every channel a real descriptor (one end of a datagram socket
+    /// pair) that is readable exactly while the channel has something
     /// queued, as a netlink socket is: kept in step by every `recv`,
     /// every `raw_fd` and [`FakeKernel::sync_fds`].  Without it
     /// `raw_fd` is -1.
     pub fn with_fds(self) -> io::Result<FakeKernel> {
-        for role in ROLES {
+        for channel in CHANNELS {
             let (reader, writer) = UnixDatagram::pair()?;
             reader.set_nonblocking(true)?;
             writer.set_nonblocking(true)?;
-            self.state().fds.insert(key(role), (reader, writer, false));
+            self.state()
+                .fds
+                .insert(key(channel), (reader, writer, false));
         }
         self.sync_fds();
         Ok(self)
     }
 
-    /// Brings every role's descriptor in step with its queue (after the
+    /// Brings every channel's descriptor in step with its queue (after the
     /// test queued something directly).
     pub fn sync_fds(&self) {
         let mut s = self.state();
-        for role in ROLES {
-            sync_fd(&mut s, role);
+        for channel in CHANNELS {
+            sync_fd(&mut s, channel);
         }
     }
 
-    /// The role a descriptor of [`FakeKernel::with_fds`] belongs to.
-    pub fn role_of(&self, fd: RawFd) -> Option<Role> {
+    /// The channel a descriptor of [`FakeKernel::with_fds`] belongs to.
+    pub fn channel_of(&self, fd: RawFd) -> Option<Channel> {
         use std::os::fd::AsRawFd;
         let s = self.state();
-        ROLES
+        CHANNELS
             .into_iter()
             .find(|r| s.fds.get(key(*r)).is_some_and(|f| f.0.as_raw_fd() == fd))
     }
 
-    /// Datagrams (and errors) queued on `role`.
-    pub fn queue_len(&self, role: Role) -> usize {
-        self.state().queues.get(key(role)).map_or(0, |q| q.len())
+    /// Datagrams (and errors) queued on `channel`.
+    pub fn queue_len(&self, channel: Channel) -> usize {
+        self.state().queues.get(key(channel)).map_or(0, |q| q.len())
     }
 
     /// The sockets are closed and opened again (a provider restart):
@@ -425,8 +427,8 @@ impl FakeKernel {
     pub fn reopen(&self) {
         let mut s = self.state();
         s.queues.clear();
-        for role in ROLES {
-            sync_fd(&mut s, role);
+        for channel in CHANNELS {
+            sync_fd(&mut s, channel);
         }
     }
 
@@ -463,6 +465,6 @@ impl FakeKernel {
         };
         b.raw(&hdr.to_bytes());
         LinkAttr::IfName(&name).emit(&mut b);
-        self.push(Role::RtnlMon, Ok(b.finish()));
+        self.push(Channel::RtnlMon, Ok(b.finish()));
     }
 }

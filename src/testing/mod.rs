@@ -23,7 +23,7 @@ pub mod rng;
 pub mod roots;
 
 pub use fake_kernel::{
-    FakeKernel, FakeTransport, Role, State, FAKE_CONFIG_GROUP, FAKE_DEVLINK_FAMILY,
+    Channel, FakeKernel, FakeTransport, State, FAKE_CONFIG_GROUP, FAKE_DEVLINK_FAMILY,
 };
 pub use rng::Rng;
 pub use roots::FakeRoots;
