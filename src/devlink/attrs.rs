@@ -64,8 +64,8 @@ pub const IFLA_ADDRESS: u16 = 1;
 pub const IFLA_IFNAME: u16 = 3;
 /// `struct ifinfomsg`.
 pub const IFINFOMSG_LEN: usize = 16;
-/// `IFNAMSIZ` including the NUL.
-pub const IFNAMSIZ: usize = 16;
+/// `IFNAMSIZ` including the NUL (the table's; one copy in the crate).
+pub use crate::table::IFNAMSIZ;
 
 #[cfg(test)]
 mod tests {
