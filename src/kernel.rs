@@ -460,8 +460,9 @@ impl<T: Transport> KernelSource<T> {
         &self.family
     }
 
-    /// The monitor fds (devlink, rtnetlink), for `poll_fd_wait`.
-    pub fn fds(&self) -> [RawFd; 2] {
+    /// The two monitors' fds (devlink, rtnetlink); the source's wakeup
+    /// descriptors are its [`Source::fds`](crate::provider::Source::fds).
+    pub fn monitor_fds(&self) -> [RawFd; 2] {
         [self.dl_mon.raw_fd(), self.rt_mon.raw_fd()]
     }
 

@@ -53,7 +53,7 @@ fn rtnetlink_dump_on_this_host() {
 fn open_works_or_says_no_devlink() {
     match KernelSource::open() {
         Ok(src) => {
-            assert!(src.fds().iter().all(|&fd| fd >= 0));
+            assert!(src.monitor_fds().iter().all(|&fd| fd >= 0));
         }
         Err(e) => {
             assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{e}");

@@ -26,7 +26,6 @@ use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunc
 use ovn_vif_rs::provider::Provider;
 use ovn_vif_rs::rtnl::parse::{emit_dellink_family, emit_newlink, LinkInfo, AF_BRIDGE};
 use ovn_vif_rs::rtnl::settled::SETTLE_TIMEOUT;
-use ovn_vif_rs::sources::Kernel;
 use ovn_vif_rs::table::Table;
 use ovn_vif_rs::testing::{Channel, FakeKernel, FakeRoots as Dirs};
 
@@ -294,7 +293,7 @@ fn the_provider_catches_up_on_a_miss() {
     let k = FakeKernel::new();
     populate(&k, &d);
     let src = source(&k, &d);
-    let mut p = Provider::new(Box::new(Kernel(src)), || NOW_MS.load(Ordering::Relaxed)).unwrap();
+    let mut p = Provider::new(Box::new(src), || NOW_MS.load(Ordering::Relaxed)).unwrap();
     p.run();
     new_vf_renamed_after(&k, MAX_DATAGRAMS_PER_DRAIN + 10);
     d.udev_done(102);
@@ -474,7 +473,7 @@ fn a_removed_functions_name_reused_by_another_function() {
     k.state().links.insert(100, info(100, "eth5"));
     k.state().ports.insert(id(100), vf_port(0, 100, "eth5"));
     let src = source(&k, &d);
-    let mut p = Provider::new(Box::new(Kernel(src)), || NOW_MS.load(Ordering::Relaxed)).unwrap();
+    let mut p = Provider::new(Box::new(src), || NOW_MS.load(Ordering::Relaxed)).unwrap();
     let none = Vec::<(&str, &str)>::new;
     p.run();
     let g0 = p.prepare_create("g0", none(), Some(vf(0)), str::to_owned);

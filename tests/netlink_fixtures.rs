@@ -568,7 +568,7 @@ fn idle_drain_costs_one_recv_per_socket() {
     assert!(!src.drain(&mut t).unwrap());
     assert_eq!(k.recvs(Channel::DevlinkMon), before.0 + 1);
     assert_eq!(k.recvs(Channel::RtnlMon), before.1 + 1);
-    assert_eq!(src.fds().len(), 2);
+    assert_eq!(src.monitor_fds().len(), 2);
 }
 
 #[test]

@@ -59,7 +59,6 @@ use ovn_vif_rs::os::clock::test_support as clock_hook;
 use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunction, PortId};
 use ovn_vif_rs::rtnl::parse::LinkInfo;
 use ovn_vif_rs::sources::test_support as source_hook;
-use ovn_vif_rs::sources::Kernel;
 use ovn_vif_rs::testing::ovs::{self, class};
 use ovn_vif_rs::testing::{mac, Channel, FakeKernel, Rng};
 
@@ -913,7 +912,7 @@ impl World {
                 max_datagrams_per_drain: DRAIN_BOUND as usize,
             };
             let src = kernel.source(opts)?;
-            Ok(Box::new(Kernel(src)) as Box<dyn ovn_vif_rs::provider::Source>)
+            Ok(Box::new(src) as Box<dyn ovn_vif_rs::provider::Source>)
         })
     }
 

@@ -47,7 +47,6 @@ use ovn_vif_rs::ffi::types::vif_plug_class;
 use ovn_vif_rs::kernel::{Channel, KernelOptions, KernelSource};
 use ovn_vif_rs::os::clock::test_support as clock_hook;
 use ovn_vif_rs::sources::test_support as source_hook;
-use ovn_vif_rs::sources::Kernel;
 
 #[path = "common/oracle_fixed.rs"]
 mod oracle_fixed;
@@ -190,7 +189,7 @@ fn opener(counts: ReadCounts) -> source_hook::Opener {
                 Counted { inner: s, reads }
             },
         )?;
-        Ok(Box::new(Kernel(src)) as Box<dyn ovn_vif_rs::provider::Source>)
+        Ok(Box::new(src) as Box<dyn ovn_vif_rs::provider::Source>)
     })
 }
 

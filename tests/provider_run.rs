@@ -17,7 +17,6 @@ use common::{pf, vf, D0};
 use ovn_vif_rs::kernel::KernelOptions;
 use ovn_vif_rs::port::{DevlinkPort, PortFunction};
 use ovn_vif_rs::rtnl::parse::LinkInfo;
-use ovn_vif_rs::sources::Kernel;
 use ovn_vif_rs::testing::{Channel, FakeKernel};
 
 use ovn_vif_rs::provider::{Provider, Source};
@@ -188,7 +187,7 @@ fn kernel_provider(tag: &str) -> (Provider, FakeKernel) {
     k.state().ports.insert(pf0.id.clone(), pf0);
     k.state().links.insert(11, info(11, "pf0hpf", None));
     let src = k.source(kernel_opts(tag)).expect("fake kernel source");
-    let p = Provider::new(Box::new(Kernel(src)), clock).expect("load");
+    let p = Provider::new(Box::new(src), clock).expect("load");
     (p, k)
 }
 

@@ -16,7 +16,7 @@ use ovn_vif_rs::options::OPT_PREFIX;
 use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunction, PortId};
 use ovn_vif_rs::provider::{Provider, Source, Wakeup};
 use ovn_vif_rs::rtnl::parse::LinkInfo;
-use ovn_vif_rs::sources::{Kernel, Reopening};
+use ovn_vif_rs::sources::Reopening;
 use ovn_vif_rs::testing::{Channel, FakeKernel, FakeRoots as Dirs};
 
 thread_local! {
@@ -134,7 +134,7 @@ fn dirs(tag: &str) -> Dirs {
 }
 
 fn provider(k: &FakeKernel, d: &Dirs) -> Provider {
-    let src = Kernel(k.source(d.opts()).unwrap());
+    let src = k.source(d.opts()).unwrap();
     Provider::new(Box::new(src), now).unwrap()
 }
 
@@ -232,7 +232,7 @@ fn udev_watch_is_registered_only_while_a_link_waits_for_udev() {
     for i in [5, 100] {
         d.udev_done(i);
     }
-    let mut src = Kernel(k.source(d.opts()).unwrap());
+    let mut src = k.source(d.opts()).unwrap();
     let mut t = src.load().unwrap();
     assert_eq!(src.fds().len(), 2, "no link waits: the monitors only");
 
@@ -338,8 +338,7 @@ fn no_devlink_starts_empty_and_picks_the_kernel_up_later() {
     let k = FakeKernel::without_devlink();
     populate(&k, 2);
     let (k2, o) = (k.clone(), d.opts());
-    let open =
-        move || -> std::io::Result<Box<dyn Source>> { Ok(Box::new(Kernel(k2.source(o.clone())?))) };
+    let open = move || -> std::io::Result<Box<dyn Source>> { Ok(Box::new(k2.source(o.clone())?)) };
     let mut p = Provider::start(Box::new(Reopening::new(open)), now);
     let o = p.outage().expect("an outage");
     assert!(o.nothing_to_plug());
@@ -398,8 +397,7 @@ fn a_failed_first_load_is_retried() {
     populate(&k, 2);
     k.state().fail_port_dump = Some(libc::ENOMEM);
     let (k2, o) = (k.clone(), d.opts());
-    let open =
-        move || -> std::io::Result<Box<dyn Source>> { Ok(Box::new(Kernel(k2.source(o.clone())?))) };
+    let open = move || -> std::io::Result<Box<dyn Source>> { Ok(Box::new(k2.source(o.clone())?)) };
     let mut p = Provider::start(Box::new(Reopening::new(open)), now);
     assert!(p.outage().is_some_and(|o| !o.nothing_to_plug()));
     assert!(prepare(&mut p, "lp0", "0").is_err());
@@ -430,7 +428,7 @@ fn a_port_waiting_for_udev_is_woken_at_the_settle_timeout() {
     let mut ks = k.source(d.opts()).unwrap();
     let c = kclock.clone();
     ks.set_clock(move || *c.lock().unwrap());
-    let mut p = Provider::new(Box::new(Kernel(ks)), now).unwrap();
+    let mut p = Provider::new(Box::new(ks), now).unwrap();
     k.add_port_61(&vf(4));
     k.link_new(&link(104, "c1pf0vf4"));
     let ms = match prepare(&mut p, "lp4", "4") {
