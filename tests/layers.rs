@@ -23,11 +23,13 @@ const LOGIC: &[&str] = &[
     "logging",
 ];
 /// Netlink and udev: where the kernel's table comes from.
-const NETLINK: &[&str] = &["devlink", "rtnl", "kernel", "smartnic"];
+const NETLINK: &[&str] = &["netlink", "devlink", "rtnl", "kernel", "smartnic"];
 
-/// What module `m` may import, or `None` for "anything" (`ffi`).
+/// What module `m` may import, or `None` for "anything" (`ffi`, and the
+/// test support `testing`, which is never in the shipped library).  Any
+/// module may use `testing` (its tests do).
 fn allowed(m: &str) -> Option<BTreeSet<&'static str>> {
-    let mut a: BTreeSet<&'static str> = BTreeSet::new();
+    let mut a: BTreeSet<&'static str> = BTreeSet::from(["testing"]);
     match m {
         "os" => {}
         m if LOGIC.contains(&m) => a.extend(LOGIC),
@@ -45,11 +47,17 @@ fn allowed(m: &str) -> Option<BTreeSet<&'static str>> {
             a.extend(NETLINK);
             a.extend(["os", "provider"]);
         }
+        // What `show`, `lookup` and the CLI print about a provider.
+        "report" => {
+            a.extend(LOGIC);
+            a.extend(NETLINK);
+            a.extend(["os", "provider", "sources"]);
+        }
         "state" => {
             a.extend(LOGIC);
             a.insert("provider");
         }
-        "ffi" => return None,
+        "ffi" | "testing" => return None,
         other => panic!("src/{other}: a new module: give it a layer here and in CONTRIBUTING.md"),
     }
     Some(a)
