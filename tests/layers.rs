@@ -1,8 +1,9 @@
 //! The import rules of CONTRIBUTING.md ("Layers"), checked on the source:
 //! every module of src/ names (`crate::X` outside comments) only the
-//! crate modules its layer may use, and the CLI (src/main.rs) never uses
-//! `ffi`.  `unsafe` outside `ffi` and `os` is refused by the compiler
-//! (`#![deny(unsafe_code)]` in src/lib.rs).
+//! crate modules its layer may use, and the CLI (src/main.rs or cli/)
+//! never uses `ffi` nor `unsafe`.  In the library, `unsafe` outside `ffi`
+//! and `os` is refused by the compiler (`#![deny(unsafe_code)]` in
+//! src/lib.rs).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -98,6 +99,18 @@ fn uses(file: &Path, prefix: &str) -> BTreeSet<String> {
     found
 }
 
+/// Whether `file` has the word `unsafe` in code (not in comments).
+fn has_unsafe(file: &Path) -> bool {
+    let text = std::fs::read_to_string(file).expect("readable source");
+    text.lines().any(|line| {
+        line.split("//")
+            .next()
+            .unwrap_or_default()
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|w| w == "unsafe")
+    })
+}
+
 #[test]
 fn modules_import_only_their_layers() {
     let src = Path::new(ROOT).join("src");
@@ -119,11 +132,7 @@ fn modules_import_only_their_layers() {
             continue;
         }
         if top == "main" {
-            // The CLI: any public module but the C boundary.
-            if uses(f, "ovn_vif_rs::").contains("ffi") {
-                bad.push("src/main.rs uses ovn_vif_rs::ffi".to_owned());
-            }
-            continue;
+            continue; // the CLI: below
         }
         seen.insert(top.clone());
         let Some(ok) = allowed(&top) else { continue };
@@ -134,6 +143,21 @@ fn modules_import_only_their_layers() {
                     rel.display()
                 ));
             }
+        }
+    }
+    // The CLI (src/main.rs, or a cli/ crate): any public module but the
+    // C boundary, and no `unsafe` of its own.
+    let mut cli = vec![src.join("main.rs")];
+    let cli_crate = Path::new(ROOT).join("cli/src");
+    if cli_crate.is_dir() {
+        rust_files(&cli_crate, &mut cli);
+    }
+    for f in cli.iter().filter(|f| f.exists()) {
+        if uses(f, "ovn_vif_rs::").contains("ffi") {
+            bad.push(format!("{}: the CLI uses ovn_vif_rs::ffi", f.display()));
+        }
+        if has_unsafe(f) {
+            bad.push(format!("{}: unsafe in the CLI", f.display()));
         }
     }
     assert!(bad.is_empty(), "layer violations:\n{}", bad.join("\n"));
@@ -160,5 +184,12 @@ fn uses_reads_code_not_comments() {
     .expect("write");
     let got: Vec<String> = uses(&f, "crate::").into_iter().collect();
     assert_eq!(got, ["os", "table"]);
+    assert!(!has_unsafe(&f));
+    std::fs::write(
+        &f,
+        "// unsafe in a comment\nfn g() { let _ = unsafe { h() }; }\n",
+    )
+    .expect("write");
+    assert!(has_unsafe(&f));
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
