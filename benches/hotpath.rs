@@ -1671,6 +1671,10 @@ fn main() {
         timer_floor()
     );
     let t0 = Instant::now();
+    if args.iter().any(|a| a == "--memory-only") {
+        section_memory(&o);
+        return;
+    }
     if prepare_only {
         section_prepare(&o);
         section_as_ovn_calls(&o);

@@ -620,7 +620,7 @@ impl Provider {
             Ok(f) => Ok(format!(
                 "{req}: plug {} ({})",
                 f.name,
-                lookup::describe_port(f.entry)
+                lookup::describe_port(&f.entry)
             )),
             Err(r) => Err(format!(
                 "{req}: {} — {}",
@@ -932,7 +932,7 @@ fn netdev_of<'t>(table: &'t Table, f: &claims::FnId) -> Option<(&'t str, Option<
         options::Function::Vf(n) => table.vf_entry(&pf, n),
         options::Function::Sf(n) => table.sf_entry(&pf, n),
     }?;
-    Some((e.name.as_deref()?, e.ifindex()))
+    Some((e.name?, e.ifindex()))
 }
 
 /// The provider's options of an lport, for a log line.

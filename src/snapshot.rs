@@ -314,7 +314,7 @@ smartnic pci/0000:03:00.0 pfnum 1 mac 00:53:00:00:11:00
     fn the_link_name_wins_and_unsettled_is_kept() {
         let t = parse(SAMPLE, false).unwrap();
         let e = t.entry_by_ifindex(12).unwrap();
-        assert_eq!(e.name.as_deref(), Some("enp3s0f0c1pf0vf3"));
+        assert_eq!(e.name, Some("enp3s0f0c1pf0vf3"));
         assert!(!e.settled);
         assert!(
             t.entry_by_ifindex(13).unwrap().settled,

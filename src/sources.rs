@@ -334,7 +334,7 @@ mod tests {
             .open(&file)?
             .set_modified(mtime)?;
         assert!(s.drain(&mut t)?, "same size and mtime, new content");
-        assert_eq!(t.entries()[0].name.as_deref(), Some("pf0xyz"));
+        assert_eq!(t.entries()[0].name, Some("pf0xyz"));
         assert!(!s.drain(&mut t)?);
         std::fs::remove_dir_all(&dir)
     }

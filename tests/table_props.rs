@@ -621,7 +621,7 @@ fn check_read_side(
 ) -> Result<(), TestCaseError> {
     for p in &c.ports {
         let e = t.entry_by_id(&p.id).expect("canonical port is stored");
-        let got = (e.name.as_deref().map(str::to_owned), e.settled);
+        let got = (e.name.map(str::to_owned), e.settled);
         prop_assert_eq!(
             got,
             model.netdev_view(p),

@@ -48,7 +48,7 @@ fn c_store_phy() {
 
         let p = t.physical_entry(d, 0).expect("physical p0 stored");
         assert_eq!(p.ifindex(), Some(10));
-        assert_eq!(p.name.as_deref(), Some("p0"));
+        assert_eq!(p.name, Some("p0"));
         assert_eq!(p.port.flavour, Flavour::Physical);
         assert_eq!(p.port.number, Some(0));
         assert_eq!(t.entry_by_ifindex(10).unwrap().port.id, pid(D0, 0));
@@ -56,7 +56,7 @@ fn c_store_phy() {
         let k = pf_key(&t, D0, 0, 0);
         let e = t.pf_entry(&k).expect("PF stored");
         assert_eq!(e.ifindex(), Some(100));
-        assert_eq!(e.name.as_deref(), Some("p0hpf"));
+        assert_eq!(e.name, Some("p0hpf"));
         let m = t.pf_mac(&k).unwrap();
         assert_eq!((m.mac, m.source), (mac(PF_MAC), MacSource::PortFunction));
         assert_eq!(t.entry_by_ifindex(100).unwrap().port.id, pid(D0, 1));
@@ -113,7 +113,7 @@ fn c_store_port() {
     assert!(t.upsert_port(vf0.clone()));
 
     let e = t.entry_by_ifindex(1000).expect("VF by ifindex");
-    assert_eq!(e.name.as_deref(), Some("pf0vf0"));
+    assert_eq!(e.name, Some("pf0vf0"));
     assert_eq!(e.port, vf0);
     assert_eq!(e.port.flavour, Flavour::PciVf);
     assert_eq!(e.port.vfnum, Some(0));
@@ -123,7 +123,7 @@ fn c_store_port() {
     assert_eq!(f.name, "pf0vf0");
     assert_eq!(f.entry.ifindex(), Some(1000));
     assert_eq!(f.pf, pf_key(&t, D0, 0, 0));
-    assert_eq!(t.pf_entry(&f.pf).unwrap().name.as_deref(), Some("p0hpf"));
+    assert_eq!(t.pf_entry(&f.pf).unwrap().name, Some("p0hpf"));
     assert_eq!(t.children_of(&f.pf), (1, 0));
     assert_check(&t);
 
@@ -745,10 +745,7 @@ fn renames_through_upsert_link() {
         t.upsert_port(vf(D0, 2, 0, 0, 0, 1000, "eth5"));
         t.upsert_link(link(1000, "pf0vf0", "", true));
         assert_found(&t, &req_vf(PF_MAC, 0), "pf0vf0");
-        assert_eq!(
-            t.entry_by_ifindex(1000).unwrap().name.as_deref(),
-            Some("pf0vf0")
-        );
+        assert_eq!(t.entry_by_ifindex(1000).unwrap().name, Some("pf0vf0"));
 
         assert!(t.upsert_link(link(1000, "vm-7", "", true)));
         assert_found(&t, &req_vf(PF_MAC, 0), "vm-7");
@@ -757,10 +754,7 @@ fn renames_through_upsert_link() {
         assert_found(&t, &req_pf(PF_MAC), "pf0hpf");
         t.upsert_link(link(10, "uplink0", "", true));
         let d = t.dev_index(&handle(D0)).unwrap();
-        assert_eq!(
-            t.physical_entry(d, 0).unwrap().name.as_deref(),
-            Some("uplink0")
-        );
+        assert_eq!(t.physical_entry(d, 0).unwrap().name, Some("uplink0"));
         assert_check(&t);
 
         // A later devlink PORT_NEW carrying the old name does not undo the
