@@ -61,12 +61,10 @@
 //! again at once.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault};
 use std::io;
 use std::os::fd::RawFd;
 
 use crate::claims::{self, Claims, Decision, LportId};
-use crate::fasthash::FastHasher;
 use crate::logging::untrusted;
 use crate::lookup::{self, Found, Refusal};
 use crate::options::{self, Request};
@@ -694,8 +692,7 @@ impl Provider {
 /// an [`LportId`] keeps).  Not a security boundary: a colliding name only
 /// costs the SipHash probe it skips.
 fn refused_bit(lport: &str) -> u64 {
-    let h = BuildHasherDefault::<FastHasher>::default()
-        .hash_one(claims::head(lport, claims::NAME_KEEP));
+    let h = crate::fasthash::hash_one(claims::head(lport, claims::NAME_KEEP));
     1 << (h & 63)
 }
 
