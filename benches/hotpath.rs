@@ -54,7 +54,7 @@ use ovn_vif_rs::options::{Function, Request};
 use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunction, PortId};
 use ovn_vif_rs::rtnl::parse::LinkInfo;
 use ovn_vif_rs::snapshot;
-use ovn_vif_rs::table::Table;
+use ovn_vif_rs::table::{LinkPolicy, Table};
 
 #[path = "../tests/common/ovs_abi.rs"]
 mod ovs_abi;
@@ -688,13 +688,15 @@ fn child(what: &str, ports: usize, calls: usize) {
             let n = reqs.len();
             match what {
                 "hit-lookup" => {
-                    let t = snapshot::parse(&snapshot_text(&layout), false).unwrap();
+                    let t =
+                        snapshot::parse(&snapshot_text(&layout), LinkPolicy::TrustDevlink).unwrap();
                     measured_loop(calls, &mut |i| {
                         black_box(lookup::hit(&t, &reqs[i % n]).is_some());
                     });
                 }
                 "lookup" => {
-                    let t = snapshot::parse(&snapshot_text(&layout), false).unwrap();
+                    let t =
+                        snapshot::parse(&snapshot_text(&layout), LinkPolicy::TrustDevlink).unwrap();
                     measured_loop(calls, &mut |i| {
                         black_box(lookup::lookup(&t, &reqs[i % n]).is_ok());
                     });
@@ -987,7 +989,7 @@ fn section_prepare(o: &Opts) {
                 black_box(prepare(c, &mut out));
                 ctx_destroy(c, &mut out);
             });
-            indexed = snapshot::parse(&snapshot_text(&layout), false)
+            indexed = snapshot::parse(&snapshot_text(&layout), LinkPolicy::TrustDevlink)
                 .map(|t| t.len())
                 .unwrap_or(0);
             for (c, out) in lp.ctx.iter().zip(outs.iter_mut()) {
@@ -1154,7 +1156,7 @@ fn section_baselines(o: &Opts, cref_recv_ns: f64) {
         let layout = gen_ports(n);
         let reqs = vf_requests(&layout);
         let nr = reqs.len();
-        let table = snapshot::parse(&snapshot_text(&layout), false).unwrap();
+        let table = snapshot::parse(&snapshot_text(&layout), LinkPolicy::TrustDevlink).unwrap();
         let cref = CRef::new(&layout);
         let naive = Naive::new(&layout);
         for r in reqs.iter().take(64) {
@@ -1222,7 +1224,7 @@ fn section_baselines(o: &Opts, cref_recv_ns: f64) {
         .find(|p| p.flavour == Flavour::PciPf)
         .and_then(|p| request_of(p, &devs))
         .unwrap();
-    let table = snapshot::parse(&snapshot_text(&layout), false).unwrap();
+    let table = snapshot::parse(&snapshot_text(&layout), LinkPolicy::TrustDevlink).unwrap();
     let cref = CRef::new(&layout);
     let ours = time_calls(o.calls, |_| {
         black_box(lookup::lookup(&table, &last_pf).is_ok());
@@ -1367,7 +1369,7 @@ fn section_dump(o: &Opts) {
         let tp = t.elapsed().as_secs_f64();
         assert_eq!(ports.len(), n);
         let t = Instant::now();
-        let mut table = Table::new(false);
+        let mut table = Table::new(LinkPolicy::TrustDevlink);
         for p in ports {
             table.upsert_port(p);
         }
@@ -1421,7 +1423,7 @@ fn section_memory(o: &Opts) {
         let layout = gen_ports(n);
         let text = snapshot_text(&layout);
         let before = live();
-        let table = snapshot::parse(&text, false).unwrap();
+        let table = snapshot::parse(&text, LinkPolicy::TrustDevlink).unwrap();
         let ours = live() - before;
         let before = live();
         let cref = CRef::new(&layout);

@@ -497,7 +497,7 @@ impl<T: Transport> KernelSource<T> {
     /// A full dump (links, ports, smart_nic) into a new table in kernel
     /// mode.
     pub fn load(&mut self) -> io::Result<Table> {
-        self.build(Table::new(true))
+        self.build(Table::new(crate::table::LinkPolicy::RequireLink))
     }
 
     /// Fills `table` (empty) from full dumps, redoing interrupted ones.

@@ -744,7 +744,11 @@ impl Provider {
                 Provider::with_table(table, source, clock)
             }
             Err(e) => {
-                let mut p = Provider::with_table(Table::new(true), source, clock);
+                let mut p = Provider::with_table(
+                    Table::new(crate::table::LinkPolicy::RequireLink),
+                    source,
+                    clock,
+                );
                 p.fail(&e);
                 p
             }
@@ -975,7 +979,7 @@ mod tests {
     fn provider() -> Provider {
         let snap = "port pci/0000:03:00.0/2 flavour pcipf controller 1 pfnum 0 external \
                     hw_addr 00:53:00:00:10:00 netdev c1pf0 ifindex 12\n";
-        let t = crate::snapshot::parse(snap, false).unwrap();
+        let t = crate::snapshot::parse(snap, crate::table::LinkPolicy::TrustDevlink).unwrap();
         let mut p = Provider::new(Box::new(Fixed(t)), fast_clock).unwrap();
         p.run();
         p
@@ -1060,8 +1064,12 @@ mod tests {
                             hw_addr 00:53:00:00:10:00 netdev c1pf0 ifindex 12\n\
                             port pci/0000:03:00.0/4 flavour pcivf controller 1 pfnum 0 vfnum 3 \
                             external netdev c1pf0vf3 ifindex 14\n";
-        let with = crate::snapshot::parse(WITH, false).unwrap();
-        let without = crate::snapshot::parse(WITH.lines().next().unwrap(), false).unwrap();
+        let with = crate::snapshot::parse(WITH, crate::table::LinkPolicy::TrustDevlink).unwrap();
+        let without = crate::snapshot::parse(
+            WITH.lines().next().unwrap(),
+            crate::table::LinkPolicy::TrustDevlink,
+        )
+        .unwrap();
         let next = std::sync::Arc::new(std::sync::Mutex::new(with.clone()));
         let mut p = Provider::new(Box::new(Swapped(next.clone())), fast_clock).unwrap();
         p.run();
@@ -1165,7 +1173,7 @@ mod claims_through_outages {
 
     fn setup() -> (Provider, Arc<AtomicBool>) {
         VF3_IFINDEX.with(|c| c.set(Some(14)));
-        let t = crate::snapshot::parse(WITH, false).unwrap();
+        let t = crate::snapshot::parse(WITH, crate::table::LinkPolicy::TrustDevlink).unwrap();
         let fail = Arc::new(AtomicBool::new(false));
         let mut p = Provider::new(Box::new(Flaky(t, fail.clone())), clock).unwrap();
         p.set_ifindex_of(fake_ifindex);
@@ -1292,7 +1300,7 @@ port pci/0000:03:00.0/2 flavour pcipf controller 1 pfnum 0 external hw_addr 00:5
 port pci/0000:03:00.0/4 flavour pcivf controller 1 pfnum 0 vfnum 3 external netdev c1pf0vf3 ifindex 14
 port pci/0000:03:00.0/5 flavour pcivf controller 1 pfnum 0 vfnum 4 external netdev c1pf0vf4 ifindex 15
 ";
-        let t = crate::snapshot::parse(SNAP, false).unwrap();
+        let t = crate::snapshot::parse(SNAP, crate::table::LinkPolicy::TrustDevlink).unwrap();
         let mut p = Provider::new(Box::new(Fixed(t)), clock).unwrap();
         p.run();
         let vf = |n: &'static str| {

@@ -202,13 +202,22 @@ pub struct PfMac {
     pub source: MacSource,
 }
 
+/// Which netdev names a table may hand out: what its source can tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkPolicy {
+    /// Kernel mode: a port's netdev is plugged only once rtnetlink
+    /// reported its link and udev settled it (devlink's name may be stale:
+    /// 6.1 sends no devlink event on a rename).
+    RequireLink,
+    /// Snapshot mode: there is no rtnetlink, so devlink's name is final
+    /// unless a `link` record says otherwise.
+    TrustDevlink,
+}
+
 /// See the module documentation.
 #[derive(Clone)]
 pub struct Table {
-    /// When true (kernel mode), a port's netdev is plugged only once
-    /// rtnetlink reported the link and it is settled.  Snapshot mode has no
-    /// rtnetlink and trusts devlink's names.
-    require_link: bool,
+    link_policy: LinkPolicy,
     devs: Vec<DevHandle>,
     dev_idx: FastMap<DevHandle, DevIdx>,
 
@@ -286,14 +295,14 @@ impl fmt::Debug for Table {
 
 impl Default for Table {
     fn default() -> Self {
-        Table::new(false)
+        Table::new(LinkPolicy::TrustDevlink)
     }
 }
 
 impl Table {
-    pub fn new(require_link: bool) -> Table {
+    pub fn new(link_policy: LinkPolicy) -> Table {
         Table {
-            require_link,
+            link_policy,
             devs: Vec::new(),
             dev_idx: FastMap::default(),
             slots: Vec::new(),
@@ -322,11 +331,15 @@ impl Table {
 
     /// An empty table with the same mode, for an atomic rebuild.
     pub fn empty_like(&self) -> Table {
-        Table::new(self.require_link)
+        Table::new(self.link_policy)
+    }
+
+    pub fn link_policy(&self) -> LinkPolicy {
+        self.link_policy
     }
 
     pub fn requires_link(&self) -> bool {
-        self.require_link
+        self.link_policy == LinkPolicy::RequireLink
     }
 
     /// Marks the table behind the kernel (queued notifications not applied
@@ -415,7 +428,7 @@ impl Table {
         };
         match self.links.get(&ifindex) {
             Some(link) => (Some(link.name.as_str()), link.settled),
-            None => (self.devlink_name(slot), !self.require_link),
+            None => (self.devlink_name(slot), !self.requires_link()),
         }
     }
 
@@ -1551,7 +1564,7 @@ mod tests {
     /// store inline included; the side map holds only live long names.
     #[test]
     fn ports_round_trip_through_the_compact_form() {
-        let mut t = Table::new(false);
+        let mut t = Table::new(LinkPolicy::TrustDevlink);
         let short = vf(1, 0, "eth1");
         let long = vf(2, 1, "a-name-longer-than-ifnamsiz");
         assert!(t.upsert_port(short.clone()));

@@ -18,7 +18,7 @@ use ovn_vif_rs::port::{
     DevHandle, DevlinkPort, Flavour, Link, Mac, NetdevRef, PortFunction, PortId,
 };
 use ovn_vif_rs::rtnl::parse::{emit_newlink, parse_link_message, LinkEvent, LinkInfo};
-use ovn_vif_rs::table::Table;
+use ovn_vif_rs::table::{LinkPolicy, Table};
 
 fn fixture(name: &str) -> Vec<u8> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -409,7 +409,7 @@ fn link(ifindex: u32, name: &str, mac: Option<Mac>) -> Link {
 
 #[test]
 fn add_sequence_61() {
-    let mut t = Table::new(true);
+    let mut t = Table::new(LinkPolicy::RequireLink);
     apply(&mut t, port_event("port_new_pcipf.bin"));
     apply(&mut t, Event::LinkNew(link(12, "eth5", Some(MAC_VF))));
     // Step 1: the port exists, without netdev.
@@ -437,7 +437,7 @@ fn add_sequence_61() {
 
 #[test]
 fn delete_sequence_61() {
-    let mut t = Table::new(true);
+    let mut t = Table::new(LinkPolicy::RequireLink);
     apply(&mut t, Event::LinkNew(link(12, "eth5", Some(MAC_VF))));
     apply(&mut t, port_event("port_new_pcipf.bin"));
     apply(&mut t, port_event("seq_add_2_vf_eth.bin"));
@@ -998,7 +998,7 @@ fn replay_capture(series: &str, dump_cmd: u8, rename_has_devlink_event: bool) {
         Event::PortNew(p) => Some(p.clone()),
         _ => None,
     };
-    let mut t = Table::new(true);
+    let mut t = Table::new(LinkPolicy::RequireLink);
     for ev in phase("dump") {
         apply(&mut t, ev);
     }

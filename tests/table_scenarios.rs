@@ -15,15 +15,24 @@ use common::*;
 use ovn_vif_rs::lookup::{explain, lookup, Refusal};
 use ovn_vif_rs::options::{self, Function, OptionError, OPT_PF_MAC, OPT_VF_NUM};
 use ovn_vif_rs::port::Flavour;
-use ovn_vif_rs::table::{MacSource, PfSet, Table};
+use ovn_vif_rs::table::{LinkPolicy, MacSource, PfSet, Table};
 
 const PF_MAC: &str = "00:53:00:00:00:42";
 const SYSFS_MAC: &str = "00:53:00:00:00:51";
 
+/// The table mode a test's `require_link` flag stands for.
+fn policy(require_link: bool) -> LinkPolicy {
+    if require_link {
+        LinkPolicy::RequireLink
+    } else {
+        LinkPolicy::TrustDevlink
+    }
+}
+
 /// The C tests' `_init_store`: uplink `p0` (ifindex 10) and the host PF
 /// representor `p0hpf` (ifindex 100) whose function MAC is 00:53:00:00:00:42.
 fn init_store(require_link: bool) -> Table {
-    let mut t = Table::new(require_link);
+    let mut t = Table::new(policy(require_link));
     if require_link {
         assert!(t.upsert_link(link(10, "p0", "00:53:00:00:00:00", true)));
         assert!(t.upsert_link(link(100, "p0hpf", "", true)));
@@ -259,7 +268,7 @@ fn c_devlink_port_update_compat() {
 fn compat_pf_mac_ambiguity_rule() {
     let sysfs = Some(mac(SYSFS_MAC));
     // BlueField: DPU-local c0pf0 (not external) and host c1pf0 (external).
-    let mut t = Table::new(false);
+    let mut t = Table::new(LinkPolicy::TrustDevlink);
     t.upsert_port(physical(D0, 0, 0, 10, "p0"));
     t.upsert_port(pf(D0, 1, 0, 0, "", 11, "pf0hpf-local"));
     t.upsert_port(pf(D0, 2, 1, 0, "00:00:00:00:00:00", 12, "c1pf0"));
@@ -287,7 +296,7 @@ fn compat_pf_mac_ambiguity_rule() {
     assert_check(&t);
 
     // Two non-external candidates and no external one: nobody.
-    let mut t = Table::new(false);
+    let mut t = Table::new(LinkPolicy::TrustDevlink);
     t.upsert_port(physical(D0, 0, 0, 10, "p0"));
     t.upsert_port(pf(D0, 1, 0, 0, "", 11, "a").external(false));
     t.upsert_port(pf(D0, 2, 1, 0, "", 12, "b").external(false));
@@ -319,7 +328,7 @@ fn compat_pf_mac_ambiguity_rule() {
 #[test]
 fn smartnic_mac_never_goes_to_a_dpu_local_pf_or_collides() {
     let base = || {
-        let mut t = Table::new(false);
+        let mut t = Table::new(LinkPolicy::TrustDevlink);
         t.upsert_port(physical(D0, 0, 0, 10, "p0"));
         t.upsert_port(pf(D0, 1, 0, 0, "", 11, "pf0hpf-local").external(false));
         t.upsert_port(vf(D0, 2, 0, 0, 3, 12, "pf0vf3-local").external(false));
@@ -347,7 +356,7 @@ fn smartnic_mac_never_goes_to_a_dpu_local_pf_or_collides() {
 
     // An external PF without a MAC gets it, unless a PF of any device
     // reports that MAC itself; when that one changes, it gets it.
-    let mut t = Table::new(false);
+    let mut t = Table::new(LinkPolicy::TrustDevlink);
     t.upsert_port(physical(D0, 0, 0, 10, "p0"));
     t.upsert_port(pf(D0, 1, 1, 0, "", 11, "c1pf0").external(true));
     t.upsert_port(vf(D0, 2, 1, 0, 3, 12, "c1pf0vf3").external(true));
@@ -493,7 +502,7 @@ fn sf_lookup() {
 fn controllers_c0_vs_c1() {
     const C0: &str = "00:53:00:00:c0:00";
     const C1: &str = "00:53:00:00:c1:00";
-    let mut t = Table::new(false);
+    let mut t = Table::new(LinkPolicy::TrustDevlink);
     t.upsert_port(physical(D0, 0, 0, 10, "p0"));
     t.upsert_port(pf(D0, 1, 0, 0, C0, 11, "pf0hpf"));
     t.upsert_port(pf(D0, 2, 1, 0, C1, 12, "c1pf0"));
@@ -531,7 +540,7 @@ fn controllers_c0_vs_c1() {
 
 #[test]
 fn vf_before_pf() {
-    let mut t = Table::new(false);
+    let mut t = Table::new(LinkPolicy::TrustDevlink);
     t.upsert_port(vf(D0, 3, 0, 0, 2, 13, "pf0vf2"));
     assert_eq!(
         assert_refused(&t, &req_vf(PF_MAC, 2)),
@@ -586,7 +595,7 @@ fn pf_mac_change() {
 fn ambiguous_pf_mac() {
     const DUP: &str = "00:53:00:00:00:d0";
     // Same MAC on two controllers of one device.
-    let mut t = Table::new(false);
+    let mut t = Table::new(LinkPolicy::TrustDevlink);
     t.upsert_port(pf(D0, 1, 0, 0, DUP, 11, "pf0hpf"));
     t.upsert_port(pf(D0, 2, 1, 0, DUP, 12, "c1pf0"));
     t.upsert_port(vf(D0, 3, 1, 0, 0, 13, "c1pf0vf0"));
@@ -634,7 +643,7 @@ fn ambiguous_pf_mac() {
 fn connectx6_without_pcipf() {
     const UPLINK: &str = "00:53:00:00:6a:00";
     for require_link in [false, true] {
-        let mut t = Table::new(require_link);
+        let mut t = Table::new(policy(require_link));
         t.upsert_link(link(10, "p0", UPLINK, true));
         t.upsert_link(link(13, "pf0vf0", "", true));
         t.upsert_port(physical(D0, 0, 0, 10, "p0"));
@@ -700,7 +709,7 @@ fn zero_and_multicast_macs_never_indexed() {
         "33:33:00:00:00:01",
     ];
     for b in bad {
-        let mut t = Table::new(false);
+        let mut t = Table::new(LinkPolicy::TrustDevlink);
         t.upsert_port(physical(D0, 0, 0, 10, "p0"));
         t.upsert_port(pf(D0, 1, 0, 0, b, 11, "pf0hpf"));
         t.upsert_port(vf(D0, 2, 0, 0, 0, 12, "pf0vf0").fn_mac(PF_MAC));
@@ -719,7 +728,7 @@ fn zero_and_multicast_macs_never_indexed() {
         assert_check(&t);
 
         // An uplink whose netdev MAC is unusable is no fallback PF.
-        let mut t = Table::new(false);
+        let mut t = Table::new(LinkPolicy::TrustDevlink);
         t.upsert_link(link(10, "p0", b, true));
         t.upsert_port(physical(D0, 0, 0, 10, "p0"));
         t.upsert_port(vf(D0, 2, 0, 0, 0, 12, "pf0vf0"));
@@ -851,7 +860,7 @@ fn duplicate_keys() {
 
     // Two PCI_PF ports for one PfKey: the smaller id's MAC is the PF's.
     for order in [[1u32, 9], [9, 1]] {
-        let mut t = Table::new(false);
+        let mut t = Table::new(LinkPolicy::TrustDevlink);
         for idx in order {
             let m = format!("00:53:00:00:00:{idx:02x}");
             t.upsert_port(pf(D0, idx, 0, 0, &m, 100 + idx, &format!("pf{idx}")));
@@ -911,7 +920,7 @@ fn duplicate_ifindex_rename() {
 /// ifindex is also claimed by another port with a smaller id.
 #[test]
 fn duplicate_ifindex_uplink_mac_change() {
-    let mut t = Table::new(false);
+    let mut t = Table::new(LinkPolicy::TrustDevlink);
     t.upsert_port(vf(D0, 0, 0, 0, 1, 10, "odd"));
     t.upsert_port(physical(D0, 1, 0, 10, "p0"));
     t.upsert_port(vf(D0, 2, 0, 0, 0, 12, "pf0vf0"));
@@ -925,7 +934,7 @@ fn duplicate_ifindex_uplink_mac_change() {
 
 #[test]
 fn generation_bumps_only_on_change() {
-    let mut t = Table::new(true);
+    let mut t = Table::new(LinkPolicy::RequireLink);
     let mut g = t.generation();
     let mut bumped = |t: &Table, expect: bool| {
         let now = t.generation();
@@ -969,7 +978,7 @@ fn generation_bumps_only_on_change() {
 #[test]
 fn explain_texts() {
     // Nothing known at all.
-    let t = Table::new(false);
+    let t = Table::new(LinkPolicy::TrustDevlink);
     let r = req_vf(PF_MAC, 0);
     let msg = explain(&t, &r, &assert_refused(&t, &r));
     assert!(msg.contains(PF_MAC), "{msg}");
@@ -991,7 +1000,7 @@ fn explain_texts() {
     assert!(msg.contains(D0), "{msg}");
 
     // Many PFs: the list is cut.
-    let mut t = Table::new(false);
+    let mut t = Table::new(LinkPolicy::TrustDevlink);
     for i in 0..12u16 {
         let m = format!("00:53:00:00:01:{i:02x}");
         t.upsert_port(pf(D0, i as u32, 0, i, &m, 0, ""));
@@ -1062,12 +1071,12 @@ fn insertion_order_does_not_matter() {
         sf(D0, 5, 0, 0, 2, 15, "pf0sf2"),
         pf(D1, 1, 0, 0, "00:53:00:00:c1:00", 21, "d1pf0"),
     ];
-    let mut a = Table::new(false);
+    let mut a = Table::new(LinkPolicy::TrustDevlink);
     for p in &ports {
         a.upsert_port(p.clone());
     }
     a.set_smartnic_pf_mac(&handle(D0), 0, Some(mac(SYSFS_MAC)));
-    let mut b = Table::new(false);
+    let mut b = Table::new(LinkPolicy::TrustDevlink);
     b.set_smartnic_pf_mac(&handle(D0), 0, Some(mac(SYSFS_MAC)));
     for p in ports.iter().rev() {
         b.upsert_port(p.clone());
@@ -1101,7 +1110,7 @@ fn pcipf_without_pfnum_disables_uplink_fallback() {
     let mut odd = pf(D0, 1, 0, 0, "", 0, "");
     odd.pfnum = None;
     for link_first in [false, true] {
-        let mut t = Table::new(true);
+        let mut t = Table::new(LinkPolicy::RequireLink);
         if link_first {
             t.upsert_link(link(10, "p0", UPLINK, true));
         }
@@ -1155,7 +1164,7 @@ fn c_defect_lenient_vf_num_is_refused() {
 #[test]
 fn other_flavours_are_never_plugged() {
     const UPLINK: &str = "00:53:00:00:6a:00";
-    let mut t = Table::new(false);
+    let mut t = Table::new(LinkPolicy::TrustDevlink);
     t.upsert_link(link(10, "p0", UPLINK, true));
     t.upsert_port(physical(D0, 0, 0, 10, "p0"));
     let mut virt = vf(D0, 1, 0, 0, 0, 11, "virt0").fn_mac(PF_MAC);
