@@ -41,6 +41,22 @@
 //! (`show`, `dump`, explanations): never on the hit path.  BENCHMARKS.md
 //! gives the bytes per port.
 //!
+//! ## Decisions
+//! [`Table::decisions`] counts the changes that can change a decision: the
+//! answer [`crate::lookup::lookup`] gives some request.  That is
+//! (a) a function's plug-ready netdev (the settled name and ifindex of the
+//! PCI_PF, VF or SF port indexed under a PF) appearing, disappearing or
+//! changing — a new or removed function, a rename, udev settling a name;
+//! (b) a PF's effective MAC appearing, disappearing or changing; (c) the
+//! table going behind or catching up.  Nothing else counts: a link no
+//! port shows, the MAC of a netdev that is no PF-MAC input, a port
+//! function's `state`/`opstate`, a port without a netdev, a shadowed
+//! duplicate, or a MAC whose source changes but not its value.  Each
+//! public mutator compares what it touched before and after, so a port
+//! re-sent with an unrelated attribute changed (removed and re-added
+//! inside) is no change.  The provider's `run` reports exactly these
+//! (ovn-patch 0008 reconsiders a plugged lport only then).
+//!
 //! ## Behind
 //! The netlink layer marks the table *behind* ([`Table::set_behind`]) when
 //! it knows the kernel has queued notifications it has not applied yet (a
@@ -260,6 +276,11 @@ pub struct Table {
     /// (PORT_NEW notset, then eth), and that scan made each event O(ports).
     shadowed: usize,
     generation: u64,
+    /// See [`Table::decisions`].
+    decisions: u64,
+    /// What the mutator running now touched, as it was before (module
+    /// docs, "Decisions"); empty between mutator calls.
+    touched: Vec<Touched>,
     /// Which table object this is (see [`Table::instance`]).
     instance: Instance,
 }
@@ -325,6 +346,8 @@ impl Table {
             behind: false,
             shadowed: 0,
             generation: 0,
+            decisions: 0,
+            touched: Vec::new(),
             instance: Instance::fresh(),
         }
     }
@@ -350,6 +373,7 @@ impl Table {
         }
         self.behind = behind;
         self.generation += 1;
+        self.decisions += 1;
         true
     }
 
@@ -370,6 +394,12 @@ impl Table {
     /// Bumped on every change; lets callers cache derived views.
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// Bumped on every change that can change a decision (module docs,
+    /// "Decisions"); a subset of [`Table::generation`]'s.
+    pub fn decisions(&self) -> u64 {
+        self.decisions
     }
 
     pub fn len(&self) -> usize {
@@ -496,6 +526,7 @@ impl Table {
     }
 
     fn set_indexed(&mut self, key: IndexKey, slot: Option<u32>) {
+        self.note_answer(key);
         fn put<K: std::hash::Hash + Eq>(m: &mut FastMap<K, u32>, k: K, v: Option<u32>) {
             match v {
                 Some(v) => m.insert(k, v),
@@ -568,7 +599,7 @@ impl Table {
     }
 
     /// Adds or replaces a port (devlink PORT_NEW / dump).  Returns whether
-    /// anything changed.
+    /// anything changed (stored; [`Table::decisions`] counts decisions).
     ///
     /// Two ports claiming the same key (same PF and VF number, same ifindex)
     /// cannot both be found: the smallest port id wins, deterministically,
@@ -637,6 +668,7 @@ impl Table {
             self.recompute_other_smartnic_devs(dev);
         }
         self.generation += 1;
+        self.settle_decisions();
         true
     }
 
@@ -646,6 +678,7 @@ impl Table {
             return false;
         };
         self.remove_slot(slot);
+        self.settle_decisions();
         true
     }
 
@@ -732,26 +765,34 @@ impl Table {
         }
         let ifindex = link.ifindex;
         let mac_changed = self.links.get(&ifindex).map(|l| l.mac) != Some(link.mac);
+        let slots = self.slots_with_ifindex(ifindex);
+        // The names these ports show follow the link: note their answers
+        // before it changes.
+        self.note_slots(&slots);
         self.links.insert(ifindex, link);
-        self.apply_link(ifindex, mac_changed);
+        self.apply_link(&slots, mac_changed);
         self.generation += 1;
+        self.settle_decisions();
         true
     }
 
     /// Forgets a netdev (RTM_DELLINK).
     pub fn remove_link(&mut self, ifindex: u32) -> bool {
-        if self.links.remove(&ifindex).is_none() {
+        if !self.links.contains_key(&ifindex) {
             return false;
         }
-        self.apply_link(ifindex, true);
+        let slots = self.slots_with_ifindex(ifindex);
+        self.note_slots(&slots);
+        self.links.remove(&ifindex);
+        self.apply_link(&slots, true);
         self.generation += 1;
+        self.settle_decisions();
         true
     }
 
-    /// Shows a link change on every port with that ifindex; when the uplink
-    /// MAC may have changed, recomputes the PF MACs of its device.
-    fn apply_link(&mut self, ifindex: u32, mac_changed: bool) {
-        let slots: Vec<u32> = match self.ifindex_refs.get(&ifindex) {
+    /// The ports with that ifindex.
+    fn slots_with_ifindex(&self, ifindex: u32) -> Vec<u32> {
+        match self.ifindex_refs.get(&ifindex) {
             // The common case: one port, the by_ifindex entry.
             Some(1) => self.by_ifindex.get(&ifindex).copied().into_iter().collect(),
             None => Vec::new(),
@@ -763,9 +804,26 @@ impl Table {
                         .is_some_and(|e| e.ifindex == Some(ifindex))
                 })
                 .collect(),
-        };
+        }
+    }
+
+    /// Notes (module docs, "Decisions") the answers of those of `slots`
+    /// that hold their index key.
+    fn note_slots(&mut self, slots: &[u32]) {
+        for &slot in slots {
+            let key = Self::index_key(self.stored(slot)).filter(|&k| self.indexed(k) == Some(slot));
+            if let Some(key) = key {
+                self.note_answer(key);
+            }
+        }
+    }
+
+    /// Shows a link change on the ports with its ifindex (`slots`); when
+    /// the uplink MAC may have changed, recomputes the PF MACs of its
+    /// device.
+    fn apply_link(&mut self, slots: &[u32], mac_changed: bool) {
         let mut devs = Vec::new();
-        for slot in slots {
+        for &slot in slots {
             self.refresh_netdev(slot);
             let port = self.stored(slot);
             if mac_changed && port.flavour == Flavour::Physical {
@@ -809,6 +867,7 @@ impl Table {
         };
         self.recompute_pf_macs(dev);
         self.generation += 1;
+        self.settle_decisions();
         true
     }
 
@@ -935,6 +994,9 @@ impl Table {
             .filter(|(k, _)| k.dev == dev)
             .map(|(k, m)| (*k, m.clone()))
             .collect();
+        for k in old.iter().map(|(k, _)| k).chain(want.keys()) {
+            self.note_mac(*k);
+        }
         for (k, m) in old {
             if want.get(&k) == Some(&m) {
                 want.remove(&k);
@@ -1177,6 +1239,9 @@ impl Table {
                 })
             })
             .count();
+        if !self.touched.is_empty() {
+            return Err("a mutator left touched answers unsettled".into());
+        }
         if shadowed != self.shadowed {
             return Err(format!(
                 "{} ports counted as shadowed, {shadowed} are",
@@ -1291,6 +1356,140 @@ impl Table {
         s.ifindex = self.by_ifindex.iter().map(|(i, v)| (*i, id(v))).collect();
         s
     }
+}
+
+/// A function's plug-ready netdev (settled name, ifindex), or a PF's
+/// effective MAC, as it was before the running mutator touched it.
+#[derive(Clone, Debug)]
+enum Touched {
+    Answer(IndexKey, Option<Answer>),
+    Mac(PfKey, Option<Mac>),
+}
+
+/// What [`crate::lookup::lookup`] plugs for one index key: the name and
+/// the netdev it is (a netdev re-created under the same name is another).
+type Answer = (AnswerName, Option<u32>);
+
+/// A plug-ready name as a decision remembers it: inline when it fits (no
+/// allocation per event), else boxed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum AnswerName {
+    Inline(NetdevName),
+    Long(Box<str>),
+}
+
+impl AnswerName {
+    fn new(name: &str) -> AnswerName {
+        NetdevName::new(name).map_or_else(|| AnswerName::Long(Box::from(name)), AnswerName::Inline)
+    }
+}
+
+/// Decisions (module docs): what a mutator touched, compared once it is
+/// done; whole-table comparison for tables swapped in.
+impl Table {
+    /// The answer under a PF/VF/SF key (`None` for PHYSICAL keys, which no
+    /// request resolves to).
+    fn answer(&self, key: IndexKey) -> Option<Answer> {
+        if matches!(key, IndexKey::Phys(..)) {
+            return None;
+        }
+        let slot = self.indexed(key)?;
+        let (name, settled) = self.shown(slot);
+        let name = name.filter(|_| settled)?;
+        Some((AnswerName::new(name), self.stored(slot).ifindex))
+    }
+
+    fn note_answer(&mut self, key: IndexKey) {
+        if matches!(key, IndexKey::Phys(..))
+            || self
+                .touched
+                .iter()
+                .any(|t| matches!(t, Touched::Answer(k, _) if *k == key))
+        {
+            return;
+        }
+        let before = self.answer(key);
+        self.touched.push(Touched::Answer(key, before));
+    }
+
+    fn note_mac(&mut self, pf: PfKey) {
+        if self
+            .touched
+            .iter()
+            .any(|t| matches!(t, Touched::Mac(k, _) if *k == pf))
+        {
+            return;
+        }
+        let before = self.pf_mac.get(&pf).map(|m| m.mac);
+        self.touched.push(Touched::Mac(pf, before));
+    }
+
+    /// Ends a public mutator: bumps [`Table::decisions`] if anything it
+    /// touched differs from before.  Returns whether it did.
+    fn settle_decisions(&mut self) -> bool {
+        let touched = std::mem::take(&mut self.touched);
+        let changed = touched.iter().any(|t| match t {
+            Touched::Answer(k, before) => self.answer(*k) != *before,
+            Touched::Mac(k, before) => self.pf_mac.get(k).map(|m| m.mac) != *before,
+        });
+        self.touched = touched;
+        self.touched.clear();
+        if changed {
+            self.decisions += 1;
+        }
+        changed
+    }
+
+    /// Everything a decision depends on, independent of interning and
+    /// insertion order.
+    fn decision_view(&self) -> DecisionView {
+        let pk = |k: &PfKey| (self.dev_handle(k.dev).clone(), k.controller, k.pfnum);
+        let mut answers = BTreeMap::new();
+        let keys = self
+            .pf_port
+            .keys()
+            .map(|k| IndexKey::Pf(*k))
+            .chain(self.vf.keys().map(|(k, n)| IndexKey::Vf(*k, *n)))
+            .chain(self.sf.keys().map(|(k, n)| IndexKey::Sf(*k, *n)));
+        for key in keys {
+            let (k, which) = match key {
+                IndexKey::Pf(k) => (k, HitKey::Pf),
+                IndexKey::Vf(k, n) => (k, HitKey::Vf(n)),
+                IndexKey::Sf(k, n) => (k, HitKey::Sf(n)),
+                IndexKey::Phys(..) => continue,
+            };
+            if let Some(a) = self.answer(key) {
+                answers.insert((pk(&k), which), a);
+            }
+        }
+        DecisionView {
+            behind: self.behind,
+            macs: self.pf_mac.iter().map(|(k, m)| (pk(k), m.mac)).collect(),
+            answers,
+        }
+    }
+
+    /// Whether every request gets the same answer from both tables.
+    pub fn same_decisions(&self, other: &Table) -> bool {
+        self.decision_view() == other.decision_view()
+    }
+
+    /// Swaps in a table built afresh (a resync, a re-read snapshot),
+    /// carrying [`Table::decisions`] on: bumped once if some request gets
+    /// another answer from `fresh`.  Returns whether it was.
+    pub fn replace_with(&mut self, mut fresh: Table) -> bool {
+        let changed = !self.same_decisions(&fresh);
+        fresh.decisions = self.decisions + u64::from(changed);
+        *self = fresh;
+        changed
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct DecisionView {
+    behind: bool,
+    macs: BTreeMap<PkView, Mac>,
+    answers: BTreeMap<(PkView, HitKey), Answer>,
 }
 
 type PkView = (DevHandle, u32, u16);
