@@ -497,7 +497,7 @@ impl<T: Transport> KernelSource<T> {
     /// A full dump (links, ports, smart_nic) into a new table in kernel
     /// mode.
     pub fn load(&mut self) -> io::Result<Table> {
-        self.build(Table::new(true))
+        self.build(Table::new(crate::table::LinkPolicy::RequireLink))
     }
 
     /// Fills `table` (empty) from full dumps, redoing interrupted ones.
@@ -728,9 +728,7 @@ impl<T: Transport> KernelSource<T> {
                     LinkEvent::New(l) => l.ifindex,
                     LinkEvent::Del(i) => *i,
                 };
-                dirty |= table
-                    .entry_by_ifindex(ifindex)
-                    .is_some_and(|e| e.port.flavour == Flavour::Physical);
+                dirty |= table.flavour_by_ifindex(ifindex) == Some(Flavour::Physical);
                 let event = self.link_event(table, ev);
                 log::debug!("rtnetlink event: {event:?}");
                 apply(table, event);
@@ -1008,13 +1006,8 @@ pub fn dump_ports<T: Transport + ?Sized>(
 fn touches_pf_mac(table: &Table, ev: &PortEvent) -> bool {
     let is_pf = |f: Flavour| matches!(f, Flavour::Physical | Flavour::PciPf);
     match ev {
-        PortEvent::New(p) => {
-            is_pf(p.flavour)
-                || table
-                    .entry_by_id(&p.id)
-                    .is_some_and(|e| is_pf(e.port.flavour))
-        }
-        PortEvent::Del(id) => table.entry_by_id(id).is_some_and(|e| is_pf(e.port.flavour)),
+        PortEvent::New(p) => is_pf(p.flavour) || table.flavour_by_id(&p.id).is_some_and(is_pf),
+        PortEvent::Del(id) => table.flavour_by_id(id).is_some_and(is_pf),
     }
 }
 

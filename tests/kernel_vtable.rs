@@ -360,7 +360,8 @@ fn show_loaded_renders_the_table_as_table_text_does() {
     let p = Loaded::init(Some(snap));
     let shown = unixctl::show_loaded().expect("loaded");
     let text = std::fs::read_to_string(snap).unwrap();
-    let table = ovn_vif_rs::snapshot::parse(&text, false).unwrap();
+    let table =
+        ovn_vif_rs::snapshot::parse(&text, ovn_vif_rs::table::LinkPolicy::TrustDevlink).unwrap();
     let part = unixctl::table_text(&table);
     assert!(part.contains("ports (7):"), "{part}");
     assert!(
