@@ -5,10 +5,10 @@
 use libfuzzer_sys::fuzz_target;
 use ovn_vif_rs::devlink::attrs::DEVLINK_CMD_PORT_NEW;
 use ovn_vif_rs::devlink::parse::{
-    emit_port_message, parse_family_payload, parse_port_dump_payload, parse_port_message,
-    parse_port_payload, PortEvent,
+    emit_port_message, parse_port_dump_payload, parse_port_message, parse_port_payload, PortEvent,
 };
-use ovn_vif_rs::devlink::wire;
+use ovn_vif_rs::netlink::genl::parse_family_payload;
+use ovn_vif_rs::netlink::wire;
 
 fuzz_target!(|data: &[u8]| {
     for m in wire::messages(data) {

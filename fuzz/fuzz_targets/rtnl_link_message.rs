@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ovn_vif_rs::devlink::wire;
+use ovn_vif_rs::netlink::wire;
 use ovn_vif_rs::rtnl::parse::{emit_newlink, parse_link_message, parse_link_payload, LinkEvent};
 
 fuzz_target!(|data: &[u8]| {
