@@ -9,22 +9,21 @@
 //! silently cut.
 //!
 //! On top of it: [`dump`] (request + collect until `NLMSG_DONE`, reporting
-//! `NLM_F_DUMP_INTR`, which neli does not handle) and [`request`] (one
-//! request, its reply messages until the ack).  Acks, errors and
-//! `NLMSG_DONE` are decoded by neli ([`NlMsg::control`]); the generic
-//! netlink family lookup is in [`super::genl`].
+//! `NLM_F_DUMP_INTR`, which neli does not handle; an ack also ends it).
+//! Acks, errors and `NLMSG_DONE` are decoded by neli ([`NlMsg::control`]),
+//! and the fakes' [`emit_error`] / [`emit_done`] are built with neli's
+//! `Nlmsgerr`; the generic netlink family lookup is in [`super::genl`].
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 
-use neli::consts::socket::{Msg, NlFamily};
-use neli::socket::NlSocket;
-use neli::utils::Groups;
-
 use neli::consts::nl::NlmF;
+use neli::consts::socket::{Msg, NlFamily};
 use neli::err::{NlmsgerrBuilder, NlmsghdrAckBuilder, NlmsghdrErrBuilder};
 use neli::nl::{NlPayload, Nlmsghdr, NlmsghdrBuilder};
+use neli::socket::NlSocket;
 use neli::types::Buffer;
+use neli::utils::Groups;
 use neli::ToBytes;
 
 use super::wire::{self, Control, NlMsg};
