@@ -16,17 +16,14 @@
 //! `BENCHMARKS.md`).  Messages are emitted through neli's builders
 //! ([`MsgBuilder`]).
 
-use std::io::Cursor;
-
 use neli::consts::nl::NlmF;
 use neli::genl::GenlmsghdrBuilder;
-use neli::nl::{NlPayload, NlmsghdrBuilder};
-use neli::ToBytes;
+use neli::nl::NlPayload;
 
 use super::attrs::*;
 use crate::netlink::genl::parse_genl_header;
 use crate::netlink::wire::{
-    self, attrs, get_str, get_u16, get_u32, get_u8, MsgBuilder, ParseError, ParseErrorKind,
+    self, attrs, emit_nl, get_str, get_u16, get_u32, get_u8, MsgBuilder, ParseError, ParseErrorKind,
 };
 use crate::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunction, PortId};
 
@@ -389,23 +386,9 @@ pub fn emit_port_dump_request(family: u16, seq: u32) -> Vec<u8> {
         .cmd(DevlinkCmd::PortGet)
         .version(DEVLINK_GENL_VERSION)
         .build();
-    let nl = genl.map_err(|e| e.to_string()).and_then(|g| {
-        NlmsghdrBuilder::default()
-            .nl_type(family)
-            .nl_flags(NlmF::REQUEST | NlmF::DUMP)
-            .nl_seq(seq)
-            .nl_payload(NlPayload::Payload(g))
-            .build()
-            .map_err(|e| e.to_string())
-    });
-    let mut out = Cursor::new(Vec::new());
-    match nl.and_then(|m| m.to_bytes(&mut out).map_err(|e| e.to_string())) {
-        Ok(()) => out.into_inner(),
-        Err(e) => {
-            log::error!("devlink: building the port dump request failed: {e}");
-            Vec::new()
-        }
-    }
+    let head = (family, NlmF::REQUEST | NlmF::DUMP, seq, 0);
+    let payload = genl.map(NlPayload::Payload).map_err(Into::into);
+    emit_nl("the devlink port dump request", head, payload)
 }
 
 #[cfg(test)]

@@ -12,12 +12,14 @@ use std::io::{self, Cursor};
 use neli::consts::genl::{CtrlAttr, CtrlAttrMcastGrp, CtrlCmd};
 use neli::consts::nl::{GenlId, NlmF};
 use neli::genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, Nlattr, NlattrBuilder};
-use neli::nl::{NlPayload, NlmsghdrBuilder};
+use neli::nl::NlPayload;
 use neli::types::{Buffer, GenlBuffer};
 use neli::{FromBytesWithInput, Size, ToBytes};
 
-use super::socket::{nlmsg_error, recv_reply, to_vec, Transport};
-use super::wire::{self, get_str, get_u16, get_u32, ParseError, ParseErrorKind};
+use super::socket::{nlmsg_error, recv_reply, Transport};
+use super::wire::{
+    self, emit_nl, get_str, get_u16, get_u32, BuildResult, ParseError, ParseErrorKind,
+};
 
 /// `GENL_ID_CTRL`, the nlctrl family's fixed id.
 pub const GENL_ID_CTRL: u16 = libc::GENL_ID_CTRL as u16;
@@ -82,51 +84,40 @@ impl FamilyInfo {
     }
 }
 
-fn attr<T, P>(ty: T, payload: P) -> Result<Nlattr<T, Buffer>, String>
+fn attr<T, P>(ty: T, payload: P) -> BuildResult<Nlattr<T, Buffer>>
 where
     T: neli::consts::genl::NlAttrType,
     P: Size + ToBytes,
 {
-    NlattrBuilder::default()
-        .nla_type(
-            AttrTypeBuilder::default()
-                .nla_type(ty)
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
+    let ty = AttrTypeBuilder::default().nla_type(ty).build()?;
+    Ok(NlattrBuilder::default()
+        .nla_type(ty)
         .nla_payload(payload)
-        .build()
-        .map_err(|e| e.to_string())
+        .build()?)
 }
 
-fn logged(what: &str, r: Result<Vec<u8>, String>) -> Vec<u8> {
-    r.unwrap_or_else(|e| {
-        log::error!("netlink: building {what} failed: {e}");
-        Vec::new()
-    })
+/// A generic netlink message of nlctrl: `cmd`, `version`, `attrs`.
+fn ctrl_message(
+    what: &str,
+    (cmd, version, flags, seq): (CtrlCmd, u8, NlmF, u32),
+    attrs: BuildResult<Vec<Nlattr<CtrlAttr, Buffer>>>,
+) -> Vec<u8> {
+    let genl = || -> BuildResult<_> {
+        let g = GenlmsghdrBuilder::<CtrlCmd, CtrlAttr>::default()
+            .cmd(cmd)
+            .version(version)
+            .attrs(attrs?.into_iter().collect::<GenlBuffer<_, _>>())
+            .build()?;
+        Ok(NlPayload::Payload(g))
+    };
+    emit_nl(what, (GenlId::Ctrl, flags, seq, 0), genl())
 }
 
 /// `CTRL_CMD_GETFAMILY` by name, built with neli.
 pub fn emit_getfamily_request(name: &str, seq: u32) -> Vec<u8> {
-    let r = (|| {
-        let attrs: GenlBuffer<CtrlAttr, Buffer> =
-            std::iter::once(attr(CtrlAttr::FamilyName, name)?).collect();
-        let genl = GenlmsghdrBuilder::<CtrlCmd, CtrlAttr>::default()
-            .cmd(CtrlCmd::Getfamily)
-            .version(CTRL_REQUEST_VERSION)
-            .attrs(attrs)
-            .build()
-            .map_err(|e| e.to_string())?;
-        let nl = NlmsghdrBuilder::default()
-            .nl_type(GenlId::Ctrl)
-            .nl_flags(NlmF::REQUEST)
-            .nl_seq(seq)
-            .nl_payload(NlPayload::Payload(genl))
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok(to_vec("CTRL_CMD_GETFAMILY", &nl))
-    })();
-    logged("CTRL_CMD_GETFAMILY", r)
+    let head = (CtrlCmd::Getfamily, CTRL_REQUEST_VERSION, NlmF::REQUEST, seq);
+    let attrs = attr(CtrlAttr::FamilyName, name).map(|a| vec![a]);
+    ctrl_message("CTRL_CMD_GETFAMILY", head, attrs)
 }
 
 /// The `CTRL_CMD_NEWFAMILY` reply (the payload after `nlmsghdr`): family
@@ -193,39 +184,19 @@ fn bad(what: &'static str) -> ParseError {
 /// The reply nlctrl sends for a family (for the fake kernel in tests),
 /// built with neli.
 pub fn emit_family_message(info: &FamilyInfo, name: &str, seq: u32) -> Vec<u8> {
-    let r = (|| {
+    let attrs = || -> BuildResult<_> {
         let mut groups = attr(CtrlAttr::McastGroups, Buffer::new())?;
         for (i, (n, gid)) in info.groups.iter().enumerate() {
             let entry = attr(i as u16 + 1, Buffer::new())?
-                .nest(&attr(CtrlAttrMcastGrp::Id, *gid)?)
-                .map_err(|e| e.to_string())?
-                .nest(&attr(CtrlAttrMcastGrp::Name, n.as_str())?)
-                .map_err(|e| e.to_string())?;
-            groups = groups.nest(&entry).map_err(|e| e.to_string())?;
+                .nest(&attr(CtrlAttrMcastGrp::Id, *gid)?)?
+                .nest(&attr(CtrlAttrMcastGrp::Name, n.as_str())?)?;
+            groups = groups.nest(&entry)?;
         }
-        let attrs: GenlBuffer<CtrlAttr, Buffer> = [
-            attr(CtrlAttr::FamilyName, name)?,
-            attr(CtrlAttr::FamilyId, info.id)?,
-            groups,
-        ]
-        .into_iter()
-        .collect();
-        let genl = GenlmsghdrBuilder::<CtrlCmd, CtrlAttr>::default()
-            .cmd(CtrlCmd::Newfamily)
-            .version(CTRL_REPLY_VERSION)
-            .attrs(attrs)
-            .build()
-            .map_err(|e| e.to_string())?;
-        let nl = NlmsghdrBuilder::default()
-            .nl_type(GenlId::Ctrl)
-            .nl_flags(NlmF::empty())
-            .nl_seq(seq)
-            .nl_payload(NlPayload::Payload(genl))
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok(to_vec("CTRL_CMD_NEWFAMILY", &nl))
-    })();
-    logged("CTRL_CMD_NEWFAMILY", r)
+        let id = attr(CtrlAttr::FamilyId, info.id)?;
+        Ok(vec![attr(CtrlAttr::FamilyName, name)?, id, groups])
+    };
+    let head = (CtrlCmd::Newfamily, CTRL_REPLY_VERSION, NlmF::empty(), seq);
+    ctrl_message("CTRL_CMD_NEWFAMILY", head, attrs())
 }
 
 /// Resolves a generic netlink family by name through nlctrl.  A kernel

@@ -20,13 +20,12 @@ use std::os::fd::{AsRawFd, RawFd};
 use neli::consts::nl::NlmF;
 use neli::consts::socket::{Msg, NlFamily};
 use neli::err::{NlmsgerrBuilder, NlmsghdrAckBuilder, NlmsghdrErrBuilder};
-use neli::nl::{NlPayload, Nlmsghdr, NlmsghdrBuilder};
+use neli::nl::NlPayload;
 use neli::socket::NlSocket;
 use neli::types::Buffer;
 use neli::utils::Groups;
-use neli::ToBytes;
 
-use super::wire::{self, Control, NlMsg};
+use super::wire::{self, emit_nl, BuildResult, Control, NlMsg};
 
 /// Receive buffer size: larger than any netlink datagram the kernel
 /// builds for a dump (it caps them at 32 KiB) or a notification.
@@ -256,96 +255,44 @@ pub(crate) fn recv_reply<T: Transport + ?Sized>(
     }
 }
 
-/// Serializes a neli value (nothing can fail writing into memory; an
-/// error is logged and gives an empty message, which no parser accepts).
-pub(crate) fn to_vec(what: &str, v: &impl ToBytes) -> Vec<u8> {
-    let mut c = std::io::Cursor::new(Vec::new());
-    match v.to_bytes(&mut c) {
-        Ok(()) => c.into_inner(),
-        Err(e) => {
-            log::error!("netlink: serializing {what} failed: {e}");
-            Vec::new()
-        }
-    }
-}
-
 /// An `NLMSG_ERROR` reply for `seq` (for fakes and fixtures), built with
 /// neli's `Nlmsgerr`: `errno` is positive (`ENOENT`), the kernel stores it
 /// negated; 0 is an ack.  The echoed request header is an empty one.
 pub fn emit_error(errno: i32, seq: u32) -> Vec<u8> {
-    let echoed = |seq| {
-        NlmsghdrErrBuilder::<u16, Buffer>::default()
-            .nl_type(0u16)
-            .nl_seq(seq)
-            .nl_payload(Buffer::new())
-            .build()
-    };
-    let payload = if errno == 0 {
-        NlmsghdrAckBuilder::<u16>::default()
-            .nl_len(wire::NLMSG_HDRLEN as u32)
-            .nl_type(0u16)
-            .nl_flags(NlmF::empty())
-            .nl_seq(seq)
-            .nl_pid(0)
-            .build()
-            .map_err(|e| e.to_string())
-            .and_then(|h| {
-                NlmsgerrBuilder::default()
-                    .nlmsg(h)
-                    .build()
-                    .map(NlPayload::Ack)
-                    .map_err(|e| e.to_string())
-            })
-    } else {
-        echoed(seq).map_err(|e| e.to_string()).and_then(|h| {
-            NlmsgerrBuilder::default()
-                .error(-errno)
-                .nlmsg(h)
-                .build()
-                .map(NlPayload::Err)
-                .map_err(|e| e.to_string())
+    let payload = || -> BuildResult<NlPayload<u16, Buffer>> {
+        Ok(if errno == 0 {
+            let echoed = NlmsghdrAckBuilder::<u16>::default()
+                .nl_len(wire::NLMSG_HDRLEN as u32)
+                .nl_type(0)
+                .nl_flags(NlmF::empty())
+                .nl_seq(seq)
+                .nl_pid(0)
+                .build()?;
+            NlPayload::Ack(NlmsgerrBuilder::default().nlmsg(echoed).build()?)
+        } else {
+            let echoed = NlmsghdrErrBuilder::default()
+                .nl_type(0)
+                .nl_seq(seq)
+                .nl_payload(Buffer::new())
+                .build()?;
+            let e = NlmsgerrBuilder::default().error(-errno).nlmsg(echoed);
+            NlPayload::Err(e.build()?)
         })
     };
-    build(wire::NLMSG_ERROR, NlmF::empty(), seq, payload)
+    let head = (wire::NLMSG_ERROR, NlmF::empty(), seq, 0);
+    emit_nl("NLMSG_ERROR", head, payload())
 }
 
 /// `NLMSG_DONE` for `seq`, with the dump's flags (e.g. `NLM_F_DUMP_INTR`)
 /// and error code 0, built with neli's `Nlmsgerr` (the kernel's
 /// `NLMSG_DONE` carries an `int`).
 pub fn emit_done(seq: u32, flags: u16) -> Vec<u8> {
-    let payload = NlmsgerrBuilder::<()>::default()
-        .nlmsg(())
-        .build()
-        .map(NlPayload::<u16, Buffer>::DumpExtAck)
-        .map_err(|e| e.to_string());
-    build(
-        wire::NLMSG_DONE,
-        NlmF::from_bits_retain(wire::NLM_F_MULTI | flags),
-        seq,
-        payload,
+    let flags = NlmF::from_bits_retain(wire::NLM_F_MULTI | flags);
+    let payload = NlmsgerrBuilder::default().nlmsg(()).build();
+    let payload = payload.map(NlPayload::<u16, Buffer>::DumpExtAck);
+    emit_nl(
+        "NLMSG_DONE",
+        (wire::NLMSG_DONE, flags, seq, 0),
+        payload.map_err(Into::into),
     )
-}
-
-fn build<P: neli::Size + std::fmt::Debug + ToBytes>(
-    ty: u16,
-    flags: NlmF,
-    seq: u32,
-    payload: Result<NlPayload<u16, P>, String>,
-) -> Vec<u8> {
-    let msg: Result<Nlmsghdr<u16, P>, String> = payload.and_then(|p| {
-        NlmsghdrBuilder::default()
-            .nl_type(ty)
-            .nl_flags(flags)
-            .nl_seq(seq)
-            .nl_payload(p)
-            .build()
-            .map_err(|e| e.to_string())
-    });
-    match msg {
-        Ok(m) => to_vec("a control message", &m),
-        Err(e) => {
-            log::error!("netlink: building a control message failed: {e}");
-            Vec::new()
-        }
-    }
 }

@@ -29,7 +29,7 @@
 use std::fmt;
 use std::io::Cursor;
 
-use neli::consts::nl::NlmF;
+use neli::consts::nl::{NlType, NlmF};
 use neli::err::NlmsghdrAck;
 use neli::genl::{AttrType, Nlattr, NlattrBuilder};
 use neli::nl::{NlPayload, Nlmsghdr, NlmsghdrBuilder};
@@ -369,6 +369,41 @@ fn bad_len(what: &'static str, expected: usize, got: usize) -> ParseError {
 
 // ---- emit side ----
 
+/// What neli's builders and serializers return here: their error types
+/// differ, `?` boxes them.
+pub type BuildResult<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// One neli message (`nlmsghdr` + `payload`) as bytes.  Nothing can fail
+/// building complete messages into memory; an error anyway is logged
+/// (naming `what`) and gives an empty message, which the kernel and every
+/// parser here reject.
+pub fn emit_nl<T, P>(
+    what: &str,
+    (ty, flags, seq, pid): (T, NlmF, u32, u32),
+    payload: BuildResult<NlPayload<T, P>>,
+) -> Vec<u8>
+where
+    T: NlType,
+    P: neli::Size + ToBytes,
+{
+    let bytes = || -> BuildResult<Vec<u8>> {
+        let m = NlmsghdrBuilder::default()
+            .nl_type(ty)
+            .nl_flags(flags)
+            .nl_seq(seq)
+            .nl_pid(pid)
+            .nl_payload(payload?)
+            .build()?;
+        let mut c = Cursor::new(Vec::new());
+        m.to_bytes(&mut c)?;
+        Ok(c.into_inner())
+    };
+    bytes().unwrap_or_else(|e| {
+        log::error!("netlink: building {what} failed: {e}");
+        Vec::new()
+    })
+}
+
 /// Builds one netlink message on neli's types: the header is a neli
 /// [`Nlmsghdr`], every attribute a neli [`Nlattr`] (nested ones through
 /// [`Nlattr::nest`]), so lengths, flags and padding are neli's.  The
@@ -514,31 +549,12 @@ impl MsgBuilder {
         }
         let body = std::mem::take(self.body.get_mut());
         self.body.set_position(0);
-        let msg = NlmsghdrBuilder::default()
-            .nl_type(self.ty)
-            .nl_flags(NlmF::from_bits_retain(self.flags))
-            .nl_seq(self.seq)
-            .nl_pid(self.pid)
-            .nl_payload(NlPayload::<u16, Buffer>::Payload(Buffer::from(body)))
-            .build();
-        let mut out = Cursor::new(Vec::new());
-        match msg
-            .map_err(|e| e.to_string())
-            .and_then(|m| m.to_bytes(&mut out).map_err(|e| e.to_string()))
-        {
-            Ok(()) if self.failed.is_none() => out.into_inner(),
-            Ok(()) => {
-                log::error!(
-                    "netlink: building a message failed: {:?}",
-                    self.failed.take()
-                );
-                Vec::new()
-            }
-            Err(e) => {
-                log::error!("netlink: building a message failed: {e}");
-                Vec::new()
-            }
-        }
+        let payload = match self.failed.take() {
+            None => Ok(NlPayload::<u16, Buffer>::Payload(Buffer::from(body))),
+            Some(e) => Err(e.into()),
+        };
+        let flags = NlmF::from_bits_retain(self.flags);
+        emit_nl("a message", (self.ty, flags, self.seq, self.pid), payload)
     }
 }
 

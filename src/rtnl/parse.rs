@@ -25,12 +25,13 @@ use std::io::Cursor;
 
 use neli::consts::nl::NlmF;
 use neli::consts::rtnl::{Arphrd, Iff, RtAddrFamily, Rtm};
-use neli::nl::{NlPayload, Nlmsghdr, NlmsghdrBuilder};
+use neli::nl::NlPayload;
 use neli::rtnl::{Ifinfomsg, IfinfomsgBuilder};
 use neli::{FromBytesWithInput, ToBytes};
 
 use crate::netlink::wire::{
-    self, attrs, get_str, MsgBuilder, ParseError, ParseErrorKind, IFNAMSIZ, MAX_ADDR_LEN,
+    self, attrs, emit_nl, get_str, BuildResult, MsgBuilder, ParseError, ParseErrorKind, IFNAMSIZ,
+    MAX_ADDR_LEN,
 };
 use crate::port::{Link, Mac};
 
@@ -171,30 +172,27 @@ impl IfInfo {
         ))
     }
 
-    fn to_neli(self) -> Result<Ifinfomsg, String> {
-        IfinfomsgBuilder::default()
+    fn to_neli(self) -> BuildResult<Ifinfomsg> {
+        Ok(IfinfomsgBuilder::default()
             .ifi_family(RtAddrFamily::from(self.family))
             .ifi_type(Arphrd::from(self.ty))
             .ifi_index(self.index)
             .ifi_flags(Iff::from_bits_retain(self.flags))
             .ifi_change(Iff::from_bits_retain(self.change))
-            .build()
-            .map_err(|e| e.to_string())
+            .build()?)
     }
 
     /// The 16 bytes of the header, serialized by neli.
     pub fn to_bytes(self) -> [u8; IFINFOMSG_LEN] {
-        let mut c = Cursor::new(Vec::with_capacity(IFINFOMSG_LEN));
-        let mut b = [0u8; IFINFOMSG_LEN];
-        match self
-            .to_neli()
-            .and_then(|m| m.to_bytes(&mut c).map_err(|e| e.to_string()))
-        {
-            Ok(()) if c.get_ref().len() == IFINFOMSG_LEN => b.copy_from_slice(c.get_ref()),
-            Ok(()) => log::error!("rtnetlink: ifinfomsg of {} bytes", c.get_ref().len()),
-            Err(e) => log::error!("rtnetlink: serializing ifinfomsg failed: {e}"),
-        }
-        b
+        let bytes = || -> BuildResult<[u8; IFINFOMSG_LEN]> {
+            let mut c = Cursor::new(Vec::with_capacity(IFINFOMSG_LEN));
+            self.to_neli()?.to_bytes(&mut c)?;
+            Ok(c.get_ref()[..].try_into()?)
+        };
+        bytes().unwrap_or_else(|e| {
+            log::error!("rtnetlink: serializing ifinfomsg failed: {e}");
+            [0; IFINFOMSG_LEN]
+        })
     }
 }
 
@@ -316,23 +314,9 @@ pub fn emit_dellink_family(family: u8, ifindex: u32, name: &str) -> Vec<u8> {
 /// An RTM_GETLINK dump request, built with neli ([`Rtm::Getlink`], an
 /// empty [`Ifinfomsg`]).
 pub fn emit_getlink_dump_request(seq: u32) -> Vec<u8> {
-    let msg: Result<Nlmsghdr<Rtm, Ifinfomsg>, String> = IfInfo::default().to_neli().and_then(|h| {
-        NlmsghdrBuilder::default()
-            .nl_type(Rtm::Getlink)
-            .nl_flags(NlmF::REQUEST | NlmF::DUMP)
-            .nl_seq(seq)
-            .nl_payload(NlPayload::Payload(h))
-            .build()
-            .map_err(|e| e.to_string())
-    });
-    let mut out = Cursor::new(Vec::new());
-    match msg.and_then(|m| m.to_bytes(&mut out).map_err(|e| e.to_string())) {
-        Ok(()) => out.into_inner(),
-        Err(e) => {
-            log::error!("rtnetlink: building the RTM_GETLINK request failed: {e}");
-            Vec::new()
-        }
-    }
+    let head = (Rtm::Getlink, NlmF::REQUEST | NlmF::DUMP, seq, 0);
+    let payload = IfInfo::default().to_neli().map(NlPayload::Payload);
+    emit_nl("the RTM_GETLINK request", head, payload)
 }
 
 #[cfg(test)]
