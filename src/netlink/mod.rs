@@ -6,6 +6,8 @@
 
 pub mod genl;
 pub mod socket;
+#[cfg(test)]
+pub(crate) mod uapi;
 pub mod wire;
 
 pub use wire::{ParseError, ParseErrorKind};

@@ -358,6 +358,20 @@ mod tests {
         assert_eq!(parse_link_message(&b), Ok(Some(LinkEvent::New(l))));
     }
 
+    /// The numbers against /usr/include's uapi headers.
+    #[test]
+    fn constants_match_kernel_headers() {
+        crate::netlink::uapi::check(&[
+            ("RTM_NEWLINK", RTM_NEWLINK.into()),
+            ("RTM_DELLINK", RTM_DELLINK.into()),
+            ("RTM_GETLINK", RTM_GETLINK.into()),
+            ("RTNLGRP_LINK", RTNLGRP_LINK.into()),
+            ("IFLA_ADDRESS", IFLA_ADDRESS.into()),
+            ("IFLA_IFNAME", IFLA_IFNAME.into()),
+            ("sizeof(struct ifinfomsg)", IFINFOMSG_LEN as i64),
+        ]);
+    }
+
     #[test]
     fn getlink_request_bytes() {
         let b = emit_getlink_dump_request(4);
