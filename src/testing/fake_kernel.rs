@@ -10,14 +10,13 @@ use std::os::unix::net::UnixDatagram;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::devlink::attrs::*;
-use crate::devlink::parse::{
-    emit_family_message, emit_port_message, parse_genl_header, FamilyInfo,
-};
-use crate::devlink::socket::{emit_done, emit_error, Transport};
-use crate::devlink::wire::{self, NLM_F_DUMP_INTR, NLM_F_MULTI};
+use crate::devlink::parse::emit_port_message;
 use crate::kernel::{KernelOptions, KernelSource};
+use crate::netlink::genl::{emit_family_message, parse_genl_header, FamilyInfo, GENL_ID_CTRL};
+use crate::netlink::socket::{emit_done, emit_error, Transport};
+use crate::netlink::wire::{self, NLM_F_DUMP_INTR, NLM_F_MULTI};
 use crate::port::{DevlinkPort, PortId};
-use crate::rtnl::parse::{emit_dellink, emit_newlink, LinkInfo};
+use crate::rtnl::parse::{emit_dellink, emit_newlink, LinkInfo, RTM_DELLINK, RTM_GETLINK};
 
 /// The fake's sockets are the real ones' channels.
 pub use crate::kernel::Channel;
