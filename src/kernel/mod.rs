@@ -11,6 +11,12 @@
 //!   blocking (one `recv` returning `EAGAIN` per socket when idle) and
 //!   applies it with [`apply`].
 //!
+//! Here: the source itself (open, load, drain, resync).  Beside it:
+//! `apply` (the [`Event`]s and applying them, the SmartNIC PF MAC
+//! fallback), `channel` (the four sockets, resolving devlink), `dump` (one
+//! full dump of links or ports), `settle` (waiting for udev), `tap`
+//! (capture mode).  The fake kernel of the tests is `crate::testing`'s.
+//!
 //! ## Nothing lost
 //! Every notification carries the full state of its port or link, keyed by
 //! `bus/dev/index` or ifindex, so applying the events that follow a dump to
@@ -65,53 +71,31 @@ use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::devlink::attrs::{DEVLINK_GENL_MCGRP_CONFIG_NAME, DEVLINK_GENL_NAME};
-use crate::devlink::parse::{
-    emit_port_dump_request, parse_port_dump_payload, parse_port_payload, PortEvent,
-};
-use crate::netlink::genl::{self, FamilyInfo};
-use crate::netlink::socket::{self, NetlinkSocket, Transport, RECV_BUF_LEN};
+use crate::devlink::attrs::DEVLINK_GENL_MCGRP_CONFIG_NAME;
+use crate::devlink::parse::parse_port_payload;
+use crate::netlink::genl::FamilyInfo;
+use crate::netlink::socket::{NetlinkSocket, Transport, RECV_BUF_LEN};
 use crate::netlink::wire::{self, ParseError};
 use crate::os::FileWatch;
-use crate::port::{DevHandle, DevlinkPort, Flavour, Link, PortId};
-use crate::rtnl::parse::{
-    emit_getlink_dump_request, parse_link_payload, LinkEvent, LinkInfo, RTNLGRP_LINK,
-};
+use crate::port::{DevHandle, DevlinkPort, Flavour};
+use crate::rtnl::parse::{parse_link_payload, LinkEvent, LinkInfo, RTNLGRP_LINK};
 use crate::rtnl::settled::UdevProbe;
 use crate::smartnic::SmartNicReader;
 use crate::table::Table;
 
-/// A change to apply to the table.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {
-    /// devlink PORT_NEW (or a dump entry): the full state of a port.
-    PortNew(DevlinkPort),
-    /// devlink PORT_DEL.
-    PortDel(PortId),
-    /// RTM_NEWLINK, with the settled rule already applied.
-    LinkNew(Link),
-    /// RTM_DELLINK.
-    LinkDel(u32),
-}
+mod apply;
+mod channel;
+mod dump;
+mod settle;
+mod tap;
 
-impl From<PortEvent> for Event {
-    fn from(e: PortEvent) -> Event {
-        match e {
-            PortEvent::New(p) => Event::PortNew(p),
-            PortEvent::Del(id) => Event::PortDel(id),
-        }
-    }
-}
+pub use apply::{apply, refresh_smartnic, Event};
+pub use channel::{resolve_devlink, Channel};
+pub use dump::{dump_links, dump_ports, Dump};
+pub use tap::{CaptureSink, Tap};
 
-/// Applies one event; pure (no I/O).  Returns whether the table changed.
-pub fn apply(table: &mut Table, event: Event) -> bool {
-    match event {
-        Event::PortNew(p) => table.upsert_port(p),
-        Event::PortDel(id) => table.remove_port(&id),
-        Event::LinkNew(l) => table.upsert_link(l),
-        Event::LinkDel(i) => table.remove_link(i),
-    }
-}
+use apply::touches_pf_mac;
+use settle::udev_watch;
 
 /// Counters for `show`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -266,90 +250,11 @@ fn parse_datagram<E>(
     (events, errors)
 }
 
-/// Watches `<udev root>/data` when it exists (udev runs); none otherwise.
-fn udev_watch(udev_root: &std::path::Path) -> Option<FileWatch> {
-    let data = udev_root.join("data");
-    if !data.is_dir() {
-        return None;
-    }
-    match FileWatch::directory(&data) {
-        Ok(w) => Some(w),
-        Err(e) => {
-            log::warn!(
-                "{}: no inotify watch ({e}); netdevs udev finishes with are noticed at the next event",
-                data.display()
-            );
-            None
-        }
-    }
-}
-
 /// The two monitor sockets.
 #[derive(Clone, Copy)]
 enum Monitor {
     Devlink,
     Rtnl,
-}
-
-/// Which of the four sockets a transport is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Channel {
-    /// Generic netlink requests: nlctrl, `PORT_GET` dumps.
-    DevlinkReq,
-    /// devlink `config` multicast group.
-    DevlinkMon,
-    /// rtnetlink requests: `RTM_GETLINK` dumps.
-    RtnlReq,
-    /// rtnetlink `RTNLGRP_LINK`.
-    RtnlMon,
-}
-
-impl Channel {
-    pub fn name(self) -> &'static str {
-        match self {
-            Channel::DevlinkReq => "devlink-req",
-            Channel::DevlinkMon => "devlink-mon",
-            Channel::RtnlReq => "rtnl-req",
-            Channel::RtnlMon => "rtnl-mon",
-        }
-    }
-}
-
-/// Resolves the devlink family and checks it has the `config` group.  A
-/// kernel without devlink gives `ErrorKind::NotFound` saying so.
-pub fn resolve_devlink<T: Transport + ?Sized>(
-    t: &mut T,
-    buf: &mut [u8],
-    seq: u32,
-) -> io::Result<FamilyInfo> {
-    let family = match genl::resolve_family(t, buf, seq, DEVLINK_GENL_NAME) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!(
-                    "this kernel has no devlink: generic netlink family \"{DEVLINK_GENL_NAME}\" \
-                     not found ({e}); is CONFIG_NET_DEVLINK enabled?"
-                ),
-            ))
-        }
-        Err(e) => {
-            return Err(io::Error::new(
-                e.kind(),
-                format!("resolving generic netlink family \"{DEVLINK_GENL_NAME}\": {e}"),
-            ))
-        }
-    };
-    if family.group(DEVLINK_GENL_MCGRP_CONFIG_NAME).is_none() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!(
-                "generic netlink family \"{DEVLINK_GENL_NAME}\" has no multicast group \
-                 \"{DEVLINK_GENL_MCGRP_CONFIG_NAME}\""
-            ),
-        ));
-    }
-    Ok(family)
 }
 
 impl<T: Transport> KernelSource<T> {
@@ -439,23 +344,6 @@ impl<T: Transport> KernelSource<T> {
 
     fn now(&self) -> Instant {
         (self.clock)()
-    }
-
-    /// Rule 3 of `rtnl::settled`: `true` when the link has waited for udev
-    /// for the settle timeout; the give-up is logged naming the link.
-    fn give_up_on_udev(&mut self, ifindex: u32, name: &str, since: Instant, now: Instant) -> bool {
-        if !self.udev.timed_out(since, now) {
-            return false;
-        }
-        self.stats.settle_timeouts += 1;
-        log::warn!(
-            "netdev {name} (ifindex {ifindex}): udev is running but has not finished with it \
-             after {:?} (no final {}/data/n{ifindex}); giving up on udev: its name is handed \
-             out as the kernel reports it",
-            self.udev.timeout(),
-            self.udev.root().display()
-        );
-        true
     }
 
     /// The resolved devlink family id and groups.
@@ -742,34 +630,6 @@ impl<T: Transport> KernelSource<T> {
         dirty
     }
 
-    /// Applies the settled rule to a link event.  udev's database is read
-    /// now, while the events that follow this one (udev's rename among
-    /// them, if udev finished) are still queued: the name is final once
-    /// the drain has applied them (module docs).
-    fn link_event(&mut self, table: &Table, ev: LinkEvent) -> Event {
-        match ev {
-            LinkEvent::New(info) => {
-                let ifindex = info.ifindex;
-                // Once settled, a link stays settled (later renames are
-                // final names too): no stat for it.
-                let settled = table.link(ifindex).is_some_and(|l| l.settled) || {
-                    let now = self.now();
-                    let since = *self.unsettled.entry(ifindex).or_insert(now);
-                    self.udev.is_settled(ifindex)
-                        || self.give_up_on_udev(ifindex, &info.name, since, now)
-                };
-                if settled {
-                    self.unsettled.remove(&ifindex);
-                }
-                Event::LinkNew(info.into_link(settled))
-            }
-            LinkEvent::Del(i) => {
-                self.unsettled.remove(&i);
-                Event::LinkDel(i)
-            }
-        }
-    }
-
     /// Rebuilds the table from full dumps and swaps it in; `Ok(changed)`
     /// as for [`KernelSource::drain`].
     fn resync(&mut self, table: &mut Table) -> io::Result<bool> {
@@ -827,255 +687,9 @@ impl<T: Transport> KernelSource<T> {
         clean
     }
 
-    /// Re-stats links whose name was not final (provider's miss path), and
-    /// at most once a second re-reads the smart_nic files (a host PF MAC may
-    /// appear later).  Returns whether a decision may have changed (as
-    /// for [`KernelSource::drain`]).
-    pub fn recheck_unsettled(&mut self, table: &mut Table) -> bool {
-        let decisions = table.decisions();
-        self.recheck(table);
-        table.decisions() != decisions
-    }
-
-    fn recheck(&mut self, table: &mut Table) {
-        let now = self.now();
-        let mut newly = Vec::new();
-        // Called on every miss of a port whose name is not final: at most
-        // one pass per RECHECK_INTERVAL, and one directory listing instead
-        // of two stats per link when many links wait for udev.
-        let recheck_due = match self.last_recheck {
-            Some(t) => now.saturating_duration_since(t) >= self.recheck_interval,
-            None => true,
-        };
-        let pending: Vec<(u32, Instant)> = if recheck_due {
-            self.last_recheck = Some(now);
-            self.unsettled.iter().map(|(i, t)| (*i, *t)).collect()
-        } else {
-            Vec::new()
-        };
-        let snap = (pending.len() > 4).then(|| {
-            self.udev
-                .snapshot_where(|i| pending.binary_search_by_key(&i, |(k, _)| *k).is_ok())
-        });
-        for (ifindex, since) in pending {
-            match table.link(ifindex) {
-                Some(l) if !l.settled => {
-                    let udev_done = match &snap {
-                        Some(snap) => snap.is_settled(ifindex),
-                        None => self.udev.is_settled(ifindex),
-                    };
-                    let name = l.name.clone();
-                    if udev_done || self.give_up_on_udev(ifindex, &name, since, now) {
-                        newly.push(ifindex);
-                    }
-                }
-                _ => {
-                    self.unsettled.remove(&ifindex);
-                }
-            }
-        }
-        if !newly.is_empty() {
-            // udev renames a netdev *before* it writes its database file,
-            // and the kernel queued the rename's RTM_NEWLINK on our socket
-            // at rename time: apply pending link events first, so that the
-            // name we declare final is the final one.
-            let dirty = self.drain_links(table);
-            self.publish_behind(table);
-            if self.need_resync {
-                if let Err(e) = self.resync(table) {
-                    log::warn!("recheck: {e}");
-                }
-                self.publish_behind(table);
-                return;
-            }
-            if dirty {
-                refresh_smartnic(&self.smartnic, table, &mut self.smartnic_set);
-            }
-            for ifindex in newly {
-                self.unsettled.remove(&ifindex);
-                if let Some(l) = table.link(ifindex).filter(|l| !l.settled) {
-                    let mut l = l.clone();
-                    l.settled = true;
-                    table.upsert_link(l);
-                }
-            }
-        }
-        let due = match self.last_smartnic_check {
-            Some(t) => now.saturating_duration_since(t) >= SMARTNIC_RECHECK_INTERVAL,
-            None => true,
-        };
-        if due {
-            self.last_smartnic_check = Some(now);
-            refresh_smartnic(&self.smartnic, table, &mut self.smartnic_set);
-        }
-    }
-
     /// Whether events were lost and the resynchronisation that must follow
     /// has not succeeded yet (the table may miss changes).
     pub fn needs_resync(&self) -> bool {
         self.need_resync
-    }
-
-    /// Whether any link waits for udev (only then is [`Self::udev_fd`]
-    /// worth a wakeup).
-    pub fn waits_for_udev(&self) -> bool {
-        !self.unsettled.is_empty()
-    }
-
-    /// How long until a link waiting for udev can be given up on (its
-    /// settle timeout passed, and a recheck is due then): the earliest
-    /// such moment still ahead.  `None` when no link waits, or when every
-    /// waiting link can be given up on now (the next miss rechecks it; a
-    /// timer already due would spin the host's loop).
-    pub fn settle_timer(&self) -> Option<std::time::Duration> {
-        let now = self.now();
-        let recheck = self.last_recheck.map(|t| t + self.recheck_interval);
-        self.unsettled
-            .values()
-            .map(|&since| {
-                let give_up = since + self.udev.timeout();
-                recheck.map_or(give_up, |r| give_up.max(r))
-            })
-            .filter(|&at| at > now)
-            .min()
-            .map(|at| at - now)
-    }
-
-    /// Links currently waiting for udev.
-    pub fn unsettled(&self) -> Vec<u32> {
-        self.unsettled.keys().copied().collect()
-    }
-}
-
-/// One dump's result: entries parsed, entries rejected, and whether the
-/// kernel flagged it `NLM_F_DUMP_INTR` (redo it).
-#[derive(Debug)]
-pub struct Dump<I> {
-    pub items: Vec<I>,
-    pub errors: Vec<ParseError>,
-    pub interrupted: bool,
-}
-
-/// One `RTM_GETLINK` dump on a request socket.
-pub fn dump_links<T: Transport + ?Sized>(
-    t: &mut T,
-    buf: &mut [u8],
-    seq: u32,
-) -> io::Result<Dump<LinkInfo>> {
-    let req = emit_getlink_dump_request(seq);
-    let mut items = Vec::new();
-    let mut errors = Vec::new();
-    let interrupted = socket::dump(t, buf, seq, &req, |m| {
-        match parse_link_payload(m.ty, m.payload) {
-            Ok(Some(LinkEvent::New(l))) => items.push(l),
-            Ok(_) => {}
-            Err(e) => errors.push(e),
-        }
-    })?;
-    Ok(Dump {
-        items,
-        errors,
-        interrupted,
-    })
-}
-
-/// One `DEVLINK_CMD_PORT_GET` dump on a generic netlink request socket.
-pub fn dump_ports<T: Transport + ?Sized>(
-    t: &mut T,
-    buf: &mut [u8],
-    seq: u32,
-    family: u16,
-) -> io::Result<Dump<DevlinkPort>> {
-    let req = emit_port_dump_request(family, seq);
-    let mut items = Vec::new();
-    let mut errors = Vec::new();
-    let interrupted = socket::dump(t, buf, seq, &req, |m| {
-        if m.ty != family {
-            return;
-        }
-        match parse_port_dump_payload(m.payload) {
-            Ok(Some(PortEvent::New(p))) => items.push(p),
-            Ok(_) => {}
-            Err(e) => errors.push(e),
-        }
-    })?;
-    Ok(Dump {
-        items,
-        errors,
-        interrupted,
-    })
-}
-
-/// Does a port event change a PF-MAC input (a PHYSICAL or PCI_PF port)?
-fn touches_pf_mac(table: &Table, ev: &PortEvent) -> bool {
-    let is_pf = |f: Flavour| matches!(f, Flavour::Physical | Flavour::PciPf);
-    match ev {
-        PortEvent::New(p) => is_pf(p.flavour) || table.flavour_by_id(&p.id).is_some_and(is_pf),
-        PortEvent::Del(id) => table.flavour_by_id(id).is_some_and(is_pf),
-    }
-}
-
-/// Reads `smart_nic/pf/config` for every candidate uplink and feeds the
-/// table; clears values fed earlier for pairs that are no longer candidates.
-pub fn refresh_smartnic(
-    reader: &SmartNicReader,
-    table: &mut Table,
-    set: &mut BTreeSet<(DevHandle, u16)>,
-) -> bool {
-    let mut changed = false;
-    let mut now_set = BTreeSet::new();
-    for (handle, pfnum, netdev) in table.smartnic_candidates() {
-        let mac = reader.read_pf_mac(&netdev);
-        if let Some(m) = mac {
-            log::debug!("{handle} pf{pfnum}: host PF MAC {m} from {netdev}'s smart_nic/pf/config");
-            now_set.insert((handle.clone(), pfnum));
-        }
-        changed |= table.set_smartnic_pf_mac(&handle, pfnum, mac);
-    }
-    for (handle, pfnum) in set.difference(&now_set) {
-        changed |= table.set_smartnic_pf_mac(handle, *pfnum, None);
-    }
-    *set = now_set;
-    changed
-}
-
-/// A transport wrapper that records every received datagram (capture mode:
-/// real-kernel bytes become fixtures).
-pub struct Tap<T> {
-    inner: T,
-    channel: Channel,
-    sink: CaptureSink,
-}
-
-/// Datagrams received, in order, with the socket they came from.
-pub type CaptureSink = std::sync::Arc<std::sync::Mutex<Vec<(Channel, Vec<u8>)>>>;
-
-impl<T> Tap<T> {
-    pub fn new(inner: T, channel: Channel, sink: CaptureSink) -> Tap<T> {
-        Tap {
-            inner,
-            channel,
-            sink,
-        }
-    }
-}
-
-impl<T: Transport> Transport for Tap<T> {
-    fn send(&mut self, msg: &[u8]) -> io::Result<()> {
-        self.inner.send(msg)
-    }
-
-    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.recv(buf)?;
-        let d = buf[..n.min(buf.len())].to_vec();
-        self.sink
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((self.channel, d));
-        Ok(n)
-    }
-
-    fn raw_fd(&self) -> RawFd {
-        self.inner.raw_fd()
     }
 }
