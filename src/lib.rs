@@ -15,7 +15,11 @@
 //! - [`ffi`]: the C ABI ovn-controller calls, and the host glue (vlog,
 //!   unixctl, poll loop).  Nothing else imports it.
 //!
-//! `unsafe` is denied everywhere but in [`ffi`] and [`os`].
+//! - `testing` (feature `test-support`, never in the shipped library): the
+//!   fake kernel, OVS-layout smaps and other helpers of the tests; it plays
+//!   ovn-controller's side of the C ABI.
+//!
+//! `unsafe` is denied everywhere but in [`ffi`] and [`os`] (and `testing`).
 
 #![deny(unsafe_code)]
 
@@ -41,3 +45,5 @@ pub mod snapshot;
 pub mod sources;
 pub mod state;
 pub mod table;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;

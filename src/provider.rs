@@ -26,9 +26,9 @@
 //! and ovn-controller spins at 100% CPU.  So a port declined for bad
 //! options (which no kernel event can fix, and which returns before any
 //! drain) registers nothing.  udev's database watch is registered only
-//! while a link waits for udev (`sources::Kernel`), and then with a timer
-//! at the earliest udev settle timeout ([`Wakeup::ReadableUntil`]): no
-//! event marks it, yet the port plugs then.
+//! while a link waits for udev (`KernelSource`'s `Source::fds`), and then
+//! with a timer at the earliest udev settle timeout
+//! ([`Wakeup::ReadableUntil`]): no event marks it, yet the port plugs then.
 //!
 //! ## When the source is unavailable (an [`Outage`])
 //! The source may not be open (a kernel without devlink, a missing

@@ -1524,7 +1524,9 @@ fn decrement<K: std::hash::Hash + Eq>(map: &mut FastMap<K, u32>, k: &K) {
     }
 }
 
-/// Linux `IFNAMSIZ`: a netdev name is at most 15 bytes plus its NUL.
+/// Linux `IFNAMSIZ`: a netdev name is at most 15 bytes plus its NUL.  The
+/// crate's one copy: the netlink parsers use it too (netlink/wire.rs
+/// re-exports it; devlink/attrs.rs checks it against the kernel's headers).
 pub const IFNAMSIZ: usize = 16;
 
 /// A netdev name stored inline, NUL-padded to [`IFNAMSIZ`] bytes: exactly

@@ -14,11 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::{pf, vf, D0};
-use ovn_vif_rs::kernel::testing::{FakeKernel, Role};
 use ovn_vif_rs::kernel::KernelOptions;
 use ovn_vif_rs::port::{DevlinkPort, PortFunction};
 use ovn_vif_rs::rtnl::parse::LinkInfo;
-use ovn_vif_rs::sources::Kernel;
+use ovn_vif_rs::testing::{Channel, FakeKernel};
 
 use ovn_vif_rs::provider::{Provider, Source};
 use ovn_vif_rs::snapshot;
@@ -188,7 +187,7 @@ fn kernel_provider(tag: &str) -> (Provider, FakeKernel) {
     k.state().ports.insert(pf0.id.clone(), pf0);
     k.state().links.insert(11, info(11, "pf0hpf", None));
     let src = k.source(kernel_opts(tag)).expect("fake kernel source");
-    let p = Provider::new(Box::new(Kernel(src)), clock).expect("load");
+    let p = Provider::new(Box::new(src), clock).expect("load");
     (p, k)
 }
 
@@ -248,10 +247,10 @@ fn run_reports_kernel_events_that_can_change_an_answer_and_no_other() {
     );
 
     // Lost events: the resync finds what the table already shows.
-    k.overflow(Role::DevlinkMon);
+    k.overflow(Channel::DevlinkMon);
     assert!(!p.run(), "a resync that changes no answer");
     // Lost events hiding a rename: the resync finds it.
-    k.overflow(Role::RtnlMon);
+    k.overflow(Channel::RtnlMon);
     k.state().links.insert(12, info(12, "vm1", None));
     assert!(p.run(), "a resync that finds a rename");
 
@@ -298,7 +297,7 @@ fn run_reports_an_outage_and_its_end() {
     k.port_new(&vf_port(3, 12, "pf0vf3"));
     assert!(p.run());
     // Lost events, and the resync's dump fails: an outage.
-    k.overflow(Role::DevlinkMon);
+    k.overflow(Channel::DevlinkMon);
     k.state().per_datagram = 1;
     k.state().fail_port_dump = Some(libc::EIO);
     assert!(p.run(), "the source became unavailable");
