@@ -8,8 +8,8 @@ use std::time::SystemTime;
 
 use std::os::fd::RawFd;
 
-use crate::devlink::socket::{NetlinkSocket, Transport};
 use crate::kernel::KernelSource;
+use crate::netlink::socket::{NetlinkSocket, Transport};
 use crate::os::FileWatch;
 use crate::provider::Source;
 use crate::snapshot;

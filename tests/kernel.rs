@@ -18,8 +18,8 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ovn_vif_rs::devlink::socket::{NetlinkSocket, Transport, RECV_BUF_LEN};
 use ovn_vif_rs::kernel::{dump_links, CaptureSink, KernelOptions, KernelSource, Tap};
+use ovn_vif_rs::netlink::socket::{NetlinkSocket, Transport, RECV_BUF_LEN};
 use ovn_vif_rs::port::{DevlinkPort, Flavour, Mac};
 use ovn_vif_rs::table::Table;
 

@@ -31,12 +31,12 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use ovn_vif_rs::devlink::attrs::{IFLA_IFNAME, RTM_NEWLINK};
-use ovn_vif_rs::devlink::socket::{nlmsg_error, NetlinkSocket, Transport, RECV_BUF_LEN};
-use ovn_vif_rs::devlink::wire::{self, MsgBuilder, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
 use ovn_vif_rs::ffi::types::vif_plug_class;
 use ovn_vif_rs::ffi::unixctl;
 use ovn_vif_rs::kernel::KernelSource;
+use ovn_vif_rs::netlink::socket::{nlmsg_error, NetlinkSocket, Transport, RECV_BUF_LEN};
+use ovn_vif_rs::netlink::wire::{self, MsgBuilder, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
+use ovn_vif_rs::rtnl::parse::{IFLA_IFNAME, RTM_NEWLINK};
 
 #[path = "common/ovs_abi.rs"]
 mod ovs_abi;

@@ -8,12 +8,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ovn_vif_rs::devlink::attrs::*;
-use ovn_vif_rs::devlink::parse::{
-    emit_port_message, parse_family_payload, parse_port_message, FamilyInfo, PortEvent,
-};
-use ovn_vif_rs::devlink::wire::{self, MsgBuilder, ParseErrorKind};
+use ovn_vif_rs::devlink::parse::{emit_port_message, parse_port_message, PortEvent};
 use ovn_vif_rs::kernel::testing::{FakeKernel, Role, FAKE_DEVLINK_FAMILY};
 use ovn_vif_rs::kernel::{apply, Event, KernelOptions};
+use ovn_vif_rs::netlink::genl::{parse_family_payload, FamilyInfo, GENL_HDRLEN};
+use ovn_vif_rs::netlink::wire::{self, MsgBuilder, ParseErrorKind};
 use ovn_vif_rs::port::{
     DevHandle, DevlinkPort, Flavour, Link, Mac, NetdevRef, PortFunction, PortId,
 };
@@ -204,7 +203,7 @@ fn nlctrl_family_fixture() {
             groups: vec![("config".into(), 4)]
         }
     );
-    let emitted = ovn_vif_rs::devlink::parse::emit_family_message(&info, "devlink", 1);
+    let emitted = ovn_vif_rs::netlink::genl::emit_family_message(&info, "devlink", 1);
     assert_eq!(emitted, bytes);
 }
 

@@ -46,10 +46,8 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use ovn_vif_rs::devlink::attrs::{DEVLINK_CMD_NEW, RTNLGRP_LINK};
+use ovn_vif_rs::devlink::attrs::DEVLINK_CMD_NEW;
 use ovn_vif_rs::devlink::parse::{emit_port_message, parse_port_dump_payload, PortEvent};
-use ovn_vif_rs::devlink::socket::{NetlinkSocket, Transport};
-use ovn_vif_rs::devlink::wire::{self, NLM_F_MULTI};
 use ovn_vif_rs::fasthash::FastMap;
 use ovn_vif_rs::ffi::types::{
     smap_node, vif_plug_class, vif_plug_port_ctx_in, vif_plug_port_ctx_out,
@@ -57,9 +55,11 @@ use ovn_vif_rs::ffi::types::{
 use ovn_vif_rs::kernel::testing::{FakeKernel, FakeTransport, Role};
 use ovn_vif_rs::kernel::{KernelOptions, KernelSource};
 use ovn_vif_rs::lookup;
+use ovn_vif_rs::netlink::socket::{NetlinkSocket, Transport};
+use ovn_vif_rs::netlink::wire::{self, NLM_F_MULTI};
 use ovn_vif_rs::options::{Function, Request};
 use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunction, PortId};
-use ovn_vif_rs::rtnl::parse::LinkInfo;
+use ovn_vif_rs::rtnl::parse::{LinkInfo, RTNLGRP_LINK};
 use ovn_vif_rs::snapshot;
 use ovn_vif_rs::table::{LinkPolicy, Table};
 
