@@ -1,5 +1,5 @@
 //! `Provider::run` reports exactly the changes that can change a decision
-//! since it last returned (src/table.rs, "Decisions"), including those a
+//! since it last returned (src/table/mod.rs, "Decisions"), including those a
 //! `prepare` drained in between: OVN with ovn-patch 0008 reconsiders a
 //! plugged lport only when its database rows change or `run` returns
 //! true, so a change swallowed by a `prepare` would leave a plugged lport
