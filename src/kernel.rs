@@ -71,7 +71,7 @@ use crate::devlink::parse::{
 };
 use crate::devlink::socket::{self, NetlinkSocket, Transport, RECV_BUF_LEN};
 use crate::devlink::wire::{self, ParseError};
-use crate::ffi::poll::FileWatch;
+use crate::os::FileWatch;
 use crate::port::{DevHandle, DevlinkPort, Flavour, Link, PortId};
 use crate::rtnl::parse::{emit_getlink_dump_request, parse_link_payload, LinkEvent, LinkInfo};
 use crate::rtnl::settled::UdevProbe;

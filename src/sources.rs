@@ -9,8 +9,8 @@ use std::time::SystemTime;
 use std::os::fd::RawFd;
 
 use crate::devlink::socket::{NetlinkSocket, Transport};
-use crate::ffi::poll::FileWatch;
 use crate::kernel::KernelSource;
+use crate::os::FileWatch;
 use crate::provider::Source;
 use crate::snapshot;
 use crate::table::Table;
