@@ -95,6 +95,8 @@ struct provider {
     size_t resolved;
     char *first_name;               /* What the first lport resolved to. */
     double syscalls_per_call;       /* < 0: not measured. */
+    int64_t syscalls;               /* Counted over... */
+    size_t syscall_calls;           /* ...this many prepare calls. */
 };
 
 struct lport {
@@ -474,6 +476,8 @@ main(int argc, char *argv[])
             int64_t without = count_syscalls(fd, provs[p].class, lports,
                                              n_vfs, reps, false);
             if (with >= 0 && without >= 0) {
+                provs[p].syscalls = with - without;
+                provs[p].syscall_calls = reps * n_vfs;
                 provs[p].syscalls_per_call
                     = (double) (with - without) / (reps * n_vfs);
             }
@@ -494,9 +498,10 @@ main(int argc, char *argv[])
         double avg = mean(pv->ns, pv->n_ns);
         uint64_t med = percentile(pv->ns, pv->n_ns, 50);
         uint64_t p99 = percentile(pv->ns, pv->n_ns, 99);
-        char sys[64], ratio[64];
+        char sys[128], ratio[64];
         if (pv->syscalls_per_call >= 0) {
-            snprintf(sys, sizeof sys, "%.3f", pv->syscalls_per_call);
+            snprintf(sys, sizeof sys, "%.4f (%"PRId64" in %zu calls)",
+                     pv->syscalls_per_call, pv->syscalls, pv->syscall_calls);
         } else {
             snprintf(sys, sizeof sys, "n/a (%s)", why ? why : "read failed");
         }
