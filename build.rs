@@ -1,42 +1,19 @@
-//! Build script:
-//! 1. cbindgen writes the C header for what the library exports into
-//!    `$OUT_DIR/ovn-vif-rs.h`; `tests/header.rs` fails when the checked-in
-//!    `include/ovn-vif-rs.h` differs (regenerate with
-//!    `OVN_VIF_RS_UPDATE_HEADER=1 cargo build`).
-//! 2. The cdylib gets a SONAME (cargo sets none), so executables record
+//! Build script (the C header is not made here: tests/header.rs generates
+//! it from src/ffi/ and compares it with include/ovn-vif-rs.h):
+//! 1. The cdylib gets a SONAME (cargo sets none), so executables record
 //!    `libovn_vif_rs.so.0`, not a build path.
-//! 3. `src/ffi/shim.c` (weak references to the few OVS functions used when
+//! 2. `src/ffi/shim.c` (weak references to the few OVS functions used when
 //!    hosted by ovn-controller: vlog, unixctl, poll loop; docs/hosting.md)
 //!    is compiled with the `cc` crate and linked whole into the library.
-//! 4. With `--features abi-check` and `OVN_SRC`/`OVS_SRC` naming source
+//! 3. With `--features abi-check` and `OVN_SRC`/`OVS_SRC` naming source
 //!    trees, bindgen reads OVN's real `lib/vif-plug-provider.h` and writes
 //!    `$OUT_DIR/ovn_bindings.rs` for `tests/abi_layout.rs`.
 
 use std::env;
+#[cfg(feature = "abi-check")]
 use std::path::PathBuf;
 
 fn main() {
-    let crate_dir =
-        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-
-    println!("cargo:rerun-if-changed=src/ffi");
-    println!("cargo:rerun-if-changed=cbindgen.toml");
-    println!("cargo:rerun-if-env-changed=OVN_VIF_RS_UPDATE_HEADER");
-    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
-        .expect("cbindgen.toml is valid");
-    let generated = out_dir.join("ovn-vif-rs.h");
-    cbindgen::Builder::new()
-        .with_crate(&crate_dir)
-        .with_config(config)
-        .generate()
-        .expect("cbindgen can parse src/")
-        .write_to_file(&generated);
-    if env::var_os("OVN_VIF_RS_UPDATE_HEADER").is_some() {
-        std::fs::copy(&generated, crate_dir.join("include/ovn-vif-rs.h"))
-            .expect("include/ is writable");
-    }
-
     // The C shim (docs/hosting.md).  +whole-archive keeps its load-time
     // constructor (vlog module registration) even if nothing else in its
     // object were referenced.
@@ -68,7 +45,9 @@ fn main() {
     }
 
     #[cfg(feature = "abi-check")]
-    abi_check(&out_dir);
+    abi_check(&PathBuf::from(
+        env::var("OUT_DIR").expect("cargo sets OUT_DIR"),
+    ));
 }
 
 #[cfg(feature = "abi-check")]

@@ -23,6 +23,10 @@
 //!   that ask the contender takes the function over.  A holder refused for
 //!   a moment while its request still names the function (the representor
 //!   is being re-created, or udev is naming it) is still asking.
+//!   OVN with ovn-patch 0008 asks a plugged lport only after `run`
+//!   reported a change, so the provider reports each refusal of a
+//!   contender and each takeover (`Provider::claim`): the next iteration
+//!   asks every plugged lport, the holder among them.
 //!
 //! Claims are keyed by the function's identity (devlink device, controller,
 //! PF number, VF/SF number), never by netdev name, and survive a rebuilt

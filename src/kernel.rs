@@ -71,7 +71,7 @@ use crate::devlink::parse::{
 };
 use crate::devlink::socket::{self, NetlinkSocket, Transport, RECV_BUF_LEN};
 use crate::devlink::wire::{self, ParseError};
-use crate::ffi::poll::FileWatch;
+use crate::os::FileWatch;
 use crate::port::{DevHandle, DevlinkPort, Flavour, Link, PortId};
 use crate::rtnl::parse::{emit_getlink_dump_request, parse_link_payload, LinkEvent, LinkInfo};
 use crate::rtnl::settled::UdevProbe;
@@ -568,10 +568,12 @@ impl<T: Transport> KernelSource<T> {
 
     /// Applies pending notifications without blocking.  After lost events
     /// (or a failed earlier resync) rebuilds the table from a full dump and
-    /// swaps it in.  `Ok(changed)`.  An error leaves the table as it was and
-    /// the next drain retries the resync.
+    /// swaps it in.  `Ok(changed)`: whether a decision may have changed
+    /// ([`Table::decisions`] moved; a link no port shows, a port function's
+    /// state, a VF netdev's MAC are no change).  An error leaves the table
+    /// as it was and the next drain retries the resync.
     pub fn drain(&mut self, table: &mut Table) -> io::Result<bool> {
-        let mut changed = false;
+        let decisions = table.decisions();
         let mut smartnic_dirty = false;
         // udev finished with some netdev: settle what waited for it (after
         // the link events below, so a udev rename is applied first).
@@ -580,31 +582,28 @@ impl<T: Transport> KernelSource<T> {
             None => false,
         };
         if !self.need_resync {
-            let (c, d) = self.drain_devlink(table);
-            changed |= c;
-            smartnic_dirty |= d;
+            smartnic_dirty |= self.drain_devlink(table);
         }
         if !self.need_resync {
-            let (c, d) = self.drain_links(table);
-            changed |= c;
-            smartnic_dirty |= d;
+            smartnic_dirty |= self.drain_links(table);
         }
         if self.need_resync {
             let r = self.resync(table);
             // A failed (or unfinished) resync leaves a table that missed
             // events: behind, no name handed out.
-            let b = self.publish_behind(table);
-            return Ok(r? || changed || b);
+            self.publish_behind(table);
+            r?;
+            return Ok(table.decisions() != decisions);
         }
-        changed |= self.publish_behind(table);
+        self.publish_behind(table);
         if smartnic_dirty {
-            changed |= refresh_smartnic(&self.smartnic, table, &mut self.smartnic_set);
+            refresh_smartnic(&self.smartnic, table, &mut self.smartnic_set);
         }
         if udev_done && !self.unsettled.is_empty() {
             self.last_recheck = None;
-            changed |= self.recheck_unsettled(table);
+            self.recheck_unsettled(table);
         }
-        Ok(changed)
+        Ok(table.decisions() != decisions)
     }
 
     fn lost_events(&mut self, what: &str, e: &io::Error) {
@@ -678,9 +677,8 @@ impl<T: Transport> KernelSource<T> {
         }
     }
 
-    /// Returns (changed, smart_nic inputs touched).
-    fn drain_devlink(&mut self, table: &mut Table) -> (bool, bool) {
-        let mut changed = false;
+    /// Returns whether smart_nic inputs were touched.
+    fn drain_devlink(&mut self, table: &mut Table) -> bool {
         let mut dirty = false;
         let mut reached_end = false;
         for _ in 0..self.max_datagrams {
@@ -703,15 +701,15 @@ impl<T: Transport> KernelSource<T> {
                 self.stats.port_events += 1;
                 dirty |= touches_pf_mac(table, &ev);
                 log::debug!("devlink event: {ev:?}");
-                changed |= apply(table, ev.into());
+                apply(table, ev.into());
             }
         }
         self.note_drain_end(Monitor::Devlink, reached_end);
-        (changed, dirty)
+        dirty
     }
 
-    fn drain_links(&mut self, table: &mut Table) -> (bool, bool) {
-        let mut changed = false;
+    /// Returns whether smart_nic inputs were touched.
+    fn drain_links(&mut self, table: &mut Table) -> bool {
         let mut dirty = false;
         let mut reached_end = false;
         for _ in 0..self.max_datagrams {
@@ -735,11 +733,11 @@ impl<T: Transport> KernelSource<T> {
                     .is_some_and(|e| e.port.flavour == Flavour::Physical);
                 let event = self.link_event(table, ev);
                 log::debug!("rtnetlink event: {event:?}");
-                changed |= apply(table, event);
+                apply(table, event);
             }
         }
         self.note_drain_end(Monitor::Rtnl, reached_end);
-        (changed, dirty)
+        dirty
     }
 
     /// Applies the settled rule to a link event.  udev's database is read
@@ -770,7 +768,8 @@ impl<T: Transport> KernelSource<T> {
         }
     }
 
-    /// Rebuilds the table from full dumps and swaps it in.
+    /// Rebuilds the table from full dumps and swaps it in; `Ok(changed)`
+    /// as for [`KernelSource::drain`].
     fn resync(&mut self, table: &mut Table) -> io::Result<bool> {
         self.stats.resyncs += 1;
         // The kernel reports ENOBUFS *before* the datagrams still queued
@@ -797,8 +796,7 @@ impl<T: Transport> KernelSource<T> {
         }
         self.dl_behind = false;
         self.rt_behind = false;
-        let changed = fresh.canonical() != table.canonical();
-        *table = fresh;
+        let changed = table.replace_with(fresh);
         log::info!(
             "resynchronised from a full dump ({} ports)",
             table.entries().len()
@@ -829,10 +827,16 @@ impl<T: Transport> KernelSource<T> {
 
     /// Re-stats links whose name was not final (provider's miss path), and
     /// at most once a second re-reads the smart_nic files (a host PF MAC may
-    /// appear later).  Returns whether the table changed.
+    /// appear later).  Returns whether a decision may have changed (as
+    /// for [`KernelSource::drain`]).
     pub fn recheck_unsettled(&mut self, table: &mut Table) -> bool {
+        let decisions = table.decisions();
+        self.recheck(table);
+        table.decisions() != decisions
+    }
+
+    fn recheck(&mut self, table: &mut Table) {
         let now = self.now();
-        let mut changed = false;
         let mut newly = Vec::new();
         // Called on every miss of a port whose name is not final: at most
         // one pass per RECHECK_INTERVAL, and one directory listing instead
@@ -873,26 +877,24 @@ impl<T: Transport> KernelSource<T> {
             // and the kernel queued the rename's RTM_NEWLINK on our socket
             // at rename time: apply pending link events first, so that the
             // name we declare final is the final one.
-            let (c, dirty) = self.drain_links(table);
-            changed |= c;
-            changed |= self.publish_behind(table);
+            let dirty = self.drain_links(table);
+            self.publish_behind(table);
             if self.need_resync {
-                match self.resync(table) {
-                    Ok(c) => changed |= c,
-                    Err(e) => log::warn!("recheck: {e}"),
+                if let Err(e) = self.resync(table) {
+                    log::warn!("recheck: {e}");
                 }
-                changed |= self.publish_behind(table);
-                return changed;
+                self.publish_behind(table);
+                return;
             }
             if dirty {
-                changed |= refresh_smartnic(&self.smartnic, table, &mut self.smartnic_set);
+                refresh_smartnic(&self.smartnic, table, &mut self.smartnic_set);
             }
             for ifindex in newly {
                 self.unsettled.remove(&ifindex);
                 if let Some(l) = table.link(ifindex).filter(|l| !l.settled) {
                     let mut l = l.clone();
                     l.settled = true;
-                    changed |= table.upsert_link(l);
+                    table.upsert_link(l);
                 }
             }
         }
@@ -902,9 +904,8 @@ impl<T: Transport> KernelSource<T> {
         };
         if due {
             self.last_smartnic_check = Some(now);
-            changed |= refresh_smartnic(&self.smartnic, table, &mut self.smartnic_set);
+            refresh_smartnic(&self.smartnic, table, &mut self.smartnic_set);
         }
-        changed
     }
 
     /// Whether events were lost and the resynchronisation that must follow

@@ -1,13 +1,21 @@
 //! ovn-vif-rs: the OVN VIF plug provider for SmartNIC/DPU representor ports.
 //!
-//! Layout (see README.md, "Architecture"):
-//! - [`port`], [`table`], [`lookup`], [`options`], [`snapshot`]: pure logic,
-//!   no I/O.
+//! Layout, from the bottom up (README.md, "Architecture"; the import rules
+//! are in CONTRIBUTING.md, "Layers"):
+//! - [`port`], [`table`], [`lookup`], [`options`], [`snapshot`],
+//!   [`claims`], [`fasthash`]: pure logic, no I/O.
+//! - [`os`]: the few OS calls (inotify, coarse clock, poll, ifindex)
+//!   behind safe functions, on rustix.
+//! - `devlink`, `rtnl`, [`kernel`], [`smartnic`], [`sources`]: where the
+//!   table comes from (netlink, udev, a snapshot file).
 //! - [`provider`]: the provider's state and freshness rules (safe Rust);
-//!   [`outage`]: when its table cannot be trusted, and the retry back-off.
-//! - `devlink`, `rtnl`, [`sources`]: where the table comes from.
-//! - [`ffi`]: the C ABI ovn-controller calls; with [`os`] (one libc call
-//!   behind a safe function), the only `unsafe` in the crate.
+//!   [`outage`], [`ratelimit`]: when its table cannot be trusted, the retry
+//!   back-off, repeated log lines; [`logging`]: where log lines go.
+//! - [`state`]: the one provider a host process has loaded.
+//! - [`ffi`]: the C ABI ovn-controller calls, and the host glue (vlog,
+//!   unixctl, poll loop).  Nothing else imports it.
+//!
+//! `unsafe` is denied everywhere but in [`ffi`] and [`os`].
 
 #![deny(unsafe_code)]
 
@@ -30,4 +38,5 @@ pub mod rtnl;
 pub mod smartnic;
 pub mod snapshot;
 pub mod sources;
+pub mod state;
 pub mod table;

@@ -1,10 +1,11 @@
-//! Where log lines go when no host logger is installed: stderr, in a format
-//! close to OVS's (`time|module|LEVEL|message`).  Level from
-//! `OVN_VIF_RS_LOG` (error, warn, info, debug, trace; default info).
-//! When hosted by an OVS process (ovn-controller), [`init_default`] installs
-//! the vlog bridge ([`crate::ffi::vlog::VlogLogger`]) instead: lines go to
-//! ovn-controller's log under module `vif_plug_representor`, with levels
-//! set by `-v` / `vlog/set` (and `OVN_VIF_RS_LOG` is ignored).
+//! Where log lines go.  A host that has its own log (ovn-controller: OVS
+//! vlog) hands its sink to [`init`] from the C boundary (src/ffi/host.rs:
+//! lines go to ovn-controller's log under module `vif_plug_representor`,
+//! with levels set by `-v` / `vlog/set`, and `OVN_VIF_RS_LOG` is ignored);
+//! this module imports nothing from `ffi`.  Without one ([`init_default`]: the
+//! CLI, tests, a host without vlog): stderr, in a format close to OVS's
+//! (`module|LEVEL|message`), level from `OVN_VIF_RS_LOG` (error, warn,
+//! info, debug, trace; default info).
 
 use std::io::Write;
 use std::sync::OnceLock;
@@ -52,15 +53,14 @@ pub fn parse_level(s: &str) -> Option<log::LevelFilter> {
     }
 }
 
-static VLOG: crate::ffi::vlog::VlogLogger = crate::ffi::vlog::VlogLogger;
-
-/// Installs the logger unless one is already installed: the vlog bridge
-/// when the host exports OVS vlog, else stderr.
-pub fn init_default() {
-    if crate::ffi::vlog::hosted() {
-        if log::set_logger(&VLOG).is_ok() {
-            // vlog decides per line (its levels change at run time);
-            // `trace!` is never forwarded.
+/// Installs the logger unless one is already installed: `host`, the sink
+/// of the process that loaded the library, when there is one, else
+/// stderr.  A host sink decides per line itself (its levels change at run
+/// time), so everything up to `debug!` is offered to it; `trace!`
+/// (dependencies' wire dumps) never is.
+pub fn init(host: Option<&'static dyn log::Log>) {
+    if let Some(sink) = host {
+        if log::set_logger(sink).is_ok() {
             log::set_max_level(log::LevelFilter::Debug);
         }
         return;
@@ -73,6 +73,11 @@ pub fn init_default() {
     if log::set_logger(logger).is_ok() {
         log::set_max_level(level);
     }
+}
+
+/// [`init`] without a host sink: stderr (the CLI).
+pub fn init_default() {
+    init(None);
 }
 
 /// Longest untrusted text (in bytes of the original) a log line or a

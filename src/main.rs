@@ -310,15 +310,18 @@ fn monitor(src: &mut dyn Source) -> Result<(), Fail> {
         if fds.is_empty() {
             std::thread::sleep(std::time::Duration::from_millis(200));
         } else {
-            ovn_vif_rs::ffi::sys::poll_readable(&fds, 1000);
+            ovn_vif_rs::os::poll_readable(&fds, 1000);
         }
-        match src.drain(&mut table) {
-            Ok(false) => continue,
-            Ok(true) => {}
-            Err(e) => return Err(Fail::Env(format!("reading events: {e}"))),
+        // drain's `true` means "a decision may have changed"; the monitor
+        // shows every change of the ports and links, so it compares.
+        if let Err(e) = src.drain(&mut table) {
+            return Err(Fail::Env(format!("reading events: {e}")));
         }
         let after = table.canonical();
-        let stamp = ovn_vif_rs::ffi::sys::coarse_monotonic_ms();
+        if after == before {
+            continue;
+        }
+        let stamp = ovn_vif_rs::os::clock::coarse_monotonic_ms();
         let old: Vec<String> = before
             .ports
             .iter()

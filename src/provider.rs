@@ -155,11 +155,11 @@ pub struct Provider {
     /// fake in tests, whose kernels have no real netdevs): asked only to
     /// re-answer a holder during an outage or while the table is behind.
     ifindex_of: fn(&str) -> Option<u32>,
-    /// The table changed since `run` last returned: a drain or recheck on
-    /// the miss path of `prepare`, or a reload.  `run` reports it, so the
-    /// host (OVN with ovn-patch 0008 reconsiders plugged lports only when
-    /// their rows change or `run` returns true) never misses a change that
-    /// a `prepare` consumed.
+    /// A decision may have changed since `run` last returned (see
+    /// [`Provider::run`]), also in a drain or recheck on the miss path of
+    /// `prepare`.  `run` reports it, so the host (OVN with ovn-patch 0008
+    /// reconsiders plugged lports only when their rows change or `run`
+    /// returns true) never misses a change that a `prepare` consumed.
     unreported: bool,
 }
 
@@ -255,9 +255,13 @@ impl Provider {
         }
     }
 
-    /// The class's `run`: drain pending events; true if the table changed
-    /// since the previous `run` returned, in this drain or in one a
-    /// `prepare` did in between.
+    /// The class's `run`: drain pending events; true if a decision may
+    /// have changed since the previous `run` returned, in this drain or in
+    /// one a `prepare` did in between, and only then: a function's
+    /// plug-ready netdev or a PF's MAC appeared, went or changed, or the
+    /// table went behind or caught up ([`Table::decisions`]; a link no
+    /// port shows, a port function's state, a VF netdev's MAC are none);
+    /// the source became unavailable or available again; a reload.
     pub fn run(&mut self) -> bool {
         self.run_seen = true;
         self.stats.runs += 1;
@@ -365,10 +369,22 @@ impl Provider {
                     claims::FnId::of(&self.table, pf, req.function),
                     claims::TAKEOVER_ASKS
                 );
+                // The former holder's answer changed: `run` reports it.
+                self.unreported = true;
                 true
             }
             Decision::Refused { holder, .. } => {
                 self.stats.claim_refusals += 1;
+                // A contest ends in a takeover unless the holder asks in
+                // between (src/claims.rs).  OVN with ovn-patch 0008 asks a
+                // plugged holder only after `run` reported a change, while
+                // it retries the declined contender every iteration: left
+                // alone, the contender would take a function its holder
+                // still uses after a few iterations.  So a pending contest
+                // is reported: the next iteration asks every plugged lport
+                // (two lports asking for one function is a mistake of the
+                // CMS; this costs a full pass per iteration while it lasts).
+                self.unreported = true;
                 let f = claims::FnId::of(&self.table, pf, req.function);
                 self.log_refusal(
                     lport,
@@ -802,7 +818,12 @@ impl Provider {
     fn fail(&mut self, e: &io::Error) {
         let now = (self.clock)();
         let (new_reason, o) = match self.outage.take() {
-            None => (true, Outage::new(now, e)),
+            None => {
+                // The table's names become unavailable: `run` reports it
+                // (an empty table, e.g. a failed first load, had none).
+                self.unreported |= !self.table.is_empty();
+                (true, Outage::new(now, e))
+            }
             Some(mut o) => (o.failed_again(now, e), o),
         };
         let first = o.attempts() == 1;

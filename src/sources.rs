@@ -9,8 +9,8 @@ use std::time::SystemTime;
 use std::os::fd::RawFd;
 
 use crate::devlink::socket::{NetlinkSocket, Transport};
-use crate::ffi::poll::FileWatch;
 use crate::kernel::KernelSource;
+use crate::os::FileWatch;
 use crate::provider::Source;
 use crate::snapshot;
 use crate::table::Table;
@@ -112,10 +112,9 @@ impl Source for SnapshotSource {
             }
         }
         let fresh = self.read()?;
-        let changed = fresh.canonical() != table.canonical();
-        // Swapped whole: a lookup never sees a half-read file.
-        *table = fresh;
-        Ok(changed)
+        // Swapped whole: a lookup never sees a half-read file.  Changed
+        // when some request gets another answer (Table::decisions).
+        Ok(table.replace_with(fresh))
     }
 
     fn fds(&self) -> Vec<RawFd> {

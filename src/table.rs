@@ -29,6 +29,22 @@
 //!
 //! A zero or multicast MAC is never a key.
 //!
+//! ## Decisions
+//! [`Table::decisions`] counts the changes that can change a decision: the
+//! answer [`crate::lookup::lookup`] gives some request.  That is
+//! (a) a function's plug-ready netdev (the settled name and ifindex of the
+//! PCI_PF, VF or SF port indexed under a PF) appearing, disappearing or
+//! changing — a new or removed function, a rename, udev settling a name;
+//! (b) a PF's effective MAC appearing, disappearing or changing; (c) the
+//! table going behind or catching up.  Nothing else counts: a link no
+//! port shows, the MAC of a netdev that is no PF-MAC input, a port
+//! function's `state`/`opstate`, a port without a netdev, a shadowed
+//! duplicate, or a MAC whose source changes but not its value.  Each
+//! public mutator compares what it touched before and after, so a port
+//! re-sent with an unrelated attribute changed (removed and re-added
+//! inside) is no change.  The provider's `run` reports exactly these
+//! (ovn-patch 0008 reconsiders a plugged lport only then).
+//!
 //! ## Behind
 //! The netlink layer marks the table *behind* ([`Table::set_behind`]) when
 //! it knows the kernel has queued notifications it has not applied yet (a
@@ -171,6 +187,11 @@ pub struct Table {
     /// (PORT_NEW notset, then eth), and that scan made each event O(ports).
     shadowed: usize,
     generation: u64,
+    /// See [`Table::decisions`].
+    decisions: u64,
+    /// What the mutator running now touched, as it was before (module
+    /// docs, "Decisions"); empty between mutator calls.
+    touched: Vec<Touched>,
     /// Which table object this is (see [`Table::instance`]).
     instance: Instance,
 }
@@ -235,6 +256,8 @@ impl Table {
             behind: false,
             shadowed: 0,
             generation: 0,
+            decisions: 0,
+            touched: Vec::new(),
             instance: Instance::fresh(),
         }
     }
@@ -256,6 +279,7 @@ impl Table {
         }
         self.behind = behind;
         self.generation += 1;
+        self.decisions += 1;
         true
     }
 
@@ -276,6 +300,12 @@ impl Table {
     /// Bumped on every change; lets callers cache derived views.
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// Bumped on every change that can change a decision (module docs,
+    /// "Decisions"); a subset of [`Table::generation`]'s.
+    pub fn decisions(&self) -> u64 {
+        self.decisions
     }
 
     pub fn len(&self) -> usize {
@@ -349,6 +379,7 @@ impl Table {
     }
 
     fn set_indexed(&mut self, key: IndexKey, slot: Option<u32>) {
+        self.note_answer(key);
         fn put<K: std::hash::Hash + Eq>(m: &mut FastMap<K, u32>, k: K, v: Option<u32>) {
             match v {
                 Some(v) => m.insert(k, v),
@@ -413,7 +444,7 @@ impl Table {
     }
 
     /// Adds or replaces a port (devlink PORT_NEW / dump).  Returns whether
-    /// anything changed.
+    /// anything changed (stored; [`Table::decisions`] counts decisions).
     ///
     /// Two ports claiming the same key (same PF and VF number, same ifindex)
     /// cannot both be found: the smallest port id wins, deterministically,
@@ -423,7 +454,7 @@ impl Table {
             if self.entry(slot).port == port {
                 return false;
             }
-            self.remove_port(&port.id.clone());
+            self.remove_port_inner(&port.id.clone());
         }
         let dev = self.intern(&port.id.handle);
         let (name, settled) = self.netdev_view(&port);
@@ -482,11 +513,18 @@ impl Table {
             self.recompute_other_smartnic_devs(dev);
         }
         self.generation += 1;
+        self.settle_decisions();
         true
     }
 
     /// Removes a port (devlink PORT_DEL).  Returns whether it was known.
     pub fn remove_port(&mut self, id: &PortId) -> bool {
+        let known = self.remove_port_inner(id);
+        self.settle_decisions();
+        known
+    }
+
+    fn remove_port_inner(&mut self, id: &PortId) -> bool {
         let Some(&slot) = self.by_id.get(id) else {
             return false;
         };
@@ -590,6 +628,7 @@ impl Table {
         self.links.insert(ifindex, link);
         self.apply_link(ifindex, mac_changed);
         self.generation += 1;
+        self.settle_decisions();
         true
     }
 
@@ -600,6 +639,7 @@ impl Table {
         }
         self.apply_link(ifindex, true);
         self.generation += 1;
+        self.settle_decisions();
         true
     }
 
@@ -635,6 +675,14 @@ impl Table {
     }
 
     fn refresh_netdev(&mut self, slot: u32) {
+        let port = &self.entry(slot).port;
+        let key = self
+            .dev_index(&port.id.handle)
+            .and_then(|d| self.index_key(d, port))
+            .filter(|&k| self.indexed(k) == Some(slot));
+        if let Some(key) = key {
+            self.note_answer(key);
+        }
         let (name, settled) = self.netdev_view(&self.entry(slot).port);
         if let Some(e) = self.slots[slot as usize].as_mut() {
             e.name = name;
@@ -671,6 +719,7 @@ impl Table {
         };
         self.recompute_pf_macs(dev);
         self.generation += 1;
+        self.settle_decisions();
         true
     }
 
@@ -800,6 +849,9 @@ impl Table {
             .filter(|(k, _)| k.dev == dev)
             .map(|(k, m)| (*k, m.clone()))
             .collect();
+        for k in old.iter().map(|(k, _)| k).chain(want.keys()) {
+            self.note_mac(*k);
+        }
         for (k, m) in old {
             if want.get(&k) == Some(&m) {
                 want.remove(&k);
@@ -1006,6 +1058,9 @@ impl Table {
                 })
             })
             .count();
+        if !self.touched.is_empty() {
+            return Err("a mutator left touched answers unsettled".into());
+        }
         if shadowed != self.shadowed {
             return Err(format!(
                 "{} ports counted as shadowed, {shadowed} are",
@@ -1117,6 +1172,125 @@ impl Table {
         s.ifindex = self.by_ifindex.iter().map(|(i, v)| (*i, id(v))).collect();
         s
     }
+}
+
+/// A function's plug-ready netdev (settled name, ifindex), or a PF's
+/// effective MAC, as it was before the running mutator touched it.
+#[derive(Clone, Debug)]
+enum Touched {
+    Answer(IndexKey, Option<Answer>),
+    Mac(PfKey, Option<Mac>),
+}
+
+/// What [`crate::lookup::lookup`] plugs for one index key: the name and
+/// the netdev it is (a netdev re-created under the same name is another).
+type Answer = (Arc<str>, Option<u32>);
+
+/// Decisions (module docs): what a mutator touched, compared once it is
+/// done; whole-table comparison for tables swapped in.
+impl Table {
+    /// The answer under a PF/VF/SF key (`None` for PHYSICAL keys, which no
+    /// request resolves to).
+    fn answer(&self, key: IndexKey) -> Option<Answer> {
+        if matches!(key, IndexKey::Phys(..)) {
+            return None;
+        }
+        let e = self.entry(self.indexed(key)?);
+        let name = e.name.clone().filter(|_| e.settled)?;
+        Some((name, e.ifindex()))
+    }
+
+    fn note_answer(&mut self, key: IndexKey) {
+        if matches!(key, IndexKey::Phys(..))
+            || self
+                .touched
+                .iter()
+                .any(|t| matches!(t, Touched::Answer(k, _) if *k == key))
+        {
+            return;
+        }
+        let before = self.answer(key);
+        self.touched.push(Touched::Answer(key, before));
+    }
+
+    fn note_mac(&mut self, pf: PfKey) {
+        if self
+            .touched
+            .iter()
+            .any(|t| matches!(t, Touched::Mac(k, _) if *k == pf))
+        {
+            return;
+        }
+        let before = self.pf_mac.get(&pf).map(|m| m.mac);
+        self.touched.push(Touched::Mac(pf, before));
+    }
+
+    /// Ends a public mutator: bumps [`Table::decisions`] if anything it
+    /// touched differs from before.  Returns whether it did.
+    fn settle_decisions(&mut self) -> bool {
+        let touched = std::mem::take(&mut self.touched);
+        let changed = touched.iter().any(|t| match t {
+            Touched::Answer(k, before) => self.answer(*k) != *before,
+            Touched::Mac(k, before) => self.pf_mac.get(k).map(|m| m.mac) != *before,
+        });
+        self.touched = touched;
+        self.touched.clear();
+        if changed {
+            self.decisions += 1;
+        }
+        changed
+    }
+
+    /// Everything a decision depends on, independent of interning and
+    /// insertion order.
+    fn decision_view(&self) -> DecisionView {
+        let pk = |k: &PfKey| (self.dev_handle(k.dev).clone(), k.controller, k.pfnum);
+        let mut answers = BTreeMap::new();
+        let keys = self
+            .pf_port
+            .keys()
+            .map(|k| IndexKey::Pf(*k))
+            .chain(self.vf.keys().map(|(k, n)| IndexKey::Vf(*k, *n)))
+            .chain(self.sf.keys().map(|(k, n)| IndexKey::Sf(*k, *n)));
+        for key in keys {
+            let (k, which) = match key {
+                IndexKey::Pf(k) => (k, HitKey::Pf),
+                IndexKey::Vf(k, n) => (k, HitKey::Vf(n)),
+                IndexKey::Sf(k, n) => (k, HitKey::Sf(n)),
+                IndexKey::Phys(..) => continue,
+            };
+            if let Some(a) = self.answer(key) {
+                answers.insert((pk(&k), which), a);
+            }
+        }
+        DecisionView {
+            behind: self.behind,
+            macs: self.pf_mac.iter().map(|(k, m)| (pk(k), m.mac)).collect(),
+            answers,
+        }
+    }
+
+    /// Whether every request gets the same answer from both tables.
+    pub fn same_decisions(&self, other: &Table) -> bool {
+        self.decision_view() == other.decision_view()
+    }
+
+    /// Swaps in a table built afresh (a resync, a re-read snapshot),
+    /// carrying [`Table::decisions`] on: bumped once if some request gets
+    /// another answer from `fresh`.  Returns whether it was.
+    pub fn replace_with(&mut self, mut fresh: Table) -> bool {
+        let changed = !self.same_decisions(&fresh);
+        fresh.decisions = self.decisions + u64::from(changed);
+        *self = fresh;
+        changed
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct DecisionView {
+    behind: bool,
+    macs: BTreeMap<PkView, Mac>,
+    answers: BTreeMap<(PkView, HitKey), Answer>,
 }
 
 type PkView = (DevHandle, u32, u16);

@@ -755,6 +755,9 @@ fn malformed_notifications_are_counted_and_skipped() {
     let n = bad.len();
     bad[n - 8] = 0xff; // the last attribute (EXTERNAL, 8 bytes) claims 255
     k.push(Role::DevlinkMon, Ok(bad));
+    // VF 8 with its link: a new plug-ready function, so the drain reports
+    // a change (a port without a known link would change no answer).
+    k.link_new(&info(108, "c1pf0vf8", Mac([0, 0x53, 0, 1, 0, 8])));
     k.port_new(&vf_port(8));
     assert!(src.drain(&mut t).unwrap());
     assert_eq!(src.stats().parse_errors, 1);
@@ -787,21 +790,18 @@ fn udev_database_write_wakes_and_settles() {
     assert!(!t.entry_by_id(&vf_port(2).id).unwrap().settled);
     let _ = src.drain(&mut t); // nothing pending: drains the watch too
     assert!(
-        !ovn_vif_rs::ffi::sys::poll_readable(&[fd], 0),
+        !ovn_vif_rs::os::poll_readable(&[fd], 0),
         "idle: fd not readable"
     );
     d.udev_done(102);
     assert!(
-        ovn_vif_rs::ffi::sys::poll_readable(&[fd], 1000),
+        ovn_vif_rs::os::poll_readable(&[fd], 1000),
         "udev's write makes the fd readable"
     );
     assert!(src.drain(&mut t).unwrap(), "the drain settles the link");
     assert!(t.entry_by_id(&vf_port(2).id).unwrap().settled);
     assert!(src.unsettled().is_empty());
-    assert!(
-        !ovn_vif_rs::ffi::sys::poll_readable(&[fd], 0),
-        "drained: no spin"
-    );
+    assert!(!ovn_vif_rs::os::poll_readable(&[fd], 0), "drained: no spin");
 }
 
 /// The miss path's udev recheck runs at most once per interval: a burst

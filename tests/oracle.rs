@@ -53,10 +53,10 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use ovn_vif_rs::ffi::poll::test_support as poll_hook;
-use ovn_vif_rs::ffi::sys::test_support as clock_hook;
 use ovn_vif_rs::ffi::types::{vif_plug_class, PLUG_OP_REMOVE};
 use ovn_vif_rs::kernel::testing::{FakeKernel, Role};
 use ovn_vif_rs::kernel::KernelOptions;
+use ovn_vif_rs::os::clock::test_support as clock_hook;
 use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunction, PortId};
 use ovn_vif_rs::rtnl::parse::LinkInfo;
 use ovn_vif_rs::sources::test_support as source_hook;

@@ -43,9 +43,9 @@ use ovn_vif_rs::devlink::attrs::{IFLA_IFNAME, RTM_NEWLINK};
 use ovn_vif_rs::devlink::socket::{nlmsg_error, NetlinkSocket, Transport, RECV_BUF_LEN};
 use ovn_vif_rs::devlink::wire::{self, MsgBuilder, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
 use ovn_vif_rs::ffi::poll::test_support as poll_hook;
-use ovn_vif_rs::ffi::sys::test_support as clock_hook;
 use ovn_vif_rs::ffi::types::{vif_plug_class, PLUG_OP_REMOVE};
 use ovn_vif_rs::kernel::{Channel, KernelOptions, KernelSource};
+use ovn_vif_rs::os::clock::test_support as clock_hook;
 use ovn_vif_rs::sources::test_support as source_hook;
 use ovn_vif_rs::sources::Kernel;
 

@@ -235,6 +235,8 @@ fn run_hands_over_drained_descriptors() {
     let k = FakeKernel::new();
     populate(&k, 1);
     let mut p = provider(&k, &d);
+    // A new VF with its netdev's link: a change `run` reports.
+    k.link_new(&link(103, "c1pf0vf3"));
     k.add_port_61(&vf(3));
     let before = p.stats().drains;
     assert!(p.run());

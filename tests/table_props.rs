@@ -488,8 +488,37 @@ fn run(require_link: bool, ops: &[Op]) -> Result<(), TestCaseError> {
     for (step, op) in ops.iter().enumerate() {
         let before = t.canonical();
         let g = t.generation();
+        let (d, before_t) = (t.decisions(), t.clone());
         let changed = apply(&mut t, op);
         let ctx = || format!("step {step}: {op:?}");
+
+        // Decisions (src/table.rs module docs): counted exactly when the
+        // answers differ, and an uncounted step plugs every request the
+        // same netdev as before.
+        let counted = t.decisions() != d;
+        prop_assert_eq!(
+            counted,
+            !before_t.same_decisions(&t),
+            "{}: decisions counter vs answers",
+            ctx()
+        );
+        prop_assert!(!counted || changed, "{}: decision without change", ctx());
+        if !counted {
+            let plug = |t: &Table, r: &Request| {
+                lookup::lookup(t, r)
+                    .ok()
+                    .map(|f| (f.name.to_owned(), f.entry.ifindex()))
+            };
+            for r in &reqs {
+                prop_assert_eq!(
+                    plug(&before_t, r),
+                    plug(&t, r),
+                    "{}: {}: answer changed, no decision counted",
+                    ctx(),
+                    r
+                );
+            }
+        }
 
         if let Err(e) = t.check() {
             return Err(TestCaseError::fail(format!("{}: check failed: {e}", ctx())));

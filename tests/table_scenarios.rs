@@ -14,7 +14,7 @@ mod common;
 use common::*;
 use ovn_vif_rs::lookup::{explain, lookup, Refusal};
 use ovn_vif_rs::options::{self, Function, OptionError, OPT_PF_MAC, OPT_VF_NUM};
-use ovn_vif_rs::port::Flavour;
+use ovn_vif_rs::port::{Flavour, PortFunction};
 use ovn_vif_rs::table::{MacSource, PfSet, Table};
 
 const PF_MAC: &str = "00:53:00:00:00:42";
@@ -25,8 +25,11 @@ const SYSFS_MAC: &str = "00:53:00:00:00:51";
 fn init_store(require_link: bool) -> Table {
     let mut t = Table::new(require_link);
     if require_link {
+        // Stored, but no port shows these links yet: no decision can
+        // change (module docs of src/table.rs, "Decisions").
         assert!(t.upsert_link(link(10, "p0", "00:53:00:00:00:00", true)));
         assert!(t.upsert_link(link(100, "p0hpf", "", true)));
+        assert_eq!(t.decisions(), 0, "links no port shows are no decision");
     }
     assert!(t.upsert_port(physical(D0, 0, 0, 10, "p0")));
     assert!(t.upsert_port(pf(D0, 1, 0, 0, PF_MAC, 100, "p0hpf")));
@@ -927,6 +930,207 @@ fn duplicate_ifindex_uplink_mac_change() {
     t.upsert_link(link(10, "p0", "00:53:00:00:6a:01", true));
     assert_found(&t, &req_vf("00:53:00:00:6a:01", 0), "pf0vf0");
     assert_check(&t);
+}
+
+/// Steps one table and checks that `Table::decisions` moves exactly when
+/// expected, agrees with a whole-table comparison (`same_decisions`), and
+/// that an uncounted step leaves every answer as it was.
+struct Decisions {
+    t: Table,
+    reqs: Vec<ovn_vif_rs::options::Request>,
+}
+
+impl Decisions {
+    #[track_caller]
+    fn step(&mut self, what: &str, expect: bool, f: impl FnOnce(&mut Table)) {
+        let before = self.t.clone();
+        let d = self.t.decisions();
+        f(&mut self.t);
+        let counted = self.t.decisions() != d;
+        assert_eq!(counted, expect, "{what}: decision counted");
+        assert_eq!(
+            !before.same_decisions(&self.t),
+            expect,
+            "{what}: answers differ"
+        );
+        if !counted {
+            for r in &self.reqs {
+                // The same netdev plugged (refusal reasons may differ: a
+                // decline is a decline).
+                let plug = |t: &Table| {
+                    lookup(t, r)
+                        .ok()
+                        .map(|f| (f.name.to_owned(), f.entry.ifindex()))
+                };
+                assert_eq!(plug(&before), plug(&self.t), "{what}: {r}");
+            }
+        }
+        assert_check(&self.t);
+    }
+}
+
+/// What counts as a change that can change a decision (src/table.rs,
+/// "Decisions"), step by step, on a 6.1-like kernel table: a function's
+/// plug-ready netdev appearing, going or being renamed, a PF MAC change and
+/// the behind state count; links no port shows, a VF netdev's or the
+/// uplink's MAC (on a device with a PCI_PF port), port function state and
+/// VF hw_addr, ports without a netdev or not settled, a shadowed duplicate
+/// do not.
+#[test]
+fn decisions_count_only_what_can_change_an_answer() {
+    let new_pf = "00:53:00:00:00:43";
+    let mut s = Decisions {
+        t: Table::new(true),
+        reqs: vec![
+            req_pf(PF_MAC),
+            req_vf(PF_MAC, 0),
+            req_vf(PF_MAC, 1),
+            req_pf(new_pf),
+            req_vf(new_pf, 0),
+        ],
+    };
+    s.step("uplink link, no port", false, |t| {
+        t.upsert_link(link(10, "p0", "00:53:00:00:00:00", true));
+    });
+    s.step("unrelated link", false, |t| {
+        t.upsert_link(link(999, "eth9", "00:53:00:00:09:99", true));
+    });
+    s.step("unrelated link renamed", false, |t| {
+        t.upsert_link(link(999, "eth9b", "00:53:00:00:09:99", true));
+    });
+    s.step("PF port with a MAC: PF MAC appears", true, |t| {
+        t.upsert_port(pf(D0, 1, 0, 0, PF_MAC, 100, "p0hpf"));
+    });
+    s.step("uplink port beside a PCI_PF: no PF-MAC input", false, |t| {
+        t.upsert_port(physical(D0, 0, 0, 10, "p0"));
+    });
+    s.step("uplink MAC change on a device with a PCI_PF", false, |t| {
+        t.upsert_link(link(10, "p0", "00:53:00:00:00:01", true));
+    });
+    s.step(
+        "PF representor link settles: PF answer appears",
+        true,
+        |t| {
+            t.upsert_link(link(100, "p0hpf", "", true));
+        },
+    );
+    s.step("VF port, devlink type notset (no netdev)", false, |t| {
+        t.upsert_port(vf(D0, 2, 0, 0, 0, 0, ""));
+    });
+    s.step("VF netdev, link not reported yet", false, |t| {
+        t.upsert_port(vf(D0, 2, 0, 0, 0, 1000, "eth0"));
+    });
+    s.step("VF link, udev not done", false, |t| {
+        t.upsert_link(link(1000, "eth0", "", false));
+    });
+    s.step("udev renames it, not done", false, |t| {
+        t.upsert_link(link(1000, "pf0vf0", "", false));
+    });
+    s.step("udev done: a new function is plug-ready", true, |t| {
+        t.upsert_link(link(1000, "pf0vf0", "", true));
+    });
+    s.step("VF netdev MAC set", false, |t| {
+        t.upsert_link(link(1000, "pf0vf0", "00:53:00:00:10:00", true));
+    });
+    s.step("VF function hw_addr set", false, |t| {
+        t.upsert_port(vf(D0, 2, 0, 0, 0, 1000, "pf0vf0").fn_mac("00:53:00:00:20:00"));
+    });
+    s.step("VF function state/opstate flap", false, |t| {
+        let mut p = vf(D0, 2, 0, 0, 0, 1000, "pf0vf0");
+        p.function = Some(PortFunction {
+            hw_addr: Some(mac("00:53:00:00:20:00")),
+            state: Some(1),
+            opstate: Some(1),
+        });
+        t.upsert_port(p.clone());
+        p.function = Some(PortFunction {
+            hw_addr: Some(mac("00:53:00:00:20:00")),
+            state: Some(0),
+            opstate: Some(0),
+        });
+        t.upsert_port(p);
+    });
+    s.step("a duplicate VF port (shadowed)", false, |t| {
+        t.upsert_port(vf(D0, 9, 0, 0, 0, 0, ""));
+    });
+    s.step("the duplicate goes", false, |t| {
+        t.remove_port(&pid(D0, 9));
+    });
+    s.step("representor renamed", true, |t| {
+        t.upsert_link(link(1000, "vm1-rep", "00:53:00:00:10:00", true));
+    });
+    s.step("same netdev name, another netdev (re-created)", true, |t| {
+        t.upsert_port(vf(D0, 2, 0, 0, 0, 1001, "vm1-rep"));
+        t.upsert_link(link(1001, "vm1-rep", "", true));
+        t.remove_link(1000);
+    });
+    s.step("second VF", true, |t| {
+        t.upsert_link(link(1002, "pf0vf1", "", true));
+        t.upsert_port(vf(D0, 3, 0, 0, 1, 1002, "pf0vf1"));
+    });
+    s.step("PF MAC change", true, |t| {
+        t.upsert_port(pf(D0, 1, 0, 0, new_pf, 100, "p0hpf"));
+    });
+    assert_eq!(resolve(&s.t, &req_vf(new_pf, 0)).as_deref(), Ok("vm1-rep"));
+    s.step("behind", true, |t| {
+        t.set_behind(true);
+    });
+    s.step("still behind", false, |t| {
+        t.set_behind(true);
+    });
+    s.step("caught up", true, |t| {
+        t.set_behind(false);
+    });
+    s.step("VF netdev detached (6.1 delete, step 1)", true, |t| {
+        t.upsert_port(vf(D0, 3, 0, 0, 1, 0, ""));
+    });
+    s.step("VF port gone (step 2)", false, |t| {
+        t.remove_port(&pid(D0, 3));
+    });
+    s.step("its link gone", false, |t| {
+        t.remove_link(1002);
+    });
+    s.step("unrelated link gone", false, |t| {
+        t.remove_link(999);
+    });
+}
+
+/// A device without PCI_PF ports (ConnectX-6 in switchdev mode): the
+/// uplink's netdev MAC is the PF MAC, so its change counts; on a device
+/// with a PCI_PF it does not (above).  A smart_nic MAC counts only when it
+/// becomes a PF's MAC.
+#[test]
+fn decisions_count_pf_mac_inputs_only_when_they_are_used() {
+    let mut s = Decisions {
+        t: Table::new(true),
+        reqs: vec![
+            req_vf("00:53:00:00:6a:00", 0),
+            req_vf("00:53:00:00:6a:01", 0),
+            req_vf(SYSFS_MAC, 0),
+        ],
+    };
+    s.step("uplink port, no link yet", false, |t| {
+        t.upsert_port(physical(D0, 0, 0, 10, "p0"));
+    });
+    s.step("uplink link with a MAC: PF MAC appears", true, |t| {
+        t.upsert_link(link(10, "p0", "00:53:00:00:6a:00", true));
+    });
+    s.step("VF", true, |t| {
+        t.upsert_link(link(1000, "pf0vf0", "", true));
+        t.upsert_port(vf(D0, 2, 0, 0, 0, 1000, "pf0vf0"));
+    });
+    s.step("uplink MAC change", true, |t| {
+        t.upsert_link(link(10, "p0", "00:53:00:00:6a:01", true));
+    });
+    s.step("uplink renamed, same MAC", false, |t| {
+        t.upsert_link(link(10, "uplink0", "00:53:00:00:6a:01", true));
+    });
+    s.step("smart_nic MAC with no PCI_PF to give it to", false, |t| {
+        t.set_smartnic_pf_mac(&handle(D0), 0, Some(mac(SYSFS_MAC)));
+    });
+    s.step("smart_nic MAC forgotten", false, |t| {
+        t.set_smartnic_pf_mac(&handle(D0), 0, None);
+    });
 }
 
 #[test]

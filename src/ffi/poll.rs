@@ -1,5 +1,6 @@
-//! Wakeups: the provider's descriptors in the host's poll loop, and a
-//! file watch (inotify) that gives the snapshot source such a descriptor.
+//! Wakeups: the provider's descriptors in the host's poll loop.  (The
+//! descriptors themselves come from the sources: netlink sockets, and the
+//! inotify watches of `crate::os::watch`.)
 //!
 //! ovn-controller sleeps in `poll_block()` until one of the descriptors or
 //! timers registered during the main-loop iteration fires.  Each `run`
@@ -20,22 +21,9 @@
 //! `poll_fd_wait_at` and `poll_timer_wait_at` are weak references of the C
 //! shim; in a host without them (no OVS poll loop) nothing is registered.
 
-use std::ffi::{CString, OsStr};
-use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::os::fd::RawFd;
 
-/// The shim's functions: internal (not exported, kept out of the header).
-/// cbindgen:ignore
-mod shim {
-    use std::os::raw::{c_char, c_int, c_short};
-    extern "C" {
-        pub fn ovn_vif_rs_shim_poll_available() -> bool;
-        pub fn ovn_vif_rs_shim_poll_fd_wait(fd: c_int, events: c_short, at: *const c_char) -> bool;
-        pub fn ovn_vif_rs_shim_poll_timer_wait(msec: i64, at: *const c_char) -> bool;
-    }
-}
+use super::shim;
 
 /// What `poll_block()`'s "wakeup due to [POLLIN] on fd N (...) at WHERE"
 /// debug line names.  Static: OVS keeps the pointer until poll_block().
@@ -107,124 +95,6 @@ pub fn wait_timer(ms: u64) -> bool {
     unsafe { shim::ovn_vif_rs_shim_poll_timer_wait(ms, WHERE.as_ptr()) }
 }
 
-/// Watches one file for replacement and rewrites (inotify on its directory,
-/// so `mv new file` is seen as well as in-place writes).  The descriptor is
-/// non-blocking; [`FileWatch::drain`] consumes what is pending.
-#[derive(Debug)]
-pub struct FileWatch {
-    fd: OwnedFd,
-    name: Vec<u8>,
-}
-
-/// Events that mean "the file may have new content" (not IN_MODIFY: a
-/// writer in the middle of its writes has not finished the file).
-const MASK: u32 = libc::IN_CLOSE_WRITE
-    | libc::IN_MOVED_TO
-    | libc::IN_MOVED_FROM
-    | libc::IN_DELETE
-    | libc::IN_ATTRIB;
-
-impl FileWatch {
-    /// Starts watching `path` (which need not exist yet; its directory
-    /// must).
-    pub fn new(path: &Path) -> io::Result<FileWatch> {
-        let name = path
-            .file_name()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?
-            .as_bytes()
-            .to_vec();
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.as_os_str(),
-            _ => OsStr::new("."),
-        };
-        let dir = CString::new(dir.as_bytes())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
-        // SAFETY: plain syscall; the result is checked.
-        let raw = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `raw` is a fresh descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        // SAFETY: `fd` is an inotify descriptor, `dir` a NUL-terminated path.
-        let wd = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), dir.as_ptr(), MASK) };
-        if wd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(FileWatch { fd, name })
-    }
-
-    /// Watches every file of directory `dir` (any file created, replaced
-    /// or removed there is a hit): udev's database, `/run/udev/data`.
-    pub fn directory(dir: &Path) -> io::Result<FileWatch> {
-        let mut w = FileWatch::new(&dir.join("x"))?;
-        w.name.clear();
-        Ok(w)
-    }
-
-    pub fn fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
-    }
-
-    /// Consumes every pending event without blocking.  `Ok(true)` if one
-    /// concerned the file, or events were lost (queue overflow, watch
-    /// removed): the caller should re-read it.
-    pub fn drain(&self) -> io::Result<bool> {
-        let mut hit = false;
-        // Not zeroed: a drain runs on every miss, and clearing 4 KiB cost
-        // more than everything else a miss does; only the `n` bytes the
-        // kernel wrote are ever read.
-        let mut buf = std::mem::MaybeUninit::<[u8; 4096]>::uninit();
-        loop {
-            // SAFETY: the kernel writes at most 4096 bytes into `buf`, which
-            // is that large; an uninitialised destination is fine for read(2).
-            let n = unsafe { libc::read(self.fd(), buf.as_mut_ptr().cast(), 4096) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                return match e.kind() {
-                    io::ErrorKind::WouldBlock => Ok(hit),
-                    io::ErrorKind::Interrupted => continue,
-                    _ => Err(e),
-                };
-            }
-            if n == 0 {
-                return Ok(hit);
-            }
-            // SAFETY: read(2) returned n > 0, so the first n bytes of `buf`
-            // (n <= 4096) are initialised by the kernel.
-            let got = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n as usize) };
-            hit |= self.scan(got);
-        }
-    }
-
-    /// Walks `struct inotify_event { int wd; u32 mask, cookie, len; char
-    /// name[len]; }` records (bounds-checked, native endianness).
-    fn scan(&self, mut b: &[u8]) -> bool {
-        let mut hit = false;
-        let word = |b: &[u8], at: usize| -> u32 {
-            let mut w = [0u8; 4];
-            w.copy_from_slice(&b[at..at + 4]);
-            u32::from_ne_bytes(w)
-        };
-        while b.len() >= 16 {
-            let mask = word(b, 4);
-            let len = word(b, 12) as usize;
-            let Some(name) = b.get(16..16 + len) else {
-                return true; // truncated record: be safe, re-read
-            };
-            let name = name.split(|&c| c == 0).next().unwrap_or_default();
-            if mask & (libc::IN_Q_OVERFLOW | libc::IN_IGNORED) != 0
-                || self.name.is_empty()
-                || name == self.name
-            {
-                hit = true;
-            }
-            b = &b[16 + len..];
-        }
-        hit
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,41 +105,5 @@ mod tests {
         assert!(!available());
         assert_eq!(wait_readable(&[0, 1, -1]), 0);
         assert!(!wait_timer(1000));
-    }
-
-    fn readable(fd: RawFd, ms: i32) -> bool {
-        let mut p = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut p, 1, ms) == 1 }
-    }
-
-    #[test]
-    fn watch_sees_rewrite_and_rename_but_not_other_files() -> io::Result<()> {
-        let dir = std::env::temp_dir().join(format!("ovn-vif-rs-watch-{}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        let file = dir.join("ports.snap");
-        std::fs::write(&file, "a\n")?;
-        let w = FileWatch::new(&file)?;
-        assert!(!readable(w.fd(), 0));
-        assert!(!w.drain()?);
-
-        std::fs::write(dir.join("other"), "x")?;
-        assert!(readable(w.fd(), 1000));
-        assert!(!w.drain()?, "another file in the directory");
-        assert!(!readable(w.fd(), 0), "drained");
-
-        std::fs::write(&file, "b\n")?;
-        assert!(readable(w.fd(), 1000));
-        assert!(w.drain()?);
-
-        std::fs::write(dir.join("new"), "c\n")?;
-        std::fs::rename(dir.join("new"), &file)?;
-        assert!(w.drain()?, "replaced by rename");
-        assert!(!w.drain()?);
-        std::fs::remove_dir_all(&dir)
     }
 }

@@ -18,6 +18,7 @@
  * library fine: the symbols resolve to NULL, which every function here
  * checks.  See docs/hosting.md.
  *
+ * The Rust declarations of this file's functions are in src/ffi/shim.rs.
  * Nothing here is exported from the .so (rustc exports only #[no_mangle] pub Rust items).
  * Never link libopenvswitch into the library: that would be a second copy
  * of OVS's global state (module list, poll loop, unixctl commands). */

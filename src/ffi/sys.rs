@@ -1,44 +1,6 @@
-//! Small libc wrappers that need `unsafe`, kept here so the rest of the
-//! crate stays safe.
-
-/// Milliseconds of `CLOCK_MONOTONIC_COARSE`: served from the vDSO without
-/// entering the kernel on Linux (unlike `Instant::now()` on clocksources the
-/// vDSO cannot read, e.g. some VMs), with jiffy resolution — plenty for the
-/// provider's 100 ms freshness rule.
-pub fn coarse_monotonic_ms() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; clock_gettime only writes it.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
-    if rc != 0 {
-        return 0;
-    }
-    let ms = (ts.tv_sec as u64).saturating_mul(1000) + (ts.tv_nsec as u64) / 1_000_000;
-    #[cfg(feature = "test-support")]
-    let ms = ms.saturating_add(test_support::offset_ms());
-    ms
-}
-
-/// Test hook (feature `test-support`, never in the shipped library): an
-/// offset added to [`coarse_monotonic_ms`], so tests move the provider's
-/// clock forward (freshness rule, back-offs) without sleeping.
-#[cfg(feature = "test-support")]
-pub mod test_support {
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    static OFFSET_MS: AtomicU64 = AtomicU64::new(0);
-
-    /// Moves the clock `ms` forward (it never goes back).
-    pub fn advance_ms(ms: u64) {
-        OFFSET_MS.fetch_add(ms, Ordering::Relaxed);
-    }
-
-    pub(super) fn offset_ms() -> u64 {
-        OFFSET_MS.load(Ordering::Relaxed)
-    }
-}
+//! The strings the provider hands to C: `malloc`ed copies that OVN's
+//! `ctx_out` owns until `vif_plug_port_ctx_destroy` frees them.  (The OS
+//! calls the safe code needs are in `crate::os`.)
 
 /// Copies `s` into a `malloc`ed NUL-terminated string (NULL if out of
 /// memory), to be released with [`free_cstring`].  An interior NUL (never
@@ -86,67 +48,9 @@ pub unsafe fn free_cstring(p: *mut libc::c_char) {
     unsafe { libc::free(p.cast()) }
 }
 
-/// Waits until one of `fds` is readable or `timeout_ms` passes (for the
-/// CLI's `monitor`; the provider itself never blocks).  Returns whether any
-/// descriptor is readable.
-pub fn poll_readable(fds: &[std::os::fd::RawFd], timeout_ms: i32) -> bool {
-    let mut pfds: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|&fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
-    // SAFETY: `pfds` is a valid array of `pfds.len()` pollfd structs that
-    // poll may write `revents` into.
-    let rc = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
-    rc > 0
-}
-
-/// The resolution of [`coarse_monotonic_ms`] in whole ms, rounded up
-/// (a jiffy: 1 to 10 ms; 10 if it cannot be read).  A timer computed from
-/// the coarse clock is lengthened by it: the coarse clock lags the real
-/// one by up to that much, so a timer for exactly the computed delay can
-/// fire before the deadline is due by the coarse clock, and the host loops
-/// once for nothing.
-pub fn coarse_resolution_ms() -> u64 {
-    static RES: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *RES.get_or_init(|| {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid, writable timespec; clock_getres only
-        // writes it.
-        let rc = unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
-        if rc != 0 {
-            return 10;
-        }
-        let ns = (ts.tv_sec as u64)
-            .saturating_mul(1_000_000_000)
-            .saturating_add(ts.tv_nsec as u64);
-        ns.div_ceil(1_000_000).clamp(1, 1_000)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn coarse_resolution_is_a_few_ms() {
-        let r = coarse_resolution_ms();
-        assert!((1..=1_000).contains(&r), "{r}");
-    }
-
-    #[test]
-    fn clock_moves_forward() {
-        let a = coarse_monotonic_ms();
-        std::thread::sleep(std::time::Duration::from_millis(30));
-        let b = coarse_monotonic_ms();
-        assert!(a > 0 && b >= a + 20, "{a} -> {b}");
-    }
 
     #[test]
     fn cstring_round_trip() {

@@ -21,44 +21,12 @@ use std::os::raw::{c_char, c_int, c_void};
 use std::sync::Once;
 
 use super::panic::boundary;
-use super::vtable::state;
+use super::shim::{self, unixctl_conn};
 use crate::lookup::describe_pf;
 use crate::options::{self, OPT_PREFIX};
 use crate::provider::Provider;
+use crate::state::state;
 use crate::table::Table;
-
-/// The shim's functions: internal (not exported, kept out of the header).
-/// cbindgen:ignore
-#[allow(non_camel_case_types)]
-mod shim {
-    use std::os::raw::{c_char, c_int, c_void};
-
-    /// `struct unixctl_conn` (opaque).
-    #[repr(C)]
-    pub struct unixctl_conn {
-        _private: [u8; 0],
-    }
-
-    /// `unixctl_cb_func`.
-    pub type unixctl_cb =
-        unsafe extern "C" fn(*mut unixctl_conn, c_int, *const *const c_char, *mut c_void);
-
-    extern "C" {
-        pub fn ovn_vif_rs_shim_unixctl_register(
-            name: *const c_char,
-            usage: *const c_char,
-            min_args: c_int,
-            max_args: c_int,
-            cb: unixctl_cb,
-        ) -> bool;
-        pub fn ovn_vif_rs_shim_unixctl_reply(
-            conn: *mut unixctl_conn,
-            ok: bool,
-            body: *const c_char,
-        );
-    }
-}
-use shim::unixctl_conn;
 
 pub const CMD_SHOW: &str = "vif-plug-representor/show";
 pub const CMD_LOOKUP: &str = "vif-plug-representor/lookup";

@@ -10,8 +10,8 @@
 //! No vlog rate limiting: the provider rate-limits its repeated lines
 //! itself (src/provider.rs), one mechanism.
 //!
-//! In a host without OVS symbols the shim reports "not hosted" and
-//! `crate::logging` keeps the stderr logger.
+//! In a host without OVS symbols the shim reports "not hosted",
+//! [`host_logger`] is `None`, and `crate::logging` uses stderr.
 
 use std::ffi::CString;
 use std::os::raw::c_int;
@@ -24,17 +24,9 @@ pub const VLL_WARN: c_int = 3;
 pub const VLL_INFO: c_int = 4;
 pub const VLL_DBG: c_int = 5;
 
-/// The shim's functions: internal (not exported, kept out of the header).
-/// cbindgen:ignore
-mod shim {
-    use std::os::raw::{c_char, c_int};
-    extern "C" {
-        pub fn ovn_vif_rs_shim_vlog_hosted() -> bool;
-        pub fn ovn_vif_rs_shim_vlog_min_level() -> c_int;
-        pub fn ovn_vif_rs_shim_vlog(level: c_int, msg: *const c_char);
-    }
-}
-use shim::*;
+use super::shim::{
+    ovn_vif_rs_shim_vlog, ovn_vif_rs_shim_vlog_hosted, ovn_vif_rs_shim_vlog_min_level,
+};
 
 /// Whether the host exports OVS vlog and our module is registered.
 pub fn hosted() -> bool {
@@ -77,6 +69,13 @@ pub fn write(level: c_int, line: &str) {
     unsafe { ovn_vif_rs_shim_vlog(level, text.as_ptr()) }
 }
 
+/// The logger `init` hands to `crate::logging` (src/ffi/host.rs): the vlog
+/// bridge when the host exports OVS vlog, else `None` (stderr).
+pub fn host_logger() -> Option<&'static dyn log::Log> {
+    static VLOG: VlogLogger = VlogLogger;
+    hosted().then_some(&VLOG as &'static dyn log::Log)
+}
+
 /// The `log::Log` that forwards to vlog.  `log`'s max level is set to
 /// `Debug` when it is installed, so `trace!` (dependencies' wire dumps)
 /// never reaches ovn-controller's log.
@@ -115,6 +114,7 @@ mod tests {
         assert!(!enabled(VLL_EMER));
         write(VLL_ERR, "dropped: no vlog in this process");
         write(VLL_ERR, "with\0nul");
+        assert!(host_logger().is_none());
         assert!(!log::Log::enabled(
             &VlogLogger,
             &log::Metadata::builder().level(log::Level::Error).build()

@@ -2,62 +2,28 @@
 //!
 //! Each entry point: runs through [`boundary`] (no panic reaches C),
 //! converts C arguments with a `// SAFETY:` note on what OVN guarantees,
-//! and calls safe code in [`crate::provider`].  The provider state lives in
-//! one mutex-protected global: OVN calls us from ovn-controller's main
-//! thread only, so the lock is never contended (~20 ns), but it keeps the
-//! library sound if a host ever calls from two threads.
+//! and calls safe code in [`crate::provider`] on the provider of
+//! [`crate::state`] (one mutex-protected global, shared with the appctl
+//! commands of [`super::unixctl`]).
 
 use std::borrow::Cow;
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
-use std::sync::{Mutex, MutexGuard};
 
 use super::panic::boundary;
 use super::smap;
-use super::sys::{coarse_monotonic_ms, free_cstring, malloc_cstring, malloc_ifname};
+use super::sys::{free_cstring, malloc_cstring, malloc_ifname};
 use super::types::*;
 use crate::options::{self, Request, OPT_PREFIX};
+use crate::os::clock::{coarse_monotonic_ms, coarse_resolution_ms};
 use crate::provider::{Provider, Wakeup};
+use crate::state::state;
 use crate::table::NetdevName;
-
-/// The provider, `None` before `init` / after `destroy`.  A provider whose
-/// source is unavailable is still `Some` (in an outage: it declines every
-/// CREATE and retries, see `crate::provider`).
-static STATE: Mutex<Option<Provider>> = Mutex::new(None);
-
-/// Locks the state.  If a panic poisoned the lock (the state may be half
-/// updated), the table is reloaded from the source before serving again;
-/// if that fails the provider is in an outage (declines every CREATE, says
-/// so in the log) until a retry on its back-off loads the table.
-pub(super) fn state() -> MutexGuard<'static, Option<Provider>> {
-    match STATE.lock() {
-        Ok(g) => g,
-        Err(poisoned) => {
-            let mut g = poisoned.into_inner();
-            STATE.clear_poison();
-            if let Some(p) = g.as_mut() {
-                match p.reload() {
-                    Ok(()) => {
-                        log::warn!("recovered from an internal error: representor table reloaded")
-                    }
-                    Err(e) => {
-                        log::error!(
-                            "recovering from an internal error failed ({e}): declining every \
-                             port until the representor table loads again (retrying)"
-                        );
-                    }
-                }
-            }
-            g
-        }
-    }
-}
 
 unsafe extern "C" fn representor_init() -> c_int {
     boundary("init", libc::EIO, || {
-        crate::logging::init_default();
-        // ovn-appctl commands, once per process (src/ffi/unixctl.rs).
-        super::unixctl::register_once();
+        // The log sink and the ovn-appctl commands (src/ffi/host.rs).
+        super::host::attach();
         let mut g = state();
         if g.is_some() {
             return 0;
@@ -206,8 +172,8 @@ fn register(w: Wakeup) {
         }
         Wakeup::Timer(ms) => {
             // Computed from the coarse clock: rounded up by its resolution
-            // (src/ffi/sys.rs), or it may fire a tick before it is due.
-            super::poll::wait_timer(ms.saturating_add(super::sys::coarse_resolution_ms()));
+            // (src/os/clock.rs), or it may fire a tick before it is due.
+            super::poll::wait_timer(ms.saturating_add(coarse_resolution_ms()));
         }
         Wakeup::ReadableUntil(fds, ms) => {
             super::poll::wait_readable(&fds);
@@ -384,7 +350,9 @@ pub extern "C" fn ovn_vif_rs_version() -> *const c_char {
 mod tests {
     use super::*;
     use crate::ffi::smap::testing;
+    use crate::state::STATE;
     use std::ffi::CStr;
+    use std::sync::{Mutex, MutexGuard};
 
     fn ctx_in(lport: &'static CStr, opts: &testing::OwnedSmap) -> vif_plug_port_ctx_in {
         vif_plug_port_ctx_in {
