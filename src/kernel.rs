@@ -65,15 +65,18 @@ use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::devlink::attrs::{DEVLINK_GENL_MCGRP_CONFIG_NAME, DEVLINK_GENL_NAME, RTNLGRP_LINK};
+use crate::devlink::attrs::{DEVLINK_GENL_MCGRP_CONFIG_NAME, DEVLINK_GENL_NAME};
 use crate::devlink::parse::{
-    emit_port_dump_request, parse_port_dump_payload, parse_port_payload, FamilyInfo, PortEvent,
+    emit_port_dump_request, parse_port_dump_payload, parse_port_payload, PortEvent,
 };
-use crate::devlink::socket::{self, NetlinkSocket, Transport, RECV_BUF_LEN};
-use crate::devlink::wire::{self, ParseError};
+use crate::netlink::genl::{self, FamilyInfo};
+use crate::netlink::socket::{self, NetlinkSocket, Transport, RECV_BUF_LEN};
+use crate::netlink::wire::{self, ParseError};
 use crate::os::FileWatch;
 use crate::port::{DevHandle, DevlinkPort, Flavour, Link, PortId};
-use crate::rtnl::parse::{emit_getlink_dump_request, parse_link_payload, LinkEvent, LinkInfo};
+use crate::rtnl::parse::{
+    emit_getlink_dump_request, parse_link_payload, LinkEvent, LinkInfo, RTNLGRP_LINK,
+};
 use crate::rtnl::settled::UdevProbe;
 use crate::smartnic::SmartNicReader;
 use crate::table::Table;
@@ -319,7 +322,7 @@ pub fn resolve_devlink<T: Transport + ?Sized>(
     buf: &mut [u8],
     seq: u32,
 ) -> io::Result<FamilyInfo> {
-    let family = match socket::resolve_family(t, buf, seq, DEVLINK_GENL_NAME) {
+    let family = match genl::resolve_family(t, buf, seq, DEVLINK_GENL_NAME) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(io::Error::new(
@@ -497,7 +500,7 @@ impl<T: Transport> KernelSource<T> {
     /// A full dump (links, ports, smart_nic) into a new table in kernel
     /// mode.
     pub fn load(&mut self) -> io::Result<Table> {
-        self.build(Table::new(true))
+        self.build(Table::new(crate::table::LinkPolicy::RequireLink))
     }
 
     /// Fills `table` (empty) from full dumps, redoing interrupted ones.
@@ -728,9 +731,7 @@ impl<T: Transport> KernelSource<T> {
                     LinkEvent::New(l) => l.ifindex,
                     LinkEvent::Del(i) => *i,
                 };
-                dirty |= table
-                    .entry_by_ifindex(ifindex)
-                    .is_some_and(|e| e.port.flavour == Flavour::Physical);
+                dirty |= table.flavour_by_ifindex(ifindex) == Some(Flavour::Physical);
                 let event = self.link_event(table, ev);
                 log::debug!("rtnetlink event: {event:?}");
                 apply(table, event);
@@ -1008,13 +1009,8 @@ pub fn dump_ports<T: Transport + ?Sized>(
 fn touches_pf_mac(table: &Table, ev: &PortEvent) -> bool {
     let is_pf = |f: Flavour| matches!(f, Flavour::Physical | Flavour::PciPf);
     match ev {
-        PortEvent::New(p) => {
-            is_pf(p.flavour)
-                || table
-                    .entry_by_id(&p.id)
-                    .is_some_and(|e| is_pf(e.port.flavour))
-        }
-        PortEvent::Del(id) => table.entry_by_id(id).is_some_and(|e| is_pf(e.port.flavour)),
+        PortEvent::New(p) => is_pf(p.flavour) || table.flavour_by_id(&p.id).is_some_and(is_pf),
+        PortEvent::Del(id) => table.flavour_by_id(id).is_some_and(is_pf),
     }
 }
 
@@ -1096,13 +1092,12 @@ pub mod testing {
 
     use super::{KernelOptions, KernelSource};
     use crate::devlink::attrs::*;
-    use crate::devlink::parse::{
-        emit_family_message, emit_port_message, parse_genl_header, FamilyInfo,
-    };
-    use crate::devlink::socket::{emit_done, emit_error, Transport};
-    use crate::devlink::wire::{self, NLM_F_DUMP_INTR, NLM_F_MULTI};
+    use crate::devlink::parse::emit_port_message;
+    use crate::netlink::genl::{emit_family_message, parse_genl_header, FamilyInfo, GENL_ID_CTRL};
+    use crate::netlink::socket::{emit_done, emit_error, Transport};
+    use crate::netlink::wire::{self, NLM_F_DUMP_INTR, NLM_F_MULTI};
     use crate::port::{DevlinkPort, PortId};
-    use crate::rtnl::parse::{emit_dellink, emit_newlink, LinkInfo};
+    use crate::rtnl::parse::{emit_dellink, emit_newlink, LinkInfo, RTM_DELLINK, RTM_GETLINK};
 
     /// The fake's sockets are named like the real ones.
     pub use super::Channel as Role;

@@ -27,6 +27,7 @@ pub mod ffi;
 pub mod kernel;
 pub mod logging;
 pub mod lookup;
+pub mod netlink;
 pub mod options;
 #[allow(unsafe_code)]
 pub mod os;

@@ -176,7 +176,7 @@ fn decide(table: &Table, lport: &str, req: &Request) -> Result<(), Fail> {
             println!(
                 "{lport}: PLUG {} — {req}: {}",
                 f.name,
-                lookup::describe_port(f.entry)
+                lookup::describe_port(&f.entry)
             );
             Ok(())
         }
@@ -265,14 +265,14 @@ fn json_entry(e: &Entry) -> String {
         opt(p.sfnum.map(|n| n.to_string())),
         opt(p.number.map(|n| n.to_string())),
         opt(p.function.as_ref().and_then(|f| f.hw_addr).map(|m| json_str(&m.to_string()))),
-        opt(e.name.as_deref().map(json_str)),
+        opt(e.name.map(json_str)),
         opt(e.ifindex().map(|n| n.to_string())),
         e.settled
     )
 }
 
 fn dump_json(table: &Table) -> String {
-    let ports: Vec<String> = table.entries().into_iter().map(json_entry).collect();
+    let ports: Vec<String> = table.entries().iter().map(json_entry).collect();
     let pfs: Vec<String> = table
         .pf_macs()
         .into_iter()

@@ -206,24 +206,14 @@ pub struct DevlinkPort {
 }
 
 impl DevlinkPort {
-    /// The PF number this port belongs to.  PHYSICAL ports carry their PF
-    /// number as the port number (mlx5: uplink of PF n is port n).
+    /// The PF number this port belongs to (see [`pf_number`]).
     pub fn pf_number(&self) -> Option<u16> {
-        match self.flavour {
-            Flavour::Physical => self
-                .pfnum
-                .or_else(|| self.number.and_then(|n| u16::try_from(n).ok())),
-            Flavour::PciPf | Flavour::PciVf | Flavour::PciSf => self.pfnum,
-            Flavour::Other(_) => None,
-        }
+        pf_number(self.flavour, self.pfnum, self.number)
     }
 
     /// The host function's MAC as reported by the port function, when usable.
     pub fn function_mac(&self) -> Option<Mac> {
-        self.function
-            .as_ref()
-            .and_then(|f| f.hw_addr)
-            .filter(Mac::is_usable)
+        usable_function_mac(self.function.as_ref())
     }
 
     /// iproute2-style `phys_port_name`, the way mlx5 and our simulator name
@@ -256,4 +246,19 @@ pub struct Link {
     /// udev has finished with this netdev (or udev is not running): its name
     /// is final.  See `crate::rtnl::settled` for the rule.
     pub settled: bool,
+}
+
+/// The PF number a port of `flavour` belongs to.  PHYSICAL ports carry
+/// their PF number as the port number (mlx5: uplink of PF n is port n).
+pub fn pf_number(flavour: Flavour, pfnum: Option<u16>, number: Option<u32>) -> Option<u16> {
+    match flavour {
+        Flavour::Physical => pfnum.or_else(|| number.and_then(|n| u16::try_from(n).ok())),
+        Flavour::PciPf | Flavour::PciVf | Flavour::PciSf => pfnum,
+        Flavour::Other(_) => None,
+    }
+}
+
+/// A port function's MAC when it is usable as a key.
+pub fn usable_function_mac(function: Option<&PortFunction>) -> Option<Mac> {
+    function.and_then(|f| f.hw_addr).filter(Mac::is_usable)
 }

@@ -8,8 +8,8 @@ use std::time::SystemTime;
 
 use std::os::fd::RawFd;
 
-use crate::devlink::socket::{NetlinkSocket, Transport};
 use crate::kernel::KernelSource;
+use crate::netlink::socket::{NetlinkSocket, Transport};
 use crate::os::FileWatch;
 use crate::provider::Source;
 use crate::snapshot;
@@ -69,12 +69,13 @@ impl SnapshotSource {
     fn read(&mut self) -> io::Result<Table> {
         let stamp = self.stamp()?;
         let text = std::fs::read_to_string(&self.path).map_err(|e| self.err(e))?;
-        let table = snapshot::parse(&text, false).map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{}: {e}", self.path.display()),
-            )
-        })?;
+        let table =
+            snapshot::parse(&text, crate::table::LinkPolicy::TrustDevlink).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{}: {e}", self.path.display()),
+                )
+            })?;
         self.seen = Some(stamp);
         Ok(table)
     }
@@ -333,7 +334,7 @@ mod tests {
             .open(&file)?
             .set_modified(mtime)?;
         assert!(s.drain(&mut t)?, "same size and mtime, new content");
-        assert_eq!(t.entries()[0].name.as_deref(), Some("pf0xyz"));
+        assert_eq!(t.entries()[0].name, Some("pf0xyz"));
         assert!(!s.drain(&mut t)?);
         std::fs::remove_dir_all(&dir)
     }

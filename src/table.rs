@@ -29,6 +29,18 @@
 //!
 //! A zero or multicast MAC is never a key.
 //!
+//! ## Memory
+//! A port is stored once, compactly ([`Stored`]): its device as an interned
+//! [`DevIdx`] (the handle's strings are kept once per device), devlink's
+//! netdev name inline (a kernel name fits [`IFNAMSIZ`]; a longer one, which
+//! only a snapshot can carry, goes to a side map), and no copy of the name
+//! the table shows: that is the link's name when rtnetlink reported the
+//! link, else devlink's, derived when asked.  The indexes hold slot numbers
+//! under small integer keys, and the hit index one inline copy of each
+//! plug-ready name.  Callers get an [`Entry`], a view rebuilt on demand
+//! (`show`, `dump`, explanations): never on the hit path.  BENCHMARKS.md
+//! gives the bytes per port.
+//!
 //! ## Decisions
 //! [`Table::decisions`] counts the changes that can change a decision: the
 //! answer [`crate::lookup::lookup`] gives some request.  That is
@@ -54,13 +66,11 @@
 //! with `events-pending`) — since any stored name may have been renamed,
 //! deleted or given to another netdev by a queued event.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::sync::Arc;
-
 use crate::fasthash::FastMap;
 use crate::options::Function;
-use crate::port::{DevHandle, DevlinkPort, Flavour, Link, Mac, PortId};
+use crate::port::{DevHandle, DevlinkPort, Flavour, Link, Mac, NetdevRef, PortFunction, PortId};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 /// The index a port is found through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,19 +130,85 @@ impl PfSet {
     }
 }
 
-/// One stored port plus what the table derived for it.
+/// A port as the table shows it: the devlink port (rebuilt from the
+/// compact stored form, so an `Entry` is a view made on demand, not what
+/// the table keeps) and what the table derived for it.
 #[derive(Clone, Debug)]
-pub struct Entry {
+pub struct Entry<'t> {
     pub port: DevlinkPort,
     /// The netdev's current name: rtnetlink's when known, else devlink's.
-    pub name: Option<Arc<str>>,
+    pub name: Option<&'t str>,
     /// The netdev's name is final (udev done, or nothing to wait for).
     pub settled: bool,
 }
 
-impl Entry {
+impl Entry<'_> {
     pub fn ifindex(&self) -> Option<u32> {
         self.port.netdev.as_ref().map(|n| n.ifindex)
+    }
+}
+
+/// One port as the table stores it (module docs, "Memory"): the devlink
+/// port with its device interned and devlink's netdev name inline.  The
+/// name the table shows is not stored: it is the link's (`links`) when
+/// rtnetlink reported one, else this one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Stored {
+    dev: DevIdx,
+    index: u32,
+    flavour: Flavour,
+    controller: u32,
+    number: Option<u32>,
+    sfnum: Option<u32>,
+    /// The netdev's ifindex: `Some` exactly when devlink reported a netdev.
+    ifindex: Option<u32>,
+    pfnum: Option<u16>,
+    vfnum: Option<u16>,
+    external: bool,
+    /// devlink's netdev name does not fit [`NetdevName`] (longer than a
+    /// kernel allows, or with a NUL: only a snapshot can say that); it is
+    /// in `Table::long_names` under the port's slot, and `name` is empty.
+    long_name: bool,
+    function: Option<PortFunction>,
+    /// devlink's netdev name (empty without a netdev).
+    name: NetdevName,
+}
+
+impl Stored {
+    /// The compact form of `port` on device `dev`, and its netdev name when
+    /// that does not fit inline.
+    fn pack(dev: DevIdx, port: &DevlinkPort) -> (Stored, Option<Box<str>>) {
+        let (name, long) = match &port.netdev {
+            None => (NetdevName::EMPTY, None),
+            Some(nd) => match NetdevName::new(&nd.name) {
+                Some(n) => (n, None),
+                None => (NetdevName::EMPTY, Some(Box::from(nd.name.as_str()))),
+            },
+        };
+        let s = Stored {
+            dev,
+            index: port.id.index,
+            flavour: port.flavour,
+            controller: port.controller,
+            number: port.number,
+            sfnum: port.sfnum,
+            ifindex: port.netdev.as_ref().map(|n| n.ifindex),
+            pfnum: port.pfnum,
+            vfnum: port.vfnum,
+            external: port.external,
+            long_name: long.is_some(),
+            function: port.function.clone(),
+            name,
+        };
+        (s, long)
+    }
+
+    fn pf_number(&self) -> Option<u16> {
+        crate::port::pf_number(self.flavour, self.pfnum, self.number)
+    }
+
+    fn function_mac(&self) -> Option<Mac> {
+        crate::port::usable_function_mac(self.function.as_ref())
     }
 }
 
@@ -142,19 +218,32 @@ pub struct PfMac {
     pub source: MacSource,
 }
 
+/// Which netdev names a table may hand out: what its source can tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkPolicy {
+    /// Kernel mode: a port's netdev is plugged only once rtnetlink
+    /// reported its link and udev settled it (devlink's name may be stale:
+    /// 6.1 sends no devlink event on a rename).
+    RequireLink,
+    /// Snapshot mode: there is no rtnetlink, so devlink's name is final
+    /// unless a `link` record says otherwise.
+    TrustDevlink,
+}
+
 /// See the module documentation.
 #[derive(Clone)]
 pub struct Table {
-    /// When true (kernel mode), a port's netdev is plugged only once
-    /// rtnetlink reported the link and it is settled.  Snapshot mode has no
-    /// rtnetlink and trusts devlink's names.
-    require_link: bool,
+    link_policy: LinkPolicy,
     devs: Vec<DevHandle>,
     dev_idx: FastMap<DevHandle, DevIdx>,
 
-    slots: Vec<Option<Entry>>,
+    slots: Vec<Option<Stored>>,
     free_slots: Vec<u32>,
-    by_id: FastMap<PortId, u32>,
+    /// devlink netdev names that do not fit inline, by slot (see
+    /// [`Stored::long_name`]): empty on a real kernel.
+    long_names: FastMap<u32, Box<str>>,
+    /// (device, port index) → slot.
+    by_id: FastMap<(DevIdx, u32), u32>,
     by_ifindex: FastMap<u32, u32>,
     /// Number of ports per ifindex: more than one only when the kernel's
     /// reports disagree (stale port, reused ifindex); then a link event must
@@ -227,18 +316,19 @@ impl fmt::Debug for Table {
 
 impl Default for Table {
     fn default() -> Self {
-        Table::new(false)
+        Table::new(LinkPolicy::TrustDevlink)
     }
 }
 
 impl Table {
-    pub fn new(require_link: bool) -> Table {
+    pub fn new(link_policy: LinkPolicy) -> Table {
         Table {
-            require_link,
+            link_policy,
             devs: Vec::new(),
             dev_idx: FastMap::default(),
             slots: Vec::new(),
             free_slots: Vec::new(),
+            long_names: FastMap::default(),
             by_id: FastMap::default(),
             by_ifindex: FastMap::default(),
             ifindex_refs: FastMap::default(),
@@ -264,11 +354,15 @@ impl Table {
 
     /// An empty table with the same mode, for an atomic rebuild.
     pub fn empty_like(&self) -> Table {
-        Table::new(self.require_link)
+        Table::new(self.link_policy)
+    }
+
+    pub fn link_policy(&self) -> LinkPolicy {
+        self.link_policy
     }
 
     pub fn requires_link(&self) -> bool {
-        self.require_link
+        self.link_policy == LinkPolicy::RequireLink
     }
 
     /// Marks the table behind the kernel (queued notifications not applied
@@ -337,19 +431,72 @@ impl Table {
         i
     }
 
-    fn entry(&self, slot: u32) -> &Entry {
+    fn stored(&self, slot: u32) -> &Stored {
         // Index maps only ever hold occupied slots (checked by `check`).
         self.slots[slot as usize]
             .as_ref()
             .expect("index points at a free slot")
     }
 
+    /// devlink's netdev name of the port in `slot` (`None` without a netdev).
+    fn devlink_name(&self, slot: u32) -> Option<&str> {
+        let s = self.stored(slot);
+        s.ifindex?;
+        if s.long_name {
+            self.long_names.get(&slot).map(|n| &**n)
+        } else {
+            Some(s.name.as_str())
+        }
+    }
+
+    /// The netdev name and settledness the table shows for the port in
+    /// `slot`: the link's when rtnetlink reported it; else devlink's name,
+    /// final only when the table does not wait for links.
+    fn shown(&self, slot: u32) -> (Option<&str>, bool) {
+        let Some(ifindex) = self.stored(slot).ifindex else {
+            return (None, false);
+        };
+        match self.links.get(&ifindex) {
+            Some(link) => (Some(link.name.as_str()), link.settled),
+            None => (self.devlink_name(slot), !self.requires_link()),
+        }
+    }
+
+    /// The port in `slot` as callers see it (rebuilt; not for hot paths).
+    fn view(&self, slot: u32) -> Entry<'_> {
+        let s = self.stored(slot);
+        let (name, settled) = self.shown(slot);
+        let port = DevlinkPort {
+            id: PortId {
+                handle: self.dev_handle(s.dev).clone(),
+                index: s.index,
+            },
+            flavour: s.flavour,
+            controller: s.controller,
+            external: s.external,
+            number: s.number,
+            pfnum: s.pfnum,
+            vfnum: s.vfnum,
+            sfnum: s.sfnum,
+            netdev: s.ifindex.map(|ifindex| NetdevRef {
+                ifindex,
+                name: self.devlink_name(slot).unwrap_or_default().to_owned(),
+            }),
+            function: s.function.clone(),
+        };
+        Entry {
+            port,
+            name,
+            settled,
+        }
+    }
+
     /// The PfKey a PCI_PF/VF/SF port belongs to.
-    fn pf_key_of(&self, dev: DevIdx, port: &DevlinkPort) -> Option<PfKey> {
-        match port.flavour {
-            Flavour::PciPf | Flavour::PciVf | Flavour::PciSf => port.pfnum.map(|pfnum| PfKey {
-                dev,
-                controller: port.controller,
+    fn pf_key_of(s: &Stored) -> Option<PfKey> {
+        match s.flavour {
+            Flavour::PciPf | Flavour::PciVf | Flavour::PciSf => s.pfnum.map(|pfnum| PfKey {
+                dev: s.dev,
+                controller: s.controller,
                 pfnum,
             }),
             _ => None,
@@ -357,12 +504,12 @@ impl Table {
     }
 
     /// Which index a port goes into, if any.
-    fn index_key(&self, dev: DevIdx, port: &DevlinkPort) -> Option<IndexKey> {
-        match (port.flavour, self.pf_key_of(dev, port)) {
+    fn index_key(s: &Stored) -> Option<IndexKey> {
+        match (s.flavour, Self::pf_key_of(s)) {
             (Flavour::PciPf, Some(k)) => Some(IndexKey::Pf(k)),
-            (Flavour::PciVf, Some(k)) => port.vfnum.map(|n| IndexKey::Vf(k, n)),
-            (Flavour::PciSf, Some(k)) => port.sfnum.map(|n| IndexKey::Sf(k, n)),
-            (Flavour::Physical, _) => port.pf_number().map(|n| IndexKey::Phys(dev, n)),
+            (Flavour::PciVf, Some(k)) => s.vfnum.map(|n| IndexKey::Vf(k, n)),
+            (Flavour::PciSf, Some(k)) => s.sfnum.map(|n| IndexKey::Sf(k, n)),
+            (Flavour::Physical, _) => s.pf_number().map(|n| IndexKey::Phys(s.dev, n)),
             _ => None,
         }
     }
@@ -398,9 +545,9 @@ impl Table {
     /// The name a hit on `slot` plugs, as the hit index stores it: empty
     /// unless [`crate::lookup::lookup`] would return that name.
     fn hit_name_of(&self, slot: Option<u32>) -> NetdevName {
-        slot.map(|s| self.entry(s))
-            .filter(|e| e.settled)
-            .and_then(|e| e.name.as_deref())
+        slot.map(|s| self.shown(s))
+            .filter(|(_, settled)| *settled)
+            .and_then(|(name, _)| name)
             .and_then(NetdevName::new)
             .unwrap_or(NetdevName::EMPTY)
     }
@@ -427,20 +574,28 @@ impl Table {
         }
     }
 
-    fn slot_id(&self, slot: u32) -> &PortId {
-        &self.entry(slot).port.id
+    /// The port id of `slot`, in [`PortId`]'s order (handle, index).
+    fn slot_id(&self, slot: u32) -> (&DevHandle, u32) {
+        let s = self.stored(slot);
+        (self.dev_handle(s.dev), s.index)
     }
 
     /// The occupied slot, other than `except`, with the smallest port id
     /// among those `pred` accepts.  Only used to resolve duplicate keys
     /// (which a sane kernel never reports), so a scan is fine.
-    fn best_other(&self, except: u32, pred: impl Fn(&Entry) -> bool) -> Option<u32> {
+    fn best_other(&self, except: u32, pred: impl Fn(&Stored) -> bool) -> Option<u32> {
         self.slots
             .iter()
             .enumerate()
             .filter(|(s, e)| *s as u32 != except && e.as_ref().is_some_and(&pred))
             .map(|(s, _)| s as u32)
-            .min_by(|a, b| self.slot_id(*a).cmp(self.slot_id(*b)))
+            .min_by(|a, b| self.slot_id(*a).cmp(&self.slot_id(*b)))
+    }
+
+    /// The slot of a port id, if stored.
+    fn slot_of(&self, id: &PortId) -> Option<u32> {
+        let dev = self.dev_index(&id.handle)?;
+        self.by_id.get(&(dev, id.index)).copied()
     }
 
     /// Adds or replaces a port (devlink PORT_NEW / dump).  Returns whether
@@ -450,14 +605,15 @@ impl Table {
     /// cannot both be found: the smallest port id wins, deterministically,
     /// so a table equals a rebuild of itself in any order.
     pub fn upsert_port(&mut self, port: DevlinkPort) -> bool {
-        if let Some(&slot) = self.by_id.get(&port.id) {
-            if self.entry(slot).port == port {
+        let dev = self.intern(&port.id.handle);
+        let (stored, long) = Stored::pack(dev, &port);
+        drop(port);
+        if let Some(&slot) = self.by_id.get(&(dev, stored.index)) {
+            if *self.stored(slot) == stored && self.long_names.get(&slot) == long.as_ref() {
                 return false;
             }
-            self.remove_port_inner(&port.id.clone());
+            self.remove_slot(slot);
         }
-        let dev = self.intern(&port.id.handle);
-        let (name, settled) = self.netdev_view(&port);
         let slot = match self.free_slots.pop() {
             Some(s) => s,
             None => {
@@ -465,15 +621,14 @@ impl Table {
                 (self.slots.len() - 1) as u32
             }
         };
-        let key = self.index_key(dev, &port);
-        let ifindex = port.netdev.as_ref().map(|n| n.ifindex);
-        let flavour = port.flavour;
-        self.by_id.insert(port.id.clone(), slot);
-        self.slots[slot as usize] = Some(Entry {
-            port,
-            name,
-            settled,
-        });
+        let key = Self::index_key(&stored);
+        let ifindex = stored.ifindex;
+        let flavour = stored.flavour;
+        self.by_id.insert((dev, stored.index), slot);
+        self.slots[slot as usize] = Some(stored);
+        if let Some(long) = long {
+            self.long_names.insert(slot, long);
+        }
         if let Some(i) = ifindex {
             *self.ifindex_refs.entry(i).or_default() += 1;
             match self.by_ifindex.get(&i) {
@@ -519,26 +674,25 @@ impl Table {
 
     /// Removes a port (devlink PORT_DEL).  Returns whether it was known.
     pub fn remove_port(&mut self, id: &PortId) -> bool {
-        let known = self.remove_port_inner(id);
-        self.settle_decisions();
-        known
-    }
-
-    fn remove_port_inner(&mut self, id: &PortId) -> bool {
-        let Some(&slot) = self.by_id.get(id) else {
+        let Some(slot) = self.slot_of(id) else {
             return false;
         };
-        let port = self.entry(slot).port.clone();
-        let dev = self.intern(&port.id.handle);
-        let key = self.index_key(dev, &port);
-        if let Some(nd) = &port.netdev {
-            decrement(&mut self.ifindex_refs, &nd.ifindex);
-            if self.by_ifindex.get(&nd.ifindex) == Some(&slot) {
-                let i = nd.ifindex;
+        self.remove_slot(slot);
+        self.settle_decisions();
+        true
+    }
+
+    fn remove_slot(&mut self, slot: u32) {
+        let port = self.stored(slot).clone();
+        let dev = port.dev;
+        let key = Self::index_key(&port);
+        if let Some(i) = port.ifindex {
+            decrement(&mut self.ifindex_refs, &i);
+            if self.by_ifindex.get(&i) == Some(&slot) {
                 // Counted after the decrement: another port has this
                 // ifindex only if some are left.
                 let other = if self.ifindex_refs.contains_key(&i) {
-                    self.best_other(slot, |e| e.ifindex() == Some(i))
+                    self.best_other(slot, |e| e.ifindex == Some(i))
                 } else {
                     None
                 };
@@ -553,11 +707,7 @@ impl Table {
                 let other = if self.shadowed == 0 {
                     None
                 } else {
-                    self.best_other(slot, |e| {
-                        self.dev_index(&e.port.id.handle)
-                            .and_then(|d| self.index_key(d, &e.port))
-                            == Some(key)
-                    })
+                    self.best_other(slot, |e| Self::index_key(e) == Some(key))
                 };
                 if other.is_some() {
                     // The successor is no longer shadowed.
@@ -576,8 +726,11 @@ impl Table {
                 self.shadowed = self.shadowed.saturating_sub(1);
             }
         }
-        self.by_id.remove(id);
+        self.by_id.remove(&(dev, port.index));
         self.slots[slot as usize] = None;
+        if port.long_name {
+            self.long_names.remove(&slot);
+        }
         self.free_slots.push(slot);
         if port.flavour == Flavour::PciPf {
             decrement(&mut self.pcipf_count, &dev);
@@ -589,7 +742,6 @@ impl Table {
             self.recompute_other_smartnic_devs(dev);
         }
         self.generation += 1;
-        true
     }
 
     fn drop_child(&mut self, k: PfKey, vf: bool) {
@@ -605,18 +757,6 @@ impl Table {
         }
     }
 
-    /// The netdev name and settledness the table shows for a port.
-    fn netdev_view(&self, port: &DevlinkPort) -> (Option<Arc<str>>, bool) {
-        let Some(nd) = &port.netdev else {
-            return (None, false);
-        };
-        match self.links.get(&nd.ifindex) {
-            Some(link) => (Some(Arc::from(link.name.as_str())), link.settled),
-            None if self.require_link => (Some(Arc::from(nd.name.as_str())), false),
-            None => (Some(Arc::from(nd.name.as_str())), true),
-        }
-    }
-
     /// Adds or updates a netdev (RTM_NEWLINK): renames, MAC changes, udev
     /// settling.  Returns whether anything the table shows changed.
     pub fn upsert_link(&mut self, link: Link) -> bool {
@@ -625,8 +765,12 @@ impl Table {
         }
         let ifindex = link.ifindex;
         let mac_changed = self.links.get(&ifindex).map(|l| l.mac) != Some(link.mac);
+        let slots = self.slots_with_ifindex(ifindex);
+        // The names these ports show follow the link: note their answers
+        // before it changes.
+        self.note_slots(&slots);
         self.links.insert(ifindex, link);
-        self.apply_link(ifindex, mac_changed);
+        self.apply_link(&slots, mac_changed);
         self.generation += 1;
         self.settle_decisions();
         true
@@ -634,19 +778,21 @@ impl Table {
 
     /// Forgets a netdev (RTM_DELLINK).
     pub fn remove_link(&mut self, ifindex: u32) -> bool {
-        if self.links.remove(&ifindex).is_none() {
+        if !self.links.contains_key(&ifindex) {
             return false;
         }
-        self.apply_link(ifindex, true);
+        let slots = self.slots_with_ifindex(ifindex);
+        self.note_slots(&slots);
+        self.links.remove(&ifindex);
+        self.apply_link(&slots, true);
         self.generation += 1;
         self.settle_decisions();
         true
     }
 
-    /// Shows a link change on every port with that ifindex; when the uplink
-    /// MAC may have changed, recomputes the PF MACs of its device.
-    fn apply_link(&mut self, ifindex: u32, mac_changed: bool) {
-        let slots: Vec<u32> = match self.ifindex_refs.get(&ifindex) {
+    /// The ports with that ifindex.
+    fn slots_with_ifindex(&self, ifindex: u32) -> Vec<u32> {
+        match self.ifindex_refs.get(&ifindex) {
             // The common case: one port, the by_ifindex entry.
             Some(1) => self.by_ifindex.get(&ifindex).copied().into_iter().collect(),
             None => Vec::new(),
@@ -655,16 +801,33 @@ impl Table {
                 .filter(|&s| {
                     self.slots[s as usize]
                         .as_ref()
-                        .is_some_and(|e| e.ifindex() == Some(ifindex))
+                        .is_some_and(|e| e.ifindex == Some(ifindex))
                 })
                 .collect(),
-        };
+        }
+    }
+
+    /// Notes (module docs, "Decisions") the answers of those of `slots`
+    /// that hold their index key.
+    fn note_slots(&mut self, slots: &[u32]) {
+        for &slot in slots {
+            let key = Self::index_key(self.stored(slot)).filter(|&k| self.indexed(k) == Some(slot));
+            if let Some(key) = key {
+                self.note_answer(key);
+            }
+        }
+    }
+
+    /// Shows a link change on the ports with its ifindex (`slots`); when
+    /// the uplink MAC may have changed, recomputes the PF MACs of its
+    /// device.
+    fn apply_link(&mut self, slots: &[u32], mac_changed: bool) {
         let mut devs = Vec::new();
-        for slot in slots {
+        for &slot in slots {
             self.refresh_netdev(slot);
-            let port = &self.entry(slot).port;
+            let port = self.stored(slot);
             if mac_changed && port.flavour == Flavour::Physical {
-                devs.extend(self.dev_index(&port.id.handle));
+                devs.push(port.dev);
             }
         }
         devs.sort();
@@ -674,25 +837,10 @@ impl Table {
         }
     }
 
+    /// The name a port shows follows its link (see [`Table::shown`]): only
+    /// the hit index holds a copy to bring in line.
     fn refresh_netdev(&mut self, slot: u32) {
-        let port = &self.entry(slot).port;
-        let key = self
-            .dev_index(&port.id.handle)
-            .and_then(|d| self.index_key(d, port))
-            .filter(|&k| self.indexed(k) == Some(slot));
-        if let Some(key) = key {
-            self.note_answer(key);
-        }
-        let (name, settled) = self.netdev_view(&self.entry(slot).port);
-        if let Some(e) = self.slots[slot as usize].as_mut() {
-            e.name = name;
-            e.settled = settled;
-        }
-        let port = &self.entry(slot).port;
-        let key = self
-            .dev_index(&port.id.handle)
-            .and_then(|d| self.index_key(d, port));
-        if let Some(key) = key {
+        if let Some(key) = Self::index_key(self.stored(slot)) {
             if self.indexed(key) == Some(slot) {
                 self.sync_hit(key);
             }
@@ -730,13 +878,12 @@ impl Table {
         let mut out = Vec::new();
         for (&(dev, pfnum), &slot) in &self.physical {
             let needs = self.pf_port.iter().any(|(k, &s)| {
-                k.dev == dev && k.pfnum == pfnum && self.entry(s).port.function_mac().is_none()
+                k.dev == dev && k.pfnum == pfnum && self.stored(s).function_mac().is_none()
             });
             if !needs {
                 continue;
             }
-            let e = self.entry(slot);
-            if let Some(name) = &e.name {
+            if let (Some(name), _) = self.shown(slot) {
                 out.push((self.dev_handle(dev).clone(), pfnum, name.to_string()));
             }
         }
@@ -766,15 +913,15 @@ impl Table {
     /// port, uplink netdev MAC, smart_nic value): never for VF/SF churn.
     fn recompute_pf_macs(&mut self, dev: DevIdx) {
         let mut want: BTreeMap<PfKey, PfMac> = BTreeMap::new();
-        let mut pf_ports: Vec<(PfKey, &Entry)> = self
+        let mut pf_ports: Vec<(PfKey, &Stored)> = self
             .pf_port
             .iter()
             .filter(|(k, _)| k.dev == dev)
-            .map(|(k, &s)| (*k, self.entry(s)))
+            .map(|(k, &s)| (*k, self.stored(s)))
             .collect();
         pf_ports.sort_by_key(|(k, _)| *k);
         for (k, e) in &pf_ports {
-            if let Some(mac) = e.port.function_mac() {
+            if let Some(mac) = e.function_mac() {
                 want.insert(
                     *k,
                     PfMac {
@@ -794,15 +941,13 @@ impl Table {
             let reported = self
                 .pf_port
                 .values()
-                .any(|&s| self.entry(s).port.function_mac() == Some(mac));
+                .any(|&s| self.stored(s).function_mac() == Some(mac));
             if reported {
                 continue;
             }
-            let chosen: Vec<&(PfKey, &Entry)> = pf_ports
+            let chosen: Vec<&(PfKey, &Stored)> = pf_ports
                 .iter()
-                .filter(|(k, e)| {
-                    k.pfnum == pfnum && e.port.external && e.port.function_mac().is_none()
-                })
+                .filter(|(k, e)| k.pfnum == pfnum && e.external && e.function_mac().is_none())
                 .collect();
             if let [only] = chosen.as_slice() {
                 want.insert(
@@ -820,9 +965,9 @@ impl Table {
                 if d != dev {
                     continue;
                 }
-                let e = self.entry(slot);
-                let mac = e
-                    .ifindex()
+                let mac = self
+                    .stored(slot)
+                    .ifindex
                     .and_then(|i| self.links.get(&i))
                     .and_then(|l| l.mac)
                     .filter(Mac::is_usable);
@@ -946,20 +1091,20 @@ impl Table {
         self.pf_mac.get(k)
     }
 
-    pub fn pf_entry(&self, k: &PfKey) -> Option<&Entry> {
-        self.pf_port.get(k).map(|&s| self.entry(s))
+    pub fn pf_entry(&self, k: &PfKey) -> Option<Entry<'_>> {
+        self.pf_port.get(k).map(|&s| self.view(s))
     }
 
-    pub fn vf_entry(&self, k: &PfKey, vf: u16) -> Option<&Entry> {
-        self.vf.get(&(*k, vf)).map(|&s| self.entry(s))
+    pub fn vf_entry(&self, k: &PfKey, vf: u16) -> Option<Entry<'_>> {
+        self.vf.get(&(*k, vf)).map(|&s| self.view(s))
     }
 
-    pub fn sf_entry(&self, k: &PfKey, sf: u32) -> Option<&Entry> {
-        self.sf.get(&(*k, sf)).map(|&s| self.entry(s))
+    pub fn sf_entry(&self, k: &PfKey, sf: u32) -> Option<Entry<'_>> {
+        self.sf.get(&(*k, sf)).map(|&s| self.view(s))
     }
 
-    pub fn physical_entry(&self, dev: DevIdx, pfnum: u16) -> Option<&Entry> {
-        self.physical.get(&(dev, pfnum)).map(|&s| self.entry(s))
+    pub fn physical_entry(&self, dev: DevIdx, pfnum: u16) -> Option<Entry<'_>> {
+        self.physical.get(&(dev, pfnum)).map(|&s| self.view(s))
     }
 
     /// (VF count, SF count) under a PF.
@@ -986,23 +1131,46 @@ impl Table {
         set.into_iter().collect()
     }
 
-    pub fn entry_by_id(&self, id: &PortId) -> Option<&Entry> {
-        self.by_id.get(id).map(|&s| self.entry(s))
+    pub fn entry_by_id(&self, id: &PortId) -> Option<Entry<'_>> {
+        self.slot_of(id).map(|s| self.view(s))
     }
 
-    pub fn entry_by_ifindex(&self, ifindex: u32) -> Option<&Entry> {
-        self.by_ifindex.get(&ifindex).map(|&s| self.entry(s))
+    /// The flavour of a stored port (cheaper than [`Table::entry_by_id`]).
+    pub fn flavour_by_id(&self, id: &PortId) -> Option<Flavour> {
+        self.slot_of(id).map(|s| self.stored(s).flavour)
+    }
+
+    pub fn entry_by_ifindex(&self, ifindex: u32) -> Option<Entry<'_>> {
+        self.by_ifindex.get(&ifindex).map(|&s| self.view(s))
+    }
+
+    /// The flavour of the port with that ifindex (cheaper than
+    /// [`Table::entry_by_ifindex`]).
+    pub fn flavour_by_ifindex(&self, ifindex: u32) -> Option<Flavour> {
+        self.by_ifindex
+            .get(&ifindex)
+            .map(|&s| self.stored(s).flavour)
     }
 
     pub fn link(&self, ifindex: u32) -> Option<&Link> {
         self.links.get(&ifindex)
     }
 
-    /// Every port, sorted by id (for dumps and comparisons).
-    pub fn entries(&self) -> Vec<&Entry> {
-        let mut v: Vec<&Entry> = self.slots.iter().flatten().collect();
-        v.sort_by(|a, b| a.port.id.cmp(&b.port.id));
+    /// The occupied slots, sorted by port id.
+    fn sorted_slots(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = (0..self.slots.len() as u32)
+            .filter(|&s| self.slots[s as usize].is_some())
+            .collect();
+        v.sort_by(|&a, &b| self.slot_id(a).cmp(&self.slot_id(b)));
         v
+    }
+
+    /// Every port, sorted by id (for dumps and comparisons).
+    pub fn entries(&self) -> Vec<Entry<'_>> {
+        self.sorted_slots()
+            .into_iter()
+            .map(|s| self.view(s))
+            .collect()
     }
 
     /// A canonical view for "this table equals a fresh dump": ports, links
@@ -1017,7 +1185,7 @@ impl Table {
             .collect();
         smartnic.sort();
         Canonical {
-            ports: self.entries().into_iter().map(|e| e.port.clone()).collect(),
+            ports: self.entries().into_iter().map(|e| e.port).collect(),
             links,
             smartnic,
         }
@@ -1031,8 +1199,8 @@ impl Table {
         for l in self.links.values() {
             rebuilt.upsert_link(l.clone());
         }
-        for e in self.slots.iter().flatten() {
-            rebuilt.upsert_port(e.port.clone());
+        for e in self.entries() {
+            rebuilt.upsert_port(e.port);
         }
         for (&(d, p), &m) in &self.smartnic_mac {
             rebuilt.set_smartnic_pf_mac(self.dev_handle(d), p, Some(m));
@@ -1040,10 +1208,25 @@ impl Table {
         if self.by_id.len() != self.slots.iter().flatten().count() {
             return Err("by_id and slots disagree".into());
         }
-        for (id, &s) in &self.by_id {
+        for (&(d, index), &s) in &self.by_id {
             match &self.slots[s as usize] {
-                Some(e) if &e.port.id == id => {}
-                _ => return Err(format!("by_id[{id}] points at the wrong slot")),
+                Some(e) if e.dev == d && e.index == index => {}
+                _ => {
+                    return Err(format!(
+                        "by_id[{}/{index}] points at the wrong slot",
+                        self.dev_handle(d)
+                    ))
+                }
+            }
+        }
+        for (s, e) in self.slots.iter().enumerate() {
+            let long = self.long_names.get(&(s as u32));
+            match e {
+                Some(e) if e.long_name != long.is_some() => {
+                    return Err(format!("slot {s}: long name flag and map disagree"))
+                }
+                None if long.is_some() => return Err(format!("free slot {s} has a long name")),
+                _ => {}
             }
         }
         let shadowed = self
@@ -1052,9 +1235,7 @@ impl Table {
             .enumerate()
             .filter(|(s, e)| {
                 e.as_ref().is_some_and(|e| {
-                    self.dev_index(&e.port.id.handle)
-                        .and_then(|d| self.index_key(d, &e.port))
-                        .is_some_and(|k| self.indexed(k) != Some(*s as u32))
+                    Self::index_key(e).is_some_and(|k| self.indexed(k) != Some(*s as u32))
                 })
             })
             .count();
@@ -1125,15 +1306,18 @@ impl Table {
     /// Index contents expressed with port ids and device handles (not slots
     /// or interned numbers), comparable across tables.
     fn semantic(&self) -> Semantic {
-        let id = |s: &u32| self.entry(*s).port.id.clone();
+        let id = |s: &u32| {
+            let (handle, index) = self.slot_id(*s);
+            PortId {
+                handle: handle.clone(),
+                index,
+            }
+        };
         let pk = |k: &PfKey| (self.dev_handle(k.dev).clone(), k.controller, k.pfnum);
         let mut s = Semantic::default();
-        for e in self.slots.iter().flatten() {
-            s.names.push((
-                e.port.id.clone(),
-                e.name.as_deref().map(str::to_owned),
-                e.settled,
-            ));
+        for e in self.entries() {
+            s.names
+                .push((e.port.id, e.name.map(str::to_owned), e.settled));
         }
         s.names.sort();
         s.pf_port = self.pf_port.iter().map(|(k, v)| (pk(k), id(v))).collect();
@@ -1184,7 +1368,21 @@ enum Touched {
 
 /// What [`crate::lookup::lookup`] plugs for one index key: the name and
 /// the netdev it is (a netdev re-created under the same name is another).
-type Answer = (Arc<str>, Option<u32>);
+type Answer = (AnswerName, Option<u32>);
+
+/// A plug-ready name as a decision remembers it: inline when it fits (no
+/// allocation per event), else boxed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum AnswerName {
+    Inline(NetdevName),
+    Long(Box<str>),
+}
+
+impl AnswerName {
+    fn new(name: &str) -> AnswerName {
+        NetdevName::new(name).map_or_else(|| AnswerName::Long(Box::from(name)), AnswerName::Inline)
+    }
+}
 
 /// Decisions (module docs): what a mutator touched, compared once it is
 /// done; whole-table comparison for tables swapped in.
@@ -1195,9 +1393,10 @@ impl Table {
         if matches!(key, IndexKey::Phys(..)) {
             return None;
         }
-        let e = self.entry(self.indexed(key)?);
-        let name = e.name.clone().filter(|_| e.settled)?;
-        Some((name, e.ifindex()))
+        let slot = self.indexed(key)?;
+        let (name, settled) = self.shown(slot);
+        let name = name.filter(|_| settled)?;
+        Some((AnswerName::new(name), self.stored(slot).ifindex))
     }
 
     fn note_answer(&mut self, key: IndexKey) {
@@ -1352,6 +1551,11 @@ impl NetdevName {
 
     pub fn is_empty(&self) -> bool {
         self.0[0] == 0
+    }
+
+    /// The name as text (made from a `&str` without NUL, so it is valid).
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }
 
     /// The name plus NUL padding: a valid C string of `IFNAMSIZ` bytes.
@@ -1515,5 +1719,70 @@ impl NumIndex {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::port::NetdevRef;
+
+    fn vf(index: u32, vfnum: u16, name: &str) -> DevlinkPort {
+        DevlinkPort {
+            id: PortId {
+                handle: DevHandle::new("pci", "0000:03:00.0"),
+                index,
+            },
+            flavour: Flavour::PciVf,
+            controller: 1,
+            external: true,
+            number: None,
+            pfnum: Some(0),
+            vfnum: Some(vfnum),
+            sfnum: None,
+            netdev: Some(NetdevRef {
+                ifindex: 100 + index,
+                name: name.to_owned(),
+            }),
+            function: Some(PortFunction {
+                hw_addr: Some(Mac([0x02, 0, 0, 0, 0, index as u8])),
+                state: Some(1),
+                opstate: None,
+            }),
+        }
+    }
+
+    /// A stored port stays small: this is most of the bytes per port.
+    #[test]
+    fn a_stored_port_is_compact() {
+        let size = std::mem::size_of::<Option<Stored>>();
+        assert!(size <= 80, "Option<Stored> is {size} bytes");
+    }
+
+    /// The view gives back exactly the port stored, a name too long to
+    /// store inline included; the side map holds only live long names.
+    #[test]
+    fn ports_round_trip_through_the_compact_form() {
+        let mut t = Table::new(LinkPolicy::TrustDevlink);
+        let short = vf(1, 0, "eth1");
+        let long = vf(2, 1, "a-name-longer-than-ifnamsiz");
+        assert!(t.upsert_port(short.clone()));
+        assert!(t.upsert_port(long.clone()));
+        assert!(!t.upsert_port(long.clone()), "same port: no change");
+        let e = t.entry_by_id(&long.id).unwrap();
+        assert_eq!(e.port, long);
+        assert_eq!(e.name, Some("a-name-longer-than-ifnamsiz"));
+        assert_eq!(t.entry_by_id(&short.id).unwrap().port, short);
+        assert_eq!(t.long_names.len(), 1);
+        // Renamed by devlink to a short name: the long one is dropped.
+        let renamed = vf(2, 1, "eth2");
+        assert!(t.upsert_port(renamed.clone()));
+        assert_eq!(t.entry_by_id(&long.id).unwrap().port, renamed);
+        assert!(t.long_names.is_empty());
+        assert!(t.upsert_port(long.clone()));
+        assert!(t.remove_port(&long.id));
+        assert!(t.long_names.is_empty());
+        assert!(t.entry_by_id(&long.id).is_none());
+        t.check().unwrap();
     }
 }

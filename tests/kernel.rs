@@ -18,8 +18,8 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ovn_vif_rs::devlink::socket::{NetlinkSocket, Transport, RECV_BUF_LEN};
 use ovn_vif_rs::kernel::{dump_links, CaptureSink, KernelOptions, KernelSource, Tap};
+use ovn_vif_rs::netlink::socket::{NetlinkSocket, Transport, RECV_BUF_LEN};
 use ovn_vif_rs::port::{DevlinkPort, Flavour, Mac};
 use ovn_vif_rs::table::Table;
 
@@ -213,12 +213,7 @@ fn vm_initial_dump_of_the_bluefield_layout() {
     for p in &ports {
         let nd = p.netdev.as_ref().expect("netdev");
         let e = t.entry_by_id(&p.id).unwrap();
-        assert_eq!(
-            e.name.as_deref(),
-            Some(sim[&p.id.index].2.as_str()),
-            "{:?}",
-            p.id
-        );
+        assert_eq!(e.name, Some(sim[&p.id.index].2.as_str()), "{:?}", p.id);
         assert_eq!(t.link(nd.ifindex).unwrap().name, sim[&p.id.index].2);
         assert!(e.settled, "{:?} not settled after udevadm settle", p.id);
     }
@@ -270,18 +265,12 @@ fn vm_rename_with_ip_link() {
     let mut src = KernelSource::open().unwrap();
     let mut t = src.load().unwrap();
     let port = sim_ports_of(&t, 2).pop().unwrap();
-    let old = t
-        .entry_by_id(&port.id)
-        .unwrap()
-        .name
-        .clone()
-        .unwrap()
-        .to_string();
+    let old = t.entry_by_id(&port.id).unwrap().name.unwrap().to_string();
     sh(&format!(
         "ip link set dev {old} down && ip link set dev {old} name vifrs-renamed"
     ));
     drain_until(&mut src, &mut t, "the new name", |t| {
-        t.entry_by_id(&port.id).unwrap().name.as_deref() == Some("vifrs-renamed")
+        t.entry_by_id(&port.id).unwrap().name == Some("vifrs-renamed")
     });
     if kernel_release().starts_with("6.1.") {
         assert_eq!(
@@ -292,7 +281,7 @@ fn vm_rename_with_ip_link() {
     }
     sh(&format!("ip link set dev vifrs-renamed name {old}"));
     drain_until(&mut src, &mut t, "the old name back", |t| {
-        t.entry_by_id(&port.id).unwrap().name.as_deref() == Some(old.as_str())
+        t.entry_by_id(&port.id).unwrap().name == Some(old.as_str())
     });
     assert_equals_fresh(&mut src, &mut t);
     write(format!("{SIM}/del_device"), "2");
@@ -373,18 +362,12 @@ fn vm_capture() {
         .into_iter()
         .find(|p| p.vfnum == Some(3))
         .unwrap();
-    let name = t
-        .entry_by_id(&vf.id)
-        .unwrap()
-        .name
-        .clone()
-        .unwrap()
-        .to_string();
+    let name = t.entry_by_id(&vf.id).unwrap().name.unwrap().to_string();
     sh(&format!(
         "ip link set dev {name} down && ip link set dev {name} name vifrs-cap0"
     ));
     drain_until(&mut src, &mut t, "rename", |t| {
-        t.entry_by_id(&vf.id).unwrap().name.as_deref() == Some("vifrs-cap0")
+        t.entry_by_id(&vf.id).unwrap().name == Some("vifrs-cap0")
     });
     mark(&mut phases, "del");
     sim_del(4, &vf.id.index.to_string());

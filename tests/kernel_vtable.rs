@@ -31,12 +31,12 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use ovn_vif_rs::devlink::attrs::{IFLA_IFNAME, RTM_NEWLINK};
-use ovn_vif_rs::devlink::socket::{nlmsg_error, NetlinkSocket, Transport, RECV_BUF_LEN};
-use ovn_vif_rs::devlink::wire::{self, MsgBuilder, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
 use ovn_vif_rs::ffi::types::vif_plug_class;
 use ovn_vif_rs::ffi::unixctl;
 use ovn_vif_rs::kernel::KernelSource;
+use ovn_vif_rs::netlink::socket::{nlmsg_error, NetlinkSocket, Transport, RECV_BUF_LEN};
+use ovn_vif_rs::netlink::wire::{self, MsgBuilder, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
+use ovn_vif_rs::rtnl::parse::{IFLA_IFNAME, RTM_NEWLINK};
 
 #[path = "common/ovs_abi.rs"]
 mod ovs_abi;
@@ -360,7 +360,8 @@ fn show_loaded_renders_the_table_as_table_text_does() {
     let p = Loaded::init(Some(snap));
     let shown = unixctl::show_loaded().expect("loaded");
     let text = std::fs::read_to_string(snap).unwrap();
-    let table = ovn_vif_rs::snapshot::parse(&text, false).unwrap();
+    let table =
+        ovn_vif_rs::snapshot::parse(&text, ovn_vif_rs::table::LinkPolicy::TrustDevlink).unwrap();
     let part = unixctl::table_text(&table);
     assert!(part.contains("ports (7):"), "{part}");
     assert!(

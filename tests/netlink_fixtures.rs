@@ -8,17 +8,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ovn_vif_rs::devlink::attrs::*;
-use ovn_vif_rs::devlink::parse::{
-    emit_port_message, parse_family_payload, parse_port_message, FamilyInfo, PortEvent,
-};
-use ovn_vif_rs::devlink::wire::{self, MsgBuilder, ParseErrorKind};
+use ovn_vif_rs::devlink::parse::{emit_port_message, parse_port_message, PortEvent};
 use ovn_vif_rs::kernel::testing::{FakeKernel, Role, FAKE_DEVLINK_FAMILY};
 use ovn_vif_rs::kernel::{apply, Event, KernelOptions};
+use ovn_vif_rs::netlink::genl::{parse_family_payload, FamilyInfo, GENL_HDRLEN};
+use ovn_vif_rs::netlink::wire::{self, MsgBuilder, ParseErrorKind};
 use ovn_vif_rs::port::{
     DevHandle, DevlinkPort, Flavour, Link, Mac, NetdevRef, PortFunction, PortId,
 };
 use ovn_vif_rs::rtnl::parse::{emit_newlink, parse_link_message, LinkEvent, LinkInfo};
-use ovn_vif_rs::table::Table;
+use ovn_vif_rs::table::{LinkPolicy, Table};
 
 fn fixture(name: &str) -> Vec<u8> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -204,7 +203,7 @@ fn nlctrl_family_fixture() {
             groups: vec![("config".into(), 4)]
         }
     );
-    let emitted = ovn_vif_rs::devlink::parse::emit_family_message(&info, "devlink", 1);
+    let emitted = ovn_vif_rs::netlink::genl::emit_family_message(&info, "devlink", 1);
     assert_eq!(emitted, bytes);
 }
 
@@ -409,7 +408,7 @@ fn link(ifindex: u32, name: &str, mac: Option<Mac>) -> Link {
 
 #[test]
 fn add_sequence_61() {
-    let mut t = Table::new(true);
+    let mut t = Table::new(LinkPolicy::RequireLink);
     apply(&mut t, port_event("port_new_pcipf.bin"));
     apply(&mut t, Event::LinkNew(link(12, "eth5", Some(MAC_VF))));
     // Step 1: the port exists, without netdev.
@@ -421,7 +420,7 @@ fn add_sequence_61() {
     assert!(apply(&mut t, port_event("seq_add_2_vf_eth.bin")));
     let e = t.entry_by_id(&id(7)).unwrap();
     assert_eq!(e.ifindex(), Some(12));
-    assert_eq!(e.name.as_deref(), Some("eth5"));
+    assert_eq!(e.name, Some("eth5"));
     assert!(e.settled);
     // A rename reported by rtnetlink (no devlink event on 6.1).
     let LinkEvent::New(l) = parse_link_message(&fixture("link_new_renamed.bin"))
@@ -431,16 +430,13 @@ fn add_sequence_61() {
         panic!()
     };
     assert!(apply(&mut t, Event::LinkNew(l.into_link(true))));
-    assert_eq!(
-        t.entry_by_id(&id(7)).unwrap().name.as_deref(),
-        Some("c1pf0vf3")
-    );
+    assert_eq!(t.entry_by_id(&id(7)).unwrap().name, Some("c1pf0vf3"));
     t.check().unwrap();
 }
 
 #[test]
 fn delete_sequence_61() {
-    let mut t = Table::new(true);
+    let mut t = Table::new(LinkPolicy::RequireLink);
     apply(&mut t, Event::LinkNew(link(12, "eth5", Some(MAC_VF))));
     apply(&mut t, port_event("port_new_pcipf.bin"));
     apply(&mut t, port_event("seq_add_2_vf_eth.bin"));
@@ -577,7 +573,7 @@ fn load_dumps_everything() {
     let t = src.load().unwrap();
     assert_eq!(t.entries().len(), 7);
     let e = t.entry_by_id(&vf_port(3).id).unwrap();
-    assert_eq!(e.name.as_deref(), Some("c1pf0vf3"));
+    assert_eq!(e.name, Some("c1pf0vf3"));
     assert!(e.settled, "udev not running: settled at once");
     assert_eq!(t.link(4).unwrap().name, "p0");
     assert_eq!(src.stats().parse_errors, 0);
@@ -633,14 +629,11 @@ fn monitor_add_rename_remove() {
     k.link_new(&info(105, "c1pf0vf5", MAC_VF));
     assert!(src.drain(&mut t).unwrap());
     let e = t.entry_by_id(&p.id).unwrap();
-    assert_eq!(e.name.as_deref(), Some("c1pf0vf5"));
+    assert_eq!(e.name, Some("c1pf0vf5"));
     // Rename: rtnetlink only.
     k.link_new(&info(105, "renamed5", MAC_VF));
     assert!(src.drain(&mut t).unwrap());
-    assert_eq!(
-        t.entry_by_id(&p.id).unwrap().name.as_deref(),
-        Some("renamed5")
-    );
+    assert_eq!(t.entry_by_id(&p.id).unwrap().name, Some("renamed5"));
     // Remove the 6.1 way.
     k.remove_port_61(&p.id);
     k.link_del(105);
@@ -890,7 +883,7 @@ fn udev_settling() {
     assert!(src.recheck_unsettled(&mut t));
     let e = t.entry_by_id(&p.id).unwrap();
     assert!(e.settled);
-    assert_eq!(e.name.as_deref(), Some("c1pf0vf2"));
+    assert_eq!(e.name, Some("c1pf0vf2"));
     assert!(src.unsettled().is_empty());
     // udev renames, then writes its database, and the provider rechecks
     // before draining: the rename must still win.
@@ -904,7 +897,7 @@ fn udev_settling() {
     assert!(src.recheck_unsettled(&mut t));
     let e = t.entry_by_id(&p.id).unwrap();
     assert!(e.settled);
-    assert_eq!(e.name.as_deref(), Some("c1pf0vf3"));
+    assert_eq!(e.name, Some("c1pf0vf3"));
 }
 
 #[test]
@@ -1004,7 +997,7 @@ fn replay_capture(series: &str, dump_cmd: u8, rename_has_devlink_event: bool) {
         Event::PortNew(p) => Some(p.clone()),
         _ => None,
     };
-    let mut t = Table::new(true);
+    let mut t = Table::new(LinkPolicy::RequireLink);
     for ev in phase("dump") {
         apply(&mut t, ev);
     }
@@ -1039,10 +1032,7 @@ fn replay_capture(series: &str, dump_cmd: u8, rename_has_devlink_event: bool) {
     let vf = (*vf_msgs.last().unwrap()).clone();
     let sf = (*sf_msgs.last().unwrap()).clone();
     let vf_name = vf.netdev.as_ref().unwrap().name.clone();
-    assert_eq!(
-        t.entry_by_id(&vf.id).unwrap().name.as_deref(),
-        Some(vf_name.as_str())
-    );
+    assert_eq!(t.entry_by_id(&vf.id).unwrap().name, Some(vf_name.as_str()));
     // Rename.
     let rename = capture(series, "rename");
     assert_eq!(
@@ -1053,10 +1043,7 @@ fn replay_capture(series: &str, dump_cmd: u8, rename_has_devlink_event: bool) {
     for ev in phase("rename") {
         apply(&mut t, ev);
     }
-    assert_eq!(
-        t.entry_by_id(&vf.id).unwrap().name.as_deref(),
-        Some("vifrs-cap0")
-    );
+    assert_eq!(t.entry_by_id(&vf.id).unwrap().name, Some("vifrs-cap0"));
     // Delete: PORT_NEW (no netdev) ... then PORT_DEL, then RTM_DELLINK.
     let del = phase("del");
     let n = del.len();

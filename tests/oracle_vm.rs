@@ -39,13 +39,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ovn_vif_rs::devlink::attrs::{IFLA_IFNAME, RTM_NEWLINK};
-use ovn_vif_rs::devlink::socket::{nlmsg_error, NetlinkSocket, Transport, RECV_BUF_LEN};
-use ovn_vif_rs::devlink::wire::{self, MsgBuilder, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
 use ovn_vif_rs::ffi::poll::test_support as poll_hook;
 use ovn_vif_rs::ffi::types::{vif_plug_class, PLUG_OP_REMOVE};
 use ovn_vif_rs::kernel::{Channel, KernelOptions, KernelSource};
+use ovn_vif_rs::netlink::socket::{nlmsg_error, NetlinkSocket, Transport, RECV_BUF_LEN};
+use ovn_vif_rs::netlink::wire::{self, MsgBuilder, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
 use ovn_vif_rs::os::clock::test_support as clock_hook;
+use ovn_vif_rs::rtnl::parse::{IFLA_IFNAME, RTM_NEWLINK};
 use ovn_vif_rs::sources::test_support as source_hook;
 use ovn_vif_rs::sources::Kernel;
 

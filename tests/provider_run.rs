@@ -22,7 +22,7 @@ use ovn_vif_rs::sources::Kernel;
 
 use ovn_vif_rs::provider::{Provider, Source};
 use ovn_vif_rs::snapshot;
-use ovn_vif_rs::table::Table;
+use ovn_vif_rs::table::{LinkPolicy, Table};
 
 const PF: &str = "port pci/0000:03:00.0/2 flavour pcipf controller 1 pfnum 0 external \
                   hw_addr 00:53:00:00:10:00 netdev pf0hpf ifindex 11\n";
@@ -30,7 +30,7 @@ const VF3: &str = "port pci/0000:03:00.0/3 flavour pcivf controller 1 pfnum 0 vf
                    external netdev pf0vf3 ifindex 12\n";
 
 fn table(text: &str) -> Table {
-    snapshot::parse(text, false).expect("snapshot")
+    snapshot::parse(text, LinkPolicy::TrustDevlink).expect("snapshot")
 }
 
 /// A source whose next drain swaps in whatever table the test queued.

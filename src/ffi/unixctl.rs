@@ -272,7 +272,7 @@ fn show_table(t: &Table, o: &mut String) {
             opt(port.pf_number()),
             function,
             opt(port.function.as_ref().and_then(|f| f.hw_addr)),
-            e.name.as_deref().unwrap_or("-"),
+            e.name.unwrap_or("-"),
             opt(e.ifindex()),
             yes_no(e.settled),
         );
