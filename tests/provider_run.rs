@@ -528,9 +528,9 @@ fn random_histories_on_a_0008_host_never_leave_a_stale_plug() {
                     }
                 }
                 (9, _) => k.overflow(if r.below(2) == 0 {
-                    Role::DevlinkMon
+                    Channel::DevlinkMon
                 } else {
-                    Role::RtnlMon
+                    Channel::RtnlMon
                 }),
                 _ => {}
             }
