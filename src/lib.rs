@@ -17,7 +17,11 @@
 //! - [`ffi`]: the C ABI ovn-controller calls, and the host glue (vlog,
 //!   unixctl, poll loop).  Nothing else imports it.
 //!
-//! `unsafe` is denied everywhere but in [`ffi`] and [`os`].
+//! - `testing` (feature `test-support`, never in the shipped library): the
+//!   fake kernel, OVS-layout smaps and other helpers of the tests; it plays
+//!   ovn-controller's side of the C ABI.
+//!
+//! `unsafe` is denied everywhere but in [`ffi`] and [`os`] (and `testing`).
 
 #![deny(unsafe_code)]
 
@@ -29,6 +33,7 @@ pub mod ffi;
 pub mod kernel;
 pub mod logging;
 pub mod lookup;
+pub mod netlink;
 pub mod options;
 #[allow(unsafe_code)]
 pub mod os;
@@ -43,3 +48,5 @@ pub mod snapshot;
 pub mod sources;
 pub mod state;
 pub mod table;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;

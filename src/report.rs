@@ -43,7 +43,7 @@ pub fn decision(table: &Table, req: &Request) -> Result<String, String> {
         Ok(f) => Ok(format!(
             "PLUG {}{SEP}{req}: {}",
             f.name,
-            lookup::describe_port(f.entry)
+            lookup::describe_port(&f.entry)
         )),
         Err(r) => Err(format!(
             "NO ({}){SEP}{}",
@@ -116,7 +116,7 @@ pub fn ports(t: &Table) -> String {
             opt(port.pf_number()),
             function,
             opt(port.function.as_ref().and_then(|f| f.hw_addr)),
-            e.name.as_deref().unwrap_or("-"),
+            e.name.unwrap_or("-"),
             opt(e.ifindex()),
             yes_no(e.settled),
         );
@@ -179,7 +179,8 @@ mod tests {
     fn table_of(snap: &str) -> Table {
         let path = format!("{}/tests/data/{snap}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        snapshot::parse(&text, false).unwrap_or_else(|e| panic!("{snap}: {e}"))
+        snapshot::parse(&text, crate::table::LinkPolicy::TrustDevlink)
+            .unwrap_or_else(|e| panic!("{snap}: {e}"))
     }
 
     fn req(pairs: &[(&str, &str)]) -> Request {

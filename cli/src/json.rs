@@ -57,7 +57,7 @@ impl Port {
                 .as_ref()
                 .and_then(|f| f.hw_addr)
                 .map(|m| m.to_string()),
-            netdev: e.name.as_deref().map(str::to_owned),
+            netdev: e.name.map(str::to_owned),
             ifindex: e.ifindex(),
             settled: e.settled,
         }
@@ -67,7 +67,7 @@ impl Port {
 impl Dump {
     pub fn of(table: &Table) -> Dump {
         Dump {
-            ports: table.entries().into_iter().map(Port::of).collect(),
+            ports: table.entries().iter().map(Port::of).collect(),
             pfs: table
                 .pf_macs()
                 .into_iter()
