@@ -10,7 +10,9 @@
 //!   table comes from (netlink, udev, a snapshot file).
 //! - [`provider`]: the provider's state and freshness rules (safe Rust);
 //!   [`outage`], [`ratelimit`]: when its table cannot be trusted, the retry
-//!   back-off, repeated log lines; [`logging`]: where log lines go.
+//!   back-off, repeated log lines; [`logging`]: where log lines go;
+//!   [`report`]: the text of its reports, for ovn-appctl and the CLI
+//!   (cli/).
 //! - [`state`]: the one provider a host process has loaded.
 //! - [`ffi`]: the C ABI ovn-controller calls, and the host glue (vlog,
 //!   unixctl, poll loop).  Nothing else imports it.
@@ -39,6 +41,7 @@ pub mod outage;
 pub mod port;
 pub mod provider;
 pub mod ratelimit;
+pub mod report;
 pub mod rtnl;
 pub mod smartnic;
 pub mod snapshot;

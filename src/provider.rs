@@ -628,22 +628,6 @@ impl Provider {
             .fold(0, |b, k| b | refused_bit(k.head()));
     }
 
-    /// The decision for a request without logging (CLI, appctl lookup).
-    pub fn lookup_explained(&self, req: &Request) -> Result<String, String> {
-        match lookup::lookup(&self.table, req) {
-            Ok(f) => Ok(format!(
-                "{req}: plug {} ({})",
-                f.name,
-                lookup::describe_port(&f.entry)
-            )),
-            Err(r) => Err(format!(
-                "{req}: {} — {}",
-                r.code(),
-                lookup::explain(&self.table, req, &r)
-            )),
-        }
-    }
-
     /// Logs a refusal: at info level (rate-limited) when the reason is new
     /// for this lport, else at debug level.  The sentence (`text`, given the
     /// table) and the options shown are built only when a line is actually

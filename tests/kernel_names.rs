@@ -24,6 +24,7 @@ use ovn_vif_rs::lookup::{self, Refusal};
 use ovn_vif_rs::options::{Function, Request};
 use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunction, PortId};
 use ovn_vif_rs::provider::Provider;
+use ovn_vif_rs::report;
 use ovn_vif_rs::rtnl::parse::{emit_dellink_family, emit_newlink, LinkInfo, AF_BRIDGE};
 use ovn_vif_rs::rtnl::settled::SETTLE_TIMEOUT;
 use ovn_vif_rs::table::Table;
@@ -299,7 +300,7 @@ fn the_provider_catches_up_on_a_miss() {
     d.udev_done(102);
     p.run();
     assert!(p.table().behind());
-    let explained = p.lookup_explained(&vf(2)).unwrap_err();
+    let explained = report::decision(p.table(), &vf(2)).unwrap_err();
     assert!(explained.contains("events-pending"), "{explained}");
     let got = p.prepare_create("g2", Vec::<(&str, &str)>::new(), Some(vf(2)), str::to_owned);
     assert_eq!(got.as_deref(), Some("c1pf0vf2"));
@@ -494,7 +495,7 @@ fn a_removed_functions_name_reused_by_another_function() {
         p.prepare_create("g0", none(), Some(vf(0)), str::to_owned),
         None
     );
-    let why = p.lookup_explained(&vf(0)).unwrap_err();
+    let why = report::decision(p.table(), &vf(0)).unwrap_err();
     assert!(why.contains("function-not-present"), "{why}");
     assert_eq!(
         p.prepare_create("g6", none(), Some(vf(6)), str::to_owned)
