@@ -12,7 +12,7 @@
 use std::fmt;
 
 use crate::options::{Function, Request};
-use crate::port::{DevlinkPort, Flavour, Mac, PortId};
+use crate::port::{DevlinkPort, Mac, PortId};
 use crate::table::{Entry, MacSource, NetdevName, PfKey, PfSet, Table};
 
 /// A successful lookup: the netdev to plug.
@@ -264,10 +264,7 @@ fn short_pf(table: &Table, k: &PfKey) -> String {
 /// A VF/SF whose own function MAC equals `mac` (a common operator mistake:
 /// passing the VM's MAC as pf-mac).  A scan: only used when explaining.
 fn vf_with_function_mac(table: &Table, mac: Mac) -> Option<Entry<'_>> {
-    table.entries().into_iter().find(|e| {
-        matches!(e.port.flavour, Flavour::PciVf | Flavour::PciSf)
-            && e.port.function_mac() == Some(mac)
-    })
+    table.vf_with_function_mac(mac)
 }
 
 impl fmt::Display for Refusal {

@@ -1053,6 +1053,23 @@ impl Table {
         v
     }
 
+    /// The first VF/SF (by id) whose own function MAC is `mac`: a scan
+    /// over the stored ports, for explanations only (a common operator
+    /// mistake is passing the VM's MAC as pf-mac).  It compares the stored
+    /// form, not a rebuilt [`Entry`]: memcheck flags the rebuilt copy's
+    /// `Option` padding as uninitialised (a false positive of safe code,
+    /// but it failed the harness's valgrind run).
+    pub fn vf_with_function_mac(&self, mac: Mac) -> Option<Entry<'_>> {
+        self.sorted_slots()
+            .into_iter()
+            .find(|&s| {
+                let st = self.stored(s);
+                matches!(st.flavour, Flavour::PciVf | Flavour::PciSf)
+                    && st.function_mac().is_some_and(|m| m == mac)
+            })
+            .map(|s| self.view(s))
+    }
+
     /// Every port, sorted by id (for dumps and comparisons).
     pub fn entries(&self) -> Vec<Entry<'_>> {
         self.sorted_slots()
