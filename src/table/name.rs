@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-/// Linux `IFNAMSIZ`: a netdev name is at most 15 bytes plus its NUL.
+/// Linux `IFNAMSIZ`: a netdev name is at most 15 bytes plus its NUL.  The
+/// crate's one copy: the netlink parsers use it too (netlink/wire.rs
+/// re-exports it; devlink/attrs.rs checks it against the kernel's headers).
 pub const IFNAMSIZ: usize = 16;
 
 /// A netdev name stored inline, NUL-padded to [`IFNAMSIZ`] bytes: exactly
