@@ -208,6 +208,7 @@ fn store_name(ctx_out: &mut vif_plug_port_ctx_out, p: *mut c_char, lport: &str) 
 ///
 /// # Safety
 /// As [`smap::nodes`].
+#[inline]
 unsafe fn fast_request(map: *const super::types::smap) -> Option<Request> {
     // SAFETY: per this function's contract.
     let pairs = unsafe { smap::nodes(map) }.filter_map(|node| {
