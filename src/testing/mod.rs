@@ -14,7 +14,7 @@
 //! The other hooks the feature turns on sit where they act:
 //! `sources::test_support` (a source opener override),
 //! `ffi::poll::test_support` (the descriptors handed to the poll loop),
-//! `ffi::sys::test_support` (an offset on the provider's clock).
+//! `os::clock::test_support` (an offset on the provider's clock).
 
 pub mod fake_kernel;
 #[allow(unsafe_code)]
