@@ -600,7 +600,7 @@ port pci/0000:03:00.0/5 flavour pcivf controller 1 pfnum 0 vfnum 4 external netd
 ";
 
     fn table() -> (Table, PfKey) {
-        let t = crate::snapshot::parse(SNAP, false).unwrap();
+        let t = crate::snapshot::parse(SNAP, crate::table::LinkPolicy::TrustDevlink).unwrap();
         let pf = PfKey {
             dev: t.dev_index(&DevHandle::new("pci", "0000:03:00.0")).unwrap(),
             controller: 1,

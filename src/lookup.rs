@@ -16,10 +16,10 @@ use crate::port::{DevlinkPort, Flavour, Mac, PortId};
 use crate::table::{Entry, MacSource, NetdevName, PfKey, PfSet, Table};
 
 /// A successful lookup: the netdev to plug.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Found<'t> {
     pub name: &'t str,
-    pub entry: &'t Entry,
+    pub entry: Entry<'t>,
     pub pf: PfKey,
 }
 
@@ -101,7 +101,7 @@ pub fn lookup<'t>(table: &'t Table, req: &Request) -> Result<Found<'t>, Refusal>
             function: req.function,
         })?,
     };
-    let Some(name) = entry.name.as_deref() else {
+    let Some(name) = entry.name else {
         return Err(Refusal::NoNetdev {
             port: entry.port.id.clone(),
         });
@@ -143,7 +143,7 @@ pub fn describe_pf(table: &Table, k: &PfKey) -> String {
 pub fn describe_port(e: &Entry) -> String {
     let p: &DevlinkPort = &e.port;
     let mut s = format!("{} {} {}", p.id, p.flavour.name(), p.phys_port_name());
-    match (&e.name, e.ifindex()) {
+    match (e.name, e.ifindex()) {
         (Some(n), Some(i)) => s.push_str(&format!(" netdev {n} (ifindex {i})")),
         _ => s.push_str(" (no netdev)"),
     }
@@ -174,7 +174,7 @@ pub fn explain(table: &Table, req: &Request, refusal: &Refusal) -> String {
             if let Some(e) = vf_with_function_mac(table, *mac) {
                 s.push_str(&format!(
                     "; note: {mac} is the MAC of function {} — pf-mac must be the PF's MAC",
-                    describe_port(e)
+                    describe_port(&e)
                 ));
             }
             s
@@ -193,6 +193,7 @@ pub fn explain(table: &Table, req: &Request, refusal: &Refusal) -> String {
             describe_pf(table, pf),
             table
                 .physical_entry(pf.dev, pf.pfnum)
+                .as_ref()
                 .map(describe_port)
                 .unwrap_or_else(|| "?".into())
         ),
@@ -217,7 +218,7 @@ pub fn explain(table: &Table, req: &Request, refusal: &Refusal) -> String {
                     s.push_str(&format!(
                         "; found {function} under controller {} instead: {} (belongs to a different PF)",
                         other.controller,
-                        describe_port(e)
+                        describe_port(&e)
                     ));
                 }
             }
@@ -262,7 +263,7 @@ fn short_pf(table: &Table, k: &PfKey) -> String {
 
 /// A VF/SF whose own function MAC equals `mac` (a common operator mistake:
 /// passing the VM's MAC as pf-mac).  A scan: only used when explaining.
-fn vf_with_function_mac(table: &Table, mac: Mac) -> Option<&Entry> {
+fn vf_with_function_mac(table: &Table, mac: Mac) -> Option<Entry<'_>> {
     table.entries().into_iter().find(|e| {
         matches!(e.port.flavour, Flavour::PciVf | Flavour::PciSf)
             && e.port.function_mac() == Some(mac)

@@ -26,9 +26,9 @@
 //! and ovn-controller spins at 100% CPU.  So a port declined for bad
 //! options (which no kernel event can fix, and which returns before any
 //! drain) registers nothing.  udev's database watch is registered only
-//! while a link waits for udev (`sources::Kernel`), and then with a timer
-//! at the earliest udev settle timeout ([`Wakeup::ReadableUntil`]): no
-//! event marks it, yet the port plugs then.
+//! while a link waits for udev (`KernelSource`'s `Source::fds`), and then
+//! with a timer at the earliest udev settle timeout
+//! ([`Wakeup::ReadableUntil`]): no event marks it, yet the port plugs then.
 //!
 //! ## When the source is unavailable (an [`Outage`])
 //! The source may not be open (a kernel without devlink, a missing
@@ -61,12 +61,10 @@
 //! again at once.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault};
 use std::io;
 use std::os::fd::RawFd;
 
 use crate::claims::{self, Claims, Decision, LportId};
-use crate::fasthash::FastHasher;
 use crate::logging::untrusted;
 use crate::lookup::{self, Found, Refusal};
 use crate::options::{self, Request};
@@ -630,22 +628,6 @@ impl Provider {
             .fold(0, |b, k| b | refused_bit(k.head()));
     }
 
-    /// The decision for a request without logging (CLI, appctl lookup).
-    pub fn lookup_explained(&self, req: &Request) -> Result<String, String> {
-        match lookup::lookup(&self.table, req) {
-            Ok(f) => Ok(format!(
-                "{req}: plug {} ({})",
-                f.name,
-                lookup::describe_port(f.entry)
-            )),
-            Err(r) => Err(format!(
-                "{req}: {} — {}",
-                r.code(),
-                lookup::explain(&self.table, req, &r)
-            )),
-        }
-    }
-
     /// Logs a refusal: at info level (rate-limited) when the reason is new
     /// for this lport, else at debug level.  The sentence (`text`, given the
     /// table) and the options shown are built only when a line is actually
@@ -710,8 +692,7 @@ impl Provider {
 /// an [`LportId`] keeps).  Not a security boundary: a colliding name only
 /// costs the SipHash probe it skips.
 fn refused_bit(lport: &str) -> u64 {
-    let h = BuildHasherDefault::<FastHasher>::default()
-        .hash_one(claims::head(lport, claims::NAME_KEEP));
+    let h = crate::fasthash::hash_one(claims::head(lport, claims::NAME_KEEP));
     1 << (h & 63)
 }
 
@@ -763,7 +744,11 @@ impl Provider {
                 Provider::with_table(table, source, clock)
             }
             Err(e) => {
-                let mut p = Provider::with_table(Table::new(true), source, clock);
+                let mut p = Provider::with_table(
+                    Table::new(crate::table::LinkPolicy::RequireLink),
+                    source,
+                    clock,
+                );
                 p.fail(&e);
                 p
             }
@@ -953,7 +938,7 @@ fn netdev_of<'t>(table: &'t Table, f: &claims::FnId) -> Option<(&'t str, Option<
         options::Function::Vf(n) => table.vf_entry(&pf, n),
         options::Function::Sf(n) => table.sf_entry(&pf, n),
     }?;
-    Some((e.name.as_deref()?, e.ifindex()))
+    Some((e.name?, e.ifindex()))
 }
 
 /// The provider's options of an lport, for a log line.
@@ -999,7 +984,7 @@ mod tests {
     fn provider() -> Provider {
         let snap = "port pci/0000:03:00.0/2 flavour pcipf controller 1 pfnum 0 external \
                     hw_addr 00:53:00:00:10:00 netdev c1pf0 ifindex 12\n";
-        let t = crate::snapshot::parse(snap, false).unwrap();
+        let t = crate::snapshot::parse(snap, crate::table::LinkPolicy::TrustDevlink).unwrap();
         let mut p = Provider::new(Box::new(Fixed(t)), fast_clock).unwrap();
         p.run();
         p
@@ -1084,8 +1069,12 @@ mod tests {
                             hw_addr 00:53:00:00:10:00 netdev c1pf0 ifindex 12\n\
                             port pci/0000:03:00.0/4 flavour pcivf controller 1 pfnum 0 vfnum 3 \
                             external netdev c1pf0vf3 ifindex 14\n";
-        let with = crate::snapshot::parse(WITH, false).unwrap();
-        let without = crate::snapshot::parse(WITH.lines().next().unwrap(), false).unwrap();
+        let with = crate::snapshot::parse(WITH, crate::table::LinkPolicy::TrustDevlink).unwrap();
+        let without = crate::snapshot::parse(
+            WITH.lines().next().unwrap(),
+            crate::table::LinkPolicy::TrustDevlink,
+        )
+        .unwrap();
         let next = std::sync::Arc::new(std::sync::Mutex::new(with.clone()));
         let mut p = Provider::new(Box::new(Swapped(next.clone())), fast_clock).unwrap();
         p.run();
@@ -1189,7 +1178,7 @@ mod claims_through_outages {
 
     fn setup() -> (Provider, Arc<AtomicBool>) {
         VF3_IFINDEX.with(|c| c.set(Some(14)));
-        let t = crate::snapshot::parse(WITH, false).unwrap();
+        let t = crate::snapshot::parse(WITH, crate::table::LinkPolicy::TrustDevlink).unwrap();
         let fail = Arc::new(AtomicBool::new(false));
         let mut p = Provider::new(Box::new(Flaky(t, fail.clone())), clock).unwrap();
         p.set_ifindex_of(fake_ifindex);
@@ -1316,7 +1305,7 @@ port pci/0000:03:00.0/2 flavour pcipf controller 1 pfnum 0 external hw_addr 00:5
 port pci/0000:03:00.0/4 flavour pcivf controller 1 pfnum 0 vfnum 3 external netdev c1pf0vf3 ifindex 14
 port pci/0000:03:00.0/5 flavour pcivf controller 1 pfnum 0 vfnum 4 external netdev c1pf0vf4 ifindex 15
 ";
-        let t = crate::snapshot::parse(SNAP, false).unwrap();
+        let t = crate::snapshot::parse(SNAP, crate::table::LinkPolicy::TrustDevlink).unwrap();
         let mut p = Provider::new(Box::new(Fixed(t)), clock).unwrap();
         p.run();
         let vf = |n: &'static str| {

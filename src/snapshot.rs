@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 
 use crate::options::parse_mac;
 use crate::port::{DevHandle, DevlinkPort, Flavour, Link, NetdevRef, PortFunction, PortId};
-use crate::table::{Canonical, Table};
+use crate::table::{Canonical, LinkPolicy, Table};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotError {
@@ -35,10 +35,11 @@ impl std::fmt::Display for SnapshotError {
 
 impl std::error::Error for SnapshotError {}
 
-/// Parses a snapshot into a table.  `require_link` as in [`Table::new`]:
-/// false trusts devlink's names for ports without a `link` line.
-pub fn parse(text: &str, require_link: bool) -> Result<Table, SnapshotError> {
-    let mut table = Table::new(require_link);
+/// Parses a snapshot into a table with that [`LinkPolicy`]
+/// ([`LinkPolicy::TrustDevlink`] for a snapshot of the kernel: ports without
+/// a `link` line keep devlink's names).
+pub fn parse(text: &str, policy: LinkPolicy) -> Result<Table, SnapshotError> {
+    let mut table = Table::new(policy);
     let mut ports = Vec::new();
     let mut smartnic = Vec::new();
     for (i, raw) in text.lines().enumerate() {
@@ -303,18 +304,18 @@ smartnic pci/0000:03:00.0 pfnum 1 mac 00:53:00:00:11:00
 
     #[test]
     fn round_trips() {
-        let t = parse(SAMPLE, false).unwrap();
+        let t = parse(SAMPLE, LinkPolicy::TrustDevlink).unwrap();
         assert_eq!(t.len(), 5);
-        let again = parse(&emit(&t), false).unwrap();
+        let again = parse(&emit(&t), LinkPolicy::TrustDevlink).unwrap();
         assert_eq!(t.canonical(), again.canonical());
         assert_eq!(emit(&t), emit(&again));
     }
 
     #[test]
     fn the_link_name_wins_and_unsettled_is_kept() {
-        let t = parse(SAMPLE, false).unwrap();
+        let t = parse(SAMPLE, LinkPolicy::TrustDevlink).unwrap();
         let e = t.entry_by_ifindex(12).unwrap();
-        assert_eq!(e.name.as_deref(), Some("enp3s0f0c1pf0vf3"));
+        assert_eq!(e.name, Some("enp3s0f0c1pf0vf3"));
         assert!(!e.settled);
         assert!(
             t.entry_by_ifindex(13).unwrap().settled,
@@ -334,7 +335,7 @@ smartnic pci/0000:03:00.0 pfnum 1 mac 00:53:00:00:11:00
             ("frobnicate", "unknown record"),
             ("smartnic pci/x pfnum 0", "needs"),
         ] {
-            let e = parse(&format!("\n{text}\n"), false).unwrap_err();
+            let e = parse(&format!("\n{text}\n"), LinkPolicy::TrustDevlink).unwrap_err();
             assert_eq!(e.line, 2, "{text}");
             assert!(e.why.contains(needle), "{text}: {e}");
         }

@@ -1,8 +1,9 @@
 //! The import rules of CONTRIBUTING.md ("Layers"), checked on the source:
 //! every module of src/ names (`crate::X` outside comments) only the
-//! crate modules its layer may use, and the CLI (src/main.rs) never uses
-//! `ffi`.  `unsafe` outside `ffi` and `os` is refused by the compiler
-//! (`#![deny(unsafe_code)]` in src/lib.rs).
+//! crate modules its layer may use, and the CLI (src/main.rs or cli/)
+//! never uses `ffi` nor `unsafe`.  In the library, `unsafe` outside `ffi`
+//! and `os` is refused by the compiler (`#![deny(unsafe_code)]` in
+//! src/lib.rs).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -23,14 +24,23 @@ const LOGIC: &[&str] = &[
     "logging",
 ];
 /// Netlink and udev: where the kernel's table comes from.
-const NETLINK: &[&str] = &["devlink", "rtnl", "kernel", "smartnic"];
+const NETLINK: &[&str] = &["netlink", "devlink", "rtnl", "kernel", "smartnic"];
 
-/// What module `m` may import, or `None` for "anything" (`ffi`).
+/// What module `m` may import, or `None` for "anything" (`ffi`, and the
+/// test support `testing`, which is never in the shipped library).  Any
+/// module may use `testing` (its tests do).
 fn allowed(m: &str) -> Option<BTreeSet<&'static str>> {
-    let mut a: BTreeSet<&'static str> = BTreeSet::new();
+    let mut a: BTreeSet<&'static str> = BTreeSet::from(["testing"]);
     match m {
         "os" => {}
         m if LOGIC.contains(&m) => a.extend(LOGIC),
+        // The shared netlink code serves the two families; each family
+        // uses it and not the other family (issue 13).
+        "netlink" => a.extend(LOGIC),
+        "devlink" | "rtnl" => {
+            a.extend(LOGIC);
+            a.insert("netlink");
+        }
         m if NETLINK.contains(&m) => {
             a.extend(LOGIC);
             a.extend(NETLINK);
@@ -45,11 +55,17 @@ fn allowed(m: &str) -> Option<BTreeSet<&'static str>> {
             a.extend(NETLINK);
             a.extend(["os", "provider"]);
         }
+        // What `show`, `lookup` and the CLI print about a provider.
+        "report" => {
+            a.extend(LOGIC);
+            a.extend(NETLINK);
+            a.extend(["os", "provider", "sources"]);
+        }
         "state" => {
             a.extend(LOGIC);
             a.insert("provider");
         }
-        "ffi" => return None,
+        "ffi" | "testing" => return None,
         other => panic!("src/{other}: a new module: give it a layer here and in CONTRIBUTING.md"),
     }
     Some(a)
@@ -90,6 +106,18 @@ fn uses(file: &Path, prefix: &str) -> BTreeSet<String> {
     found
 }
 
+/// Whether `file` has the word `unsafe` in code (not in comments).
+fn has_unsafe(file: &Path) -> bool {
+    let text = std::fs::read_to_string(file).expect("readable source");
+    text.lines().any(|line| {
+        line.split("//")
+            .next()
+            .unwrap_or_default()
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|w| w == "unsafe")
+    })
+}
+
 #[test]
 fn modules_import_only_their_layers() {
     let src = Path::new(ROOT).join("src");
@@ -111,11 +139,7 @@ fn modules_import_only_their_layers() {
             continue;
         }
         if top == "main" {
-            // The CLI: any public module but the C boundary.
-            if uses(f, "ovn_vif_rs::").contains("ffi") {
-                bad.push("src/main.rs uses ovn_vif_rs::ffi".to_owned());
-            }
-            continue;
+            continue; // the CLI: below
         }
         seen.insert(top.clone());
         let Some(ok) = allowed(&top) else { continue };
@@ -128,10 +152,26 @@ fn modules_import_only_their_layers() {
             }
         }
     }
+    // The CLI (src/main.rs, or a cli/ crate): any public module but the
+    // C boundary, and no `unsafe` of its own.
+    let mut cli = vec![src.join("main.rs")];
+    let cli_crate = Path::new(ROOT).join("cli/src");
+    if cli_crate.is_dir() {
+        rust_files(&cli_crate, &mut cli);
+    }
+    for f in cli.iter().filter(|f| f.exists()) {
+        if uses(f, "ovn_vif_rs::").contains("ffi") {
+            bad.push(format!("{}: the CLI uses ovn_vif_rs::ffi", f.display()));
+        }
+        if has_unsafe(f) {
+            bad.push(format!("{}: unsafe in the CLI", f.display()));
+        }
+    }
     assert!(bad.is_empty(), "layer violations:\n{}", bad.join("\n"));
     // The rules above cover what is there.
     for m in [
-        "ffi", "os", "state", "provider", "sources", "kernel", "logging",
+        "ffi", "os", "state", "provider", "sources", "kernel", "logging", "netlink", "devlink",
+        "rtnl", "report",
     ] {
         assert!(seen.contains(m), "src/{m} not found");
     }
@@ -152,5 +192,12 @@ fn uses_reads_code_not_comments() {
     .expect("write");
     let got: Vec<String> = uses(&f, "crate::").into_iter().collect();
     assert_eq!(got, ["os", "table"]);
+    assert!(!has_unsafe(&f));
+    std::fs::write(
+        &f,
+        "// unsafe in a comment\nfn g() { let _ = unsafe { h() }; }\n",
+    )
+    .expect("write");
+    assert!(has_unsafe(&f));
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }

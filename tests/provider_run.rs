@@ -1,5 +1,5 @@
 //! `Provider::run` reports exactly the changes that can change a decision
-//! since it last returned (src/table.rs, "Decisions"), including those a
+//! since it last returned (src/table/mod.rs, "Decisions"), including those a
 //! `prepare` drained in between: OVN with ovn-patch 0008 reconsiders a
 //! plugged lport only when its database rows change or `run` returns
 //! true, so a change swallowed by a `prepare` would leave a plugged lport
@@ -14,15 +14,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::{pf, vf, D0};
-use ovn_vif_rs::kernel::testing::{FakeKernel, Role};
 use ovn_vif_rs::kernel::KernelOptions;
 use ovn_vif_rs::port::{DevlinkPort, PortFunction};
 use ovn_vif_rs::rtnl::parse::LinkInfo;
-use ovn_vif_rs::sources::Kernel;
+use ovn_vif_rs::testing::{Channel, FakeKernel};
 
 use ovn_vif_rs::provider::{Provider, Source};
 use ovn_vif_rs::snapshot;
-use ovn_vif_rs::table::Table;
+use ovn_vif_rs::table::{LinkPolicy, Table};
 
 const PF: &str = "port pci/0000:03:00.0/2 flavour pcipf controller 1 pfnum 0 external \
                   hw_addr 00:53:00:00:10:00 netdev pf0hpf ifindex 11\n";
@@ -30,7 +29,7 @@ const VF3: &str = "port pci/0000:03:00.0/3 flavour pcivf controller 1 pfnum 0 vf
                    external netdev pf0vf3 ifindex 12\n";
 
 fn table(text: &str) -> Table {
-    snapshot::parse(text, false).expect("snapshot")
+    snapshot::parse(text, LinkPolicy::TrustDevlink).expect("snapshot")
 }
 
 /// A source whose next drain swaps in whatever table the test queued.
@@ -188,7 +187,7 @@ fn kernel_provider(tag: &str) -> (Provider, FakeKernel) {
     k.state().ports.insert(pf0.id.clone(), pf0);
     k.state().links.insert(11, info(11, "pf0hpf", None));
     let src = k.source(kernel_opts(tag)).expect("fake kernel source");
-    let p = Provider::new(Box::new(Kernel(src)), clock).expect("load");
+    let p = Provider::new(Box::new(src), clock).expect("load");
     (p, k)
 }
 
@@ -248,10 +247,10 @@ fn run_reports_kernel_events_that_can_change_an_answer_and_no_other() {
     );
 
     // Lost events: the resync finds what the table already shows.
-    k.overflow(Role::DevlinkMon);
+    k.overflow(Channel::DevlinkMon);
     assert!(!p.run(), "a resync that changes no answer");
     // Lost events hiding a rename: the resync finds it.
-    k.overflow(Role::RtnlMon);
+    k.overflow(Channel::RtnlMon);
     k.state().links.insert(12, info(12, "vm1", None));
     assert!(p.run(), "a resync that finds a rename");
 
@@ -298,7 +297,7 @@ fn run_reports_an_outage_and_its_end() {
     k.port_new(&vf_port(3, 12, "pf0vf3"));
     assert!(p.run());
     // Lost events, and the resync's dump fails: an outage.
-    k.overflow(Role::DevlinkMon);
+    k.overflow(Channel::DevlinkMon);
     k.state().per_datagram = 1;
     k.state().fail_port_dump = Some(libc::EIO);
     assert!(p.run(), "the source became unavailable");
@@ -529,9 +528,9 @@ fn random_histories_on_a_0008_host_never_leave_a_stale_plug() {
                     }
                 }
                 (9, _) => k.overflow(if r.below(2) == 0 {
-                    Role::DevlinkMon
+                    Channel::DevlinkMon
                 } else {
-                    Role::RtnlMon
+                    Channel::RtnlMon
                 }),
                 _ => {}
             }

@@ -12,7 +12,7 @@
 //!   table agrees with `lookup` on a table freshly built from
 //!   `table.canonical()` (incremental == rebuild), and with a naive reference
 //!   model that scans the canonical ports and applies the documented rules
-//!   (src/table.rs module docs) directly.
+//!   (src/table/mod.rs module docs) directly.
 
 mod common;
 
@@ -24,7 +24,7 @@ use ovn_vif_rs::options::{Function, Request};
 use ovn_vif_rs::port::{
     DevHandle, DevlinkPort, Flavour, Link, Mac, NetdevRef, PortFunction, PortId,
 };
-use ovn_vif_rs::table::{Canonical, PfKey, Table};
+use ovn_vif_rs::table::{Canonical, LinkPolicy, PfKey, Table};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
@@ -481,10 +481,19 @@ impl<'a> Model<'a> {
     }
 }
 
+/// The table mode a test's `require_link` flag stands for.
+fn policy(require_link: bool) -> LinkPolicy {
+    if require_link {
+        LinkPolicy::RequireLink
+    } else {
+        LinkPolicy::TrustDevlink
+    }
+}
+
 /// Runs one sequence, checking every invariant after every step.
 fn run(require_link: bool, ops: &[Op]) -> Result<(), TestCaseError> {
     let reqs = requests();
-    let mut t = Table::new(require_link);
+    let mut t = Table::new(policy(require_link));
     for (step, op) in ops.iter().enumerate() {
         let before = t.canonical();
         let g = t.generation();
@@ -492,7 +501,7 @@ fn run(require_link: bool, ops: &[Op]) -> Result<(), TestCaseError> {
         let changed = apply(&mut t, op);
         let ctx = || format!("step {step}: {op:?}");
 
-        // Decisions (src/table.rs module docs): counted exactly when the
+        // Decisions (src/table/mod.rs module docs): counted exactly when the
         // answers differ, and an uncounted step plugs every request the
         // same netdev as before.
         let counted = t.decisions() != d;
@@ -594,7 +603,7 @@ fn drain(mut t: Table) -> Result<(), TestCaseError> {
     prop_assert_eq!(t.hit_index_footprint(), (0, 0), "hit index left behind");
     prop_assert!(t.pf_macs().is_empty());
     prop_assert!(t.smartnic_candidates().is_empty());
-    prop_assert_eq!(t.canonical(), Table::new(t.requires_link()).canonical());
+    prop_assert_eq!(t.canonical(), Table::new(t.link_policy()).canonical());
     for d in DEVS {
         if let Some(dev) = t.dev_index(&handle(d)) {
             for pfnum in 0..2u16 {
@@ -650,7 +659,7 @@ fn check_read_side(
 ) -> Result<(), TestCaseError> {
     for p in &c.ports {
         let e = t.entry_by_id(&p.id).expect("canonical port is stored");
-        let got = (e.name.as_deref().map(str::to_owned), e.settled);
+        let got = (e.name.map(str::to_owned), e.settled);
         prop_assert_eq!(
             got,
             model.netdev_view(p),
@@ -787,7 +796,7 @@ proptest! {
 /// table agree on a non-trivial answer (ambiguity + smart_nic + uplink).
 #[test]
 fn model_agrees_on_a_known_case() {
-    let mut t = Table::new(true);
+    let mut t = Table::new(LinkPolicy::RequireLink);
     t.upsert_link(link(1, "p0", "00:53:00:00:00:0a", true));
     t.upsert_port(physical(D1, 0, 0, 1, "p0"));
     t.upsert_port(vf(D1, 1, 0, 0, 2, 0, ""));

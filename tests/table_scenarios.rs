@@ -15,18 +15,27 @@ use common::*;
 use ovn_vif_rs::lookup::{explain, lookup, Refusal};
 use ovn_vif_rs::options::{self, Function, OptionError, OPT_PF_MAC, OPT_VF_NUM};
 use ovn_vif_rs::port::{Flavour, PortFunction};
-use ovn_vif_rs::table::{MacSource, PfSet, Table};
+use ovn_vif_rs::table::{LinkPolicy, MacSource, PfSet, Table};
 
 const PF_MAC: &str = "00:53:00:00:00:42";
 const SYSFS_MAC: &str = "00:53:00:00:00:51";
 
+/// The table mode a test's `require_link` flag stands for.
+fn policy(require_link: bool) -> LinkPolicy {
+    if require_link {
+        LinkPolicy::RequireLink
+    } else {
+        LinkPolicy::TrustDevlink
+    }
+}
+
 /// The C tests' `_init_store`: uplink `p0` (ifindex 10) and the host PF
 /// representor `p0hpf` (ifindex 100) whose function MAC is 00:53:00:00:00:42.
 fn init_store(require_link: bool) -> Table {
-    let mut t = Table::new(require_link);
+    let mut t = Table::new(policy(require_link));
     if require_link {
         // Stored, but no port shows these links yet: no decision can
-        // change (module docs of src/table.rs, "Decisions").
+        // change (module docs of src/table/mod.rs, "Decisions").
         assert!(t.upsert_link(link(10, "p0", "00:53:00:00:00:00", true)));
         assert!(t.upsert_link(link(100, "p0hpf", "", true)));
         assert_eq!(t.decisions(), 0, "links no port shows are no decision");
@@ -51,7 +60,7 @@ fn c_store_phy() {
 
         let p = t.physical_entry(d, 0).expect("physical p0 stored");
         assert_eq!(p.ifindex(), Some(10));
-        assert_eq!(p.name.as_deref(), Some("p0"));
+        assert_eq!(p.name, Some("p0"));
         assert_eq!(p.port.flavour, Flavour::Physical);
         assert_eq!(p.port.number, Some(0));
         assert_eq!(t.entry_by_ifindex(10).unwrap().port.id, pid(D0, 0));
@@ -59,7 +68,7 @@ fn c_store_phy() {
         let k = pf_key(&t, D0, 0, 0);
         let e = t.pf_entry(&k).expect("PF stored");
         assert_eq!(e.ifindex(), Some(100));
-        assert_eq!(e.name.as_deref(), Some("p0hpf"));
+        assert_eq!(e.name, Some("p0hpf"));
         let m = t.pf_mac(&k).unwrap();
         assert_eq!((m.mac, m.source), (mac(PF_MAC), MacSource::PortFunction));
         assert_eq!(t.entry_by_ifindex(100).unwrap().port.id, pid(D0, 1));
@@ -116,7 +125,7 @@ fn c_store_port() {
     assert!(t.upsert_port(vf0.clone()));
 
     let e = t.entry_by_ifindex(1000).expect("VF by ifindex");
-    assert_eq!(e.name.as_deref(), Some("pf0vf0"));
+    assert_eq!(e.name, Some("pf0vf0"));
     assert_eq!(e.port, vf0);
     assert_eq!(e.port.flavour, Flavour::PciVf);
     assert_eq!(e.port.vfnum, Some(0));
@@ -126,7 +135,7 @@ fn c_store_port() {
     assert_eq!(f.name, "pf0vf0");
     assert_eq!(f.entry.ifindex(), Some(1000));
     assert_eq!(f.pf, pf_key(&t, D0, 0, 0));
-    assert_eq!(t.pf_entry(&f.pf).unwrap().name.as_deref(), Some("p0hpf"));
+    assert_eq!(t.pf_entry(&f.pf).unwrap().name, Some("p0hpf"));
     assert_eq!(t.children_of(&f.pf), (1, 0));
     assert_check(&t);
 
@@ -262,7 +271,7 @@ fn c_devlink_port_update_compat() {
 fn compat_pf_mac_ambiguity_rule() {
     let sysfs = Some(mac(SYSFS_MAC));
     // BlueField: DPU-local c0pf0 (not external) and host c1pf0 (external).
-    let mut t = Table::new(false);
+    let mut t = Table::new(LinkPolicy::TrustDevlink);
     t.upsert_port(physical(D0, 0, 0, 10, "p0"));
     t.upsert_port(pf(D0, 1, 0, 0, "", 11, "pf0hpf-local"));
     t.upsert_port(pf(D0, 2, 1, 0, "00:00:00:00:00:00", 12, "c1pf0"));
@@ -290,7 +299,7 @@ fn compat_pf_mac_ambiguity_rule() {
     assert_check(&t);
 
     // Two non-external candidates and no external one: nobody.
-    let mut t = Table::new(false);
+    let mut t = Table::new(LinkPolicy::TrustDevlink);
     t.upsert_port(physical(D0, 0, 0, 10, "p0"));
     t.upsert_port(pf(D0, 1, 0, 0, "", 11, "a").external(false));
     t.upsert_port(pf(D0, 2, 1, 0, "", 12, "b").external(false));
@@ -322,7 +331,7 @@ fn compat_pf_mac_ambiguity_rule() {
 #[test]
 fn smartnic_mac_never_goes_to_a_dpu_local_pf_or_collides() {
     let base = || {
-        let mut t = Table::new(false);
+        let mut t = Table::new(LinkPolicy::TrustDevlink);
         t.upsert_port(physical(D0, 0, 0, 10, "p0"));
         t.upsert_port(pf(D0, 1, 0, 0, "", 11, "pf0hpf-local").external(false));
         t.upsert_port(vf(D0, 2, 0, 0, 3, 12, "pf0vf3-local").external(false));
@@ -350,7 +359,7 @@ fn smartnic_mac_never_goes_to_a_dpu_local_pf_or_collides() {
 
     // An external PF without a MAC gets it, unless a PF of any device
     // reports that MAC itself; when that one changes, it gets it.
-    let mut t = Table::new(false);
+    let mut t = Table::new(LinkPolicy::TrustDevlink);
     t.upsert_port(physical(D0, 0, 0, 10, "p0"));
     t.upsert_port(pf(D0, 1, 1, 0, "", 11, "c1pf0").external(true));
     t.upsert_port(vf(D0, 2, 1, 0, 3, 12, "c1pf0vf3").external(true));
@@ -496,7 +505,7 @@ fn sf_lookup() {
 fn controllers_c0_vs_c1() {
     const C0: &str = "00:53:00:00:c0:00";
     const C1: &str = "00:53:00:00:c1:00";
-    let mut t = Table::new(false);
+    let mut t = Table::new(LinkPolicy::TrustDevlink);
     t.upsert_port(physical(D0, 0, 0, 10, "p0"));
     t.upsert_port(pf(D0, 1, 0, 0, C0, 11, "pf0hpf"));
     t.upsert_port(pf(D0, 2, 1, 0, C1, 12, "c1pf0"));
@@ -534,7 +543,7 @@ fn controllers_c0_vs_c1() {
 
 #[test]
 fn vf_before_pf() {
-    let mut t = Table::new(false);
+    let mut t = Table::new(LinkPolicy::TrustDevlink);
     t.upsert_port(vf(D0, 3, 0, 0, 2, 13, "pf0vf2"));
     assert_eq!(
         assert_refused(&t, &req_vf(PF_MAC, 2)),
@@ -589,7 +598,7 @@ fn pf_mac_change() {
 fn ambiguous_pf_mac() {
     const DUP: &str = "00:53:00:00:00:d0";
     // Same MAC on two controllers of one device.
-    let mut t = Table::new(false);
+    let mut t = Table::new(LinkPolicy::TrustDevlink);
     t.upsert_port(pf(D0, 1, 0, 0, DUP, 11, "pf0hpf"));
     t.upsert_port(pf(D0, 2, 1, 0, DUP, 12, "c1pf0"));
     t.upsert_port(vf(D0, 3, 1, 0, 0, 13, "c1pf0vf0"));
@@ -637,7 +646,7 @@ fn ambiguous_pf_mac() {
 fn connectx6_without_pcipf() {
     const UPLINK: &str = "00:53:00:00:6a:00";
     for require_link in [false, true] {
-        let mut t = Table::new(require_link);
+        let mut t = Table::new(policy(require_link));
         t.upsert_link(link(10, "p0", UPLINK, true));
         t.upsert_link(link(13, "pf0vf0", "", true));
         t.upsert_port(physical(D0, 0, 0, 10, "p0"));
@@ -703,7 +712,7 @@ fn zero_and_multicast_macs_never_indexed() {
         "33:33:00:00:00:01",
     ];
     for b in bad {
-        let mut t = Table::new(false);
+        let mut t = Table::new(LinkPolicy::TrustDevlink);
         t.upsert_port(physical(D0, 0, 0, 10, "p0"));
         t.upsert_port(pf(D0, 1, 0, 0, b, 11, "pf0hpf"));
         t.upsert_port(vf(D0, 2, 0, 0, 0, 12, "pf0vf0").fn_mac(PF_MAC));
@@ -722,7 +731,7 @@ fn zero_and_multicast_macs_never_indexed() {
         assert_check(&t);
 
         // An uplink whose netdev MAC is unusable is no fallback PF.
-        let mut t = Table::new(false);
+        let mut t = Table::new(LinkPolicy::TrustDevlink);
         t.upsert_link(link(10, "p0", b, true));
         t.upsert_port(physical(D0, 0, 0, 10, "p0"));
         t.upsert_port(vf(D0, 2, 0, 0, 0, 12, "pf0vf0"));
@@ -748,10 +757,7 @@ fn renames_through_upsert_link() {
         t.upsert_port(vf(D0, 2, 0, 0, 0, 1000, "eth5"));
         t.upsert_link(link(1000, "pf0vf0", "", true));
         assert_found(&t, &req_vf(PF_MAC, 0), "pf0vf0");
-        assert_eq!(
-            t.entry_by_ifindex(1000).unwrap().name.as_deref(),
-            Some("pf0vf0")
-        );
+        assert_eq!(t.entry_by_ifindex(1000).unwrap().name, Some("pf0vf0"));
 
         assert!(t.upsert_link(link(1000, "vm-7", "", true)));
         assert_found(&t, &req_vf(PF_MAC, 0), "vm-7");
@@ -760,10 +766,7 @@ fn renames_through_upsert_link() {
         assert_found(&t, &req_pf(PF_MAC), "pf0hpf");
         t.upsert_link(link(10, "uplink0", "", true));
         let d = t.dev_index(&handle(D0)).unwrap();
-        assert_eq!(
-            t.physical_entry(d, 0).unwrap().name.as_deref(),
-            Some("uplink0")
-        );
+        assert_eq!(t.physical_entry(d, 0).unwrap().name, Some("uplink0"));
         assert_check(&t);
 
         // A later devlink PORT_NEW carrying the old name does not undo the
@@ -860,7 +863,7 @@ fn duplicate_keys() {
 
     // Two PCI_PF ports for one PfKey: the smaller id's MAC is the PF's.
     for order in [[1u32, 9], [9, 1]] {
-        let mut t = Table::new(false);
+        let mut t = Table::new(LinkPolicy::TrustDevlink);
         for idx in order {
             let m = format!("00:53:00:00:00:{idx:02x}");
             t.upsert_port(pf(D0, idx, 0, 0, &m, 100 + idx, &format!("pf{idx}")));
@@ -920,7 +923,7 @@ fn duplicate_ifindex_rename() {
 /// ifindex is also claimed by another port with a smaller id.
 #[test]
 fn duplicate_ifindex_uplink_mac_change() {
-    let mut t = Table::new(false);
+    let mut t = Table::new(LinkPolicy::TrustDevlink);
     t.upsert_port(vf(D0, 0, 0, 0, 1, 10, "odd"));
     t.upsert_port(physical(D0, 1, 0, 10, "p0"));
     t.upsert_port(vf(D0, 2, 0, 0, 0, 12, "pf0vf0"));
@@ -969,7 +972,7 @@ impl Decisions {
     }
 }
 
-/// What counts as a change that can change a decision (src/table.rs,
+/// What counts as a change that can change a decision (src/table/mod.rs,
 /// "Decisions"), step by step, on a 6.1-like kernel table: a function's
 /// plug-ready netdev appearing, going or being renamed, a PF MAC change and
 /// the behind state count; links no port shows, a VF netdev's or the
@@ -980,7 +983,7 @@ impl Decisions {
 fn decisions_count_only_what_can_change_an_answer() {
     let new_pf = "00:53:00:00:00:43";
     let mut s = Decisions {
-        t: Table::new(true),
+        t: Table::new(LinkPolicy::RequireLink),
         reqs: vec![
             req_pf(PF_MAC),
             req_vf(PF_MAC, 0),
@@ -1102,7 +1105,7 @@ fn decisions_count_only_what_can_change_an_answer() {
 #[test]
 fn decisions_count_pf_mac_inputs_only_when_they_are_used() {
     let mut s = Decisions {
-        t: Table::new(true),
+        t: Table::new(LinkPolicy::RequireLink),
         reqs: vec![
             req_vf("00:53:00:00:6a:00", 0),
             req_vf("00:53:00:00:6a:01", 0),
@@ -1135,7 +1138,7 @@ fn decisions_count_pf_mac_inputs_only_when_they_are_used() {
 
 #[test]
 fn generation_bumps_only_on_change() {
-    let mut t = Table::new(true);
+    let mut t = Table::new(LinkPolicy::RequireLink);
     let mut g = t.generation();
     let mut bumped = |t: &Table, expect: bool| {
         let now = t.generation();
@@ -1179,7 +1182,7 @@ fn generation_bumps_only_on_change() {
 #[test]
 fn explain_texts() {
     // Nothing known at all.
-    let t = Table::new(false);
+    let t = Table::new(LinkPolicy::TrustDevlink);
     let r = req_vf(PF_MAC, 0);
     let msg = explain(&t, &r, &assert_refused(&t, &r));
     assert!(msg.contains(PF_MAC), "{msg}");
@@ -1201,7 +1204,7 @@ fn explain_texts() {
     assert!(msg.contains(D0), "{msg}");
 
     // Many PFs: the list is cut.
-    let mut t = Table::new(false);
+    let mut t = Table::new(LinkPolicy::TrustDevlink);
     for i in 0..12u16 {
         let m = format!("00:53:00:00:01:{i:02x}");
         t.upsert_port(pf(D0, i as u32, 0, i, &m, 0, ""));
@@ -1272,12 +1275,12 @@ fn insertion_order_does_not_matter() {
         sf(D0, 5, 0, 0, 2, 15, "pf0sf2"),
         pf(D1, 1, 0, 0, "00:53:00:00:c1:00", 21, "d1pf0"),
     ];
-    let mut a = Table::new(false);
+    let mut a = Table::new(LinkPolicy::TrustDevlink);
     for p in &ports {
         a.upsert_port(p.clone());
     }
     a.set_smartnic_pf_mac(&handle(D0), 0, Some(mac(SYSFS_MAC)));
-    let mut b = Table::new(false);
+    let mut b = Table::new(LinkPolicy::TrustDevlink);
     b.set_smartnic_pf_mac(&handle(D0), 0, Some(mac(SYSFS_MAC)));
     for p in ports.iter().rev() {
         b.upsert_port(p.clone());
@@ -1311,7 +1314,7 @@ fn pcipf_without_pfnum_disables_uplink_fallback() {
     let mut odd = pf(D0, 1, 0, 0, "", 0, "");
     odd.pfnum = None;
     for link_first in [false, true] {
-        let mut t = Table::new(true);
+        let mut t = Table::new(LinkPolicy::RequireLink);
         if link_first {
             t.upsert_link(link(10, "p0", UPLINK, true));
         }
@@ -1365,7 +1368,7 @@ fn c_defect_lenient_vf_num_is_refused() {
 #[test]
 fn other_flavours_are_never_plugged() {
     const UPLINK: &str = "00:53:00:00:6a:00";
-    let mut t = Table::new(false);
+    let mut t = Table::new(LinkPolicy::TrustDevlink);
     t.upsert_link(link(10, "p0", UPLINK, true));
     t.upsert_port(physical(D0, 0, 0, 10, "p0"));
     let mut virt = vf(D0, 1, 0, 0, 0, 11, "virt0").fn_mac(PF_MAC);

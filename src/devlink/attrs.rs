@@ -1,21 +1,17 @@
-//! Numbers from the kernel's uapi headers (`include/uapi/linux/devlink.h`,
-//! `genetlink.h`, `rtnetlink.h`, `if_link.h`).  They are ABI and never
-//! change; the test below compiles a C program against the installed
-//! headers and checks every constant.
+//! devlink's numbers from the kernel's uapi header
+//! (`include/uapi/linux/devlink.h`), only the ones we use.  They are ABI
+//! and never change; the test below compiles a C program against the
+//! installed headers and checks every constant.  Each is written once, as
+//! a constant: the hot-path parser (`super::parse`) matches on them, and
+//! the neli enums [`DevlinkCmd`] / [`DevlinkAttr`] / [`DevlinkPortFnAttr`]
+//! (`neli_enum`, typed `genlmsghdr` commands and attribute types for neli's
+//! builders and handles) take their values from them.
+//!
+//! The generic netlink numbers (nlctrl) are neli's and libc's
+//! (`crate::netlink::genl`), the rtnetlink ones libc's (`crate::rtnl`).
 
-// ---- generic netlink ----
-pub const GENL_ID_CTRL: u16 = 16;
-pub const CTRL_CMD_NEWFAMILY: u8 = 1;
-pub const CTRL_CMD_GETFAMILY: u8 = 3;
-pub const CTRL_ATTR_FAMILY_ID: u16 = 1;
-pub const CTRL_ATTR_FAMILY_NAME: u16 = 2;
-pub const CTRL_ATTR_MCAST_GROUPS: u16 = 7;
-pub const CTRL_ATTR_MCAST_GRP_NAME: u16 = 1;
-pub const CTRL_ATTR_MCAST_GRP_ID: u16 = 2;
-/// `struct genlmsghdr`: cmd, version, reserved u16.
-pub const GENL_HDRLEN: usize = 4;
+use neli::neli_enum;
 
-// ---- devlink ----
 pub const DEVLINK_GENL_NAME: &str = "devlink";
 pub const DEVLINK_GENL_MCGRP_CONFIG_NAME: &str = "config";
 pub const DEVLINK_GENL_VERSION: u8 = 1;
@@ -52,43 +48,64 @@ pub const DEVLINK_PORT_TYPE_AUTO: u16 = 1;
 pub const DEVLINK_PORT_TYPE_ETH: u16 = 2;
 pub const DEVLINK_PORT_TYPE_IB: u16 = 3;
 
-/// `MAX_ADDR_LEN`: the longest hardware address a port function reports.
-pub const MAX_ADDR_LEN: usize = 32;
+pub use crate::netlink::wire::{IFNAMSIZ, MAX_ADDR_LEN};
 
-// ---- rtnetlink ----
-pub const RTM_NEWLINK: u16 = 16;
-pub const RTM_DELLINK: u16 = 17;
-pub const RTM_GETLINK: u16 = 18;
-pub const RTNLGRP_LINK: u32 = 1;
-pub const IFLA_ADDRESS: u16 = 1;
-pub const IFLA_IFNAME: u16 = 3;
-/// `struct ifinfomsg`.
-pub const IFINFOMSG_LEN: usize = 16;
-/// `IFNAMSIZ` including the NUL.
-pub const IFNAMSIZ: usize = 16;
+/// devlink's `genlmsghdr` commands (neli's `Cmd`).
+#[neli_enum(serialized_type = "u8")]
+pub enum DevlinkCmd {
+    New = DEVLINK_CMD_NEW,
+    PortGet = DEVLINK_CMD_PORT_GET,
+    PortSet = DEVLINK_CMD_PORT_SET,
+    PortNew = DEVLINK_CMD_PORT_NEW,
+    PortDel = DEVLINK_CMD_PORT_DEL,
+}
+
+impl neli::consts::genl::Cmd for DevlinkCmd {}
+
+/// devlink's top-level attributes (neli's `NlAttrType`).
+#[neli_enum(serialized_type = "u16")]
+pub enum DevlinkAttr {
+    BusName = DEVLINK_ATTR_BUS_NAME,
+    DevName = DEVLINK_ATTR_DEV_NAME,
+    PortIndex = DEVLINK_ATTR_PORT_INDEX,
+    PortType = DEVLINK_ATTR_PORT_TYPE,
+    PortNetdevIfindex = DEVLINK_ATTR_PORT_NETDEV_IFINDEX,
+    PortNetdevName = DEVLINK_ATTR_PORT_NETDEV_NAME,
+    PortFlavour = DEVLINK_ATTR_PORT_FLAVOUR,
+    PortNumber = DEVLINK_ATTR_PORT_NUMBER,
+    PortPciPfNumber = DEVLINK_ATTR_PORT_PCI_PF_NUMBER,
+    PortPciVfNumber = DEVLINK_ATTR_PORT_PCI_VF_NUMBER,
+    PortFunction = DEVLINK_ATTR_PORT_FUNCTION,
+    PortExternal = DEVLINK_ATTR_PORT_EXTERNAL,
+    PortControllerNumber = DEVLINK_ATTR_PORT_CONTROLLER_NUMBER,
+    PortPciSfNumber = DEVLINK_ATTR_PORT_PCI_SF_NUMBER,
+}
+
+impl neli::consts::genl::NlAttrType for DevlinkAttr {}
+
+/// The attributes nested in `DEVLINK_ATTR_PORT_FUNCTION`.
+#[neli_enum(serialized_type = "u16")]
+pub enum DevlinkPortFnAttr {
+    HwAddr = DEVLINK_PORT_FUNCTION_ATTR_HW_ADDR,
+    State = DEVLINK_PORT_FN_ATTR_STATE,
+    Opstate = DEVLINK_PORT_FN_ATTR_OPSTATE,
+}
+
+impl neli::consts::genl::NlAttrType for DevlinkPortFnAttr {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
+    use crate::netlink::genl::{GENL_HDRLEN, GENL_ID_CTRL};
+    use crate::netlink::wire;
 
-    /// Compiles a probe against /usr/include's uapi headers and compares.
-    /// Skipped (with a message) when there is no C compiler or header.
+    /// devlink's, nlctrl's and netlink's numbers against /usr/include's
+    /// uapi headers (`crate::netlink::uapi`); rtnetlink's are checked in
+    /// `crate::rtnl::parse`.
     #[test]
     fn constants_match_kernel_headers() {
-        if !std::path::Path::new("/usr/include/linux/devlink.h").exists() {
-            eprintln!("skipped: /usr/include/linux/devlink.h not installed");
-            return;
-        }
         let checks: &[(&str, i64)] = &[
             ("GENL_ID_CTRL", GENL_ID_CTRL.into()),
-            ("CTRL_CMD_NEWFAMILY", CTRL_CMD_NEWFAMILY.into()),
-            ("CTRL_CMD_GETFAMILY", CTRL_CMD_GETFAMILY.into()),
-            ("CTRL_ATTR_FAMILY_ID", CTRL_ATTR_FAMILY_ID.into()),
-            ("CTRL_ATTR_FAMILY_NAME", CTRL_ATTR_FAMILY_NAME.into()),
-            ("CTRL_ATTR_MCAST_GROUPS", CTRL_ATTR_MCAST_GROUPS.into()),
-            ("CTRL_ATTR_MCAST_GRP_NAME", CTRL_ATTR_MCAST_GRP_NAME.into()),
-            ("CTRL_ATTR_MCAST_GRP_ID", CTRL_ATTR_MCAST_GRP_ID.into()),
             ("GENL_HDRLEN", GENL_HDRLEN as i64),
             ("DEVLINK_GENL_VERSION", DEVLINK_GENL_VERSION.into()),
             ("DEVLINK_CMD_NEW", DEVLINK_CMD_NEW.into()),
@@ -169,59 +186,30 @@ mod tests {
                 "DEVLINK_PORT_FLAVOUR_PCI_SF",
                 crate::port::Flavour::KERNEL_PCI_SF.into(),
             ),
+            ("DEVLINK_CMD_PORT_GET", u8::from(DevlinkCmd::PortGet).into()),
+            ("DEVLINK_CMD_PORT_NEW", u8::from(DevlinkCmd::PortNew).into()),
+            ("DEVLINK_CMD_PORT_DEL", u8::from(DevlinkCmd::PortDel).into()),
+            ("DEVLINK_CMD_NEW", u8::from(DevlinkCmd::New).into()),
+            (
+                "DEVLINK_ATTR_BUS_NAME",
+                u16::from(DevlinkAttr::BusName).into(),
+            ),
+            (
+                "DEVLINK_ATTR_PORT_PCI_SF_NUMBER",
+                u16::from(DevlinkAttr::PortPciSfNumber).into(),
+            ),
+            (
+                "DEVLINK_PORT_FN_ATTR_OPSTATE",
+                u16::from(DevlinkPortFnAttr::Opstate).into(),
+            ),
             ("MAX_ADDR_LEN", MAX_ADDR_LEN as i64),
-            ("RTM_NEWLINK", RTM_NEWLINK.into()),
-            ("RTM_DELLINK", RTM_DELLINK.into()),
-            ("RTM_GETLINK", RTM_GETLINK.into()),
-            ("RTNLGRP_LINK", RTNLGRP_LINK.into()),
-            ("IFLA_ADDRESS", IFLA_ADDRESS.into()),
-            ("IFLA_IFNAME", IFLA_IFNAME.into()),
-            ("sizeof(struct ifinfomsg)", IFINFOMSG_LEN as i64),
             ("IFNAMSIZ", IFNAMSIZ as i64),
-            (
-                "NLM_F_DUMP_INTR",
-                crate::devlink::wire::NLM_F_DUMP_INTR.into(),
-            ),
-            ("NLM_F_DUMP", crate::devlink::wire::NLM_F_DUMP.into()),
-            ("NLMSG_ERROR", crate::devlink::wire::NLMSG_ERROR.into()),
-            ("NLMSG_DONE", crate::devlink::wire::NLMSG_DONE.into()),
-            (
-                "(unsigned short)NLA_TYPE_MASK",
-                crate::devlink::wire::NLA_TYPE_MASK.into(),
-            ),
+            ("NLM_F_DUMP_INTR", wire::NLM_F_DUMP_INTR.into()),
+            ("NLM_F_DUMP", wire::NLM_F_DUMP.into()),
+            ("NLMSG_ERROR", wire::NLMSG_ERROR.into()),
+            ("NLMSG_DONE", wire::NLMSG_DONE.into()),
+            ("(unsigned short)NLA_TYPE_MASK", wire::NLA_TYPE_MASK.into()),
         ];
-        let dir = std::env::temp_dir().join(format!("ovn-vif-rs-uapi-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut src = String::from(
-            "#include <stdio.h>\n#include <linux/netdevice.h>\n#include <linux/devlink.h>\n\
-             #include <linux/genetlink.h>\n#include <linux/rtnetlink.h>\n#include <linux/if_link.h>\n\
-             #include <linux/if.h>\nint main(void) {\n",
-        );
-        for (name, _) in checks {
-            src.push_str(&format!("  printf(\"%lld\\n\", (long long)({name}));\n"));
-        }
-        src.push_str("  return 0;\n}\n");
-        let c = dir.join("probe.c");
-        let exe = dir.join("probe");
-        std::fs::write(&c, src).unwrap();
-        let cc = match Command::new("cc").arg(&c).arg("-o").arg(&exe).status() {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("skipped: no C compiler ({e})");
-                return;
-            }
-        };
-        assert!(cc.success(), "probe did not compile");
-        let out = Command::new(&exe).output().unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
-        let got: Vec<i64> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| l.parse().unwrap())
-            .collect();
-        assert_eq!(got.len(), checks.len());
-        for ((name, ours), theirs) in checks.iter().zip(got) {
-            assert_eq!(*ours, theirs, "{name}");
-        }
+        crate::netlink::uapi::check(checks);
     }
 }

@@ -1,12 +1,10 @@
-//! devlink over generic netlink: attribute numbers ([`attrs`]), netlink
-//! framing ([`wire`], shared with `crate::rtnl`), port message parse/emit
-//! ([`parse`]) and the socket layer with its dump/monitor logic
-//! ([`socket`]).
+//! devlink over generic netlink: attribute numbers and their neli enums
+//! ([`attrs`]) and port message parse/emit ([`parse`]).  The netlink
+//! framing, the socket layer with its dump logic and the nlctrl family
+//! lookup are shared with `crate::rtnl` in `crate::netlink`.
 
 pub mod attrs;
 pub mod parse;
-pub mod socket;
-pub mod wire;
 
+pub use crate::netlink::ParseError;
 pub use parse::{PortAttr, PortEvent};
-pub use wire::ParseError;

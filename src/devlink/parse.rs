@@ -7,10 +7,23 @@
 //! Unknown attributes are skipped.  A known attribute with a wrong length, a
 //! string without NUL, or a framing error is rejected with a [`ParseError`]
 //! naming the attribute.
+//!
+//! The message and `genlmsghdr` headers are read by neli
+//! (`crate::netlink`), requests are built with neli's types; the attribute
+//! walk is the hand-written [`crate::netlink::wire::attrs`]: neli's
+//! attribute parser (one `Vec` per attribute) costs more than 2x per port
+//! on the 65,536-port dump and per event (`benches/netlink.rs`, figures in
+//! `BENCHMARKS.md`).  Messages are emitted through neli's builders
+//! ([`MsgBuilder`]).
+
+use neli::consts::nl::NlmF;
+use neli::genl::GenlmsghdrBuilder;
+use neli::nl::NlPayload;
 
 use super::attrs::*;
-use super::wire::{
-    self, attrs, get_str, get_u16, get_u32, get_u8, MsgBuilder, ParseError, ParseErrorKind,
+use crate::netlink::genl::parse_genl_header;
+use crate::netlink::wire::{
+    self, attrs, emit_nl, get_str, get_u16, get_u32, get_u8, MsgBuilder, ParseError, ParseErrorKind,
 };
 use crate::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunction, PortId};
 
@@ -168,32 +181,6 @@ impl PortEvent {
     }
 }
 
-/// `struct genlmsghdr`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GenlHeader {
-    pub cmd: u8,
-    pub version: u8,
-}
-
-pub fn parse_genl_header(payload: &[u8]) -> Result<(GenlHeader, &[u8]), ParseError> {
-    if payload.len() < GENL_HDRLEN {
-        return Err(ParseError::new(
-            "genlmsghdr",
-            ParseErrorKind::Truncated {
-                need: GENL_HDRLEN,
-                have: payload.len(),
-            },
-        ));
-    }
-    Ok((
-        GenlHeader {
-            cmd: payload[0],
-            version: payload[1],
-        },
-        &payload[GENL_HDRLEN..],
-    ))
-}
-
 /// Parses the payload of one devlink message (after `nlmsghdr`).
 /// `Ok(None)` for commands other than PORT_NEW/PORT_DEL (the `config`
 /// group also carries device, param, region ... notifications).
@@ -216,6 +203,17 @@ pub fn parse_port_dump_payload(payload: &[u8]) -> Result<Option<PortEvent>, Pars
 
 fn parse_port_body(payload: &[u8], del: bool) -> Result<Option<PortEvent>, ParseError> {
     let (_, body) = parse_genl_header(payload)?;
+    port_event_from_attrs(attrs(body, "devlink port message"), del)
+}
+
+/// Builds the event of one port message from its attributes, `(type
+/// without flag bits, payload)` in message order, however they were split
+/// (the hand-written walk here; `benches/netlink.rs` also feeds it neli's).
+/// `del`: a PORT_DEL, which needs only the key.
+pub fn port_event_from_attrs<'a>(
+    attrs: impl Iterator<Item = Result<(u16, &'a [u8]), ParseError>>,
+    del: bool,
+) -> Result<Option<PortEvent>, ParseError> {
     let mut bus = None;
     let mut dev = None;
     let mut index = None;
@@ -230,7 +228,7 @@ fn parse_port_body(payload: &[u8], del: bool) -> Result<Option<PortEvent>, Parse
     let mut controller = 0;
     let mut external = false;
     let mut function = None;
-    for a in attrs(body, "devlink port message") {
+    for a in attrs {
         let (ty, p) = a?;
         let attr = match PortAttr::parse(ty, p) {
             Ok(a) => a,
@@ -382,92 +380,15 @@ pub fn emit_port_message(
     b.finish()
 }
 
-/// A `PORT_GET` dump request.
+/// A `PORT_GET` dump request, built with neli ([`DevlinkCmd::PortGet`]).
 pub fn emit_port_dump_request(family: u16, seq: u32) -> Vec<u8> {
-    let mut b = MsgBuilder::new(family, wire::NLM_F_REQUEST | wire::NLM_F_DUMP, seq, 0);
-    b.raw(&[DEVLINK_CMD_PORT_GET, DEVLINK_GENL_VERSION, 0, 0]);
-    b.finish()
-}
-
-/// The generic netlink family and multicast group ids of devlink.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FamilyInfo {
-    pub id: u16,
-    pub groups: Vec<(String, u32)>,
-}
-
-impl FamilyInfo {
-    pub fn group(&self, name: &str) -> Option<u32> {
-        self.groups
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, id)| *id)
-    }
-}
-
-/// `CTRL_CMD_GETFAMILY` by name.
-pub fn emit_getfamily_request(name: &str, seq: u32) -> Vec<u8> {
-    let mut b = MsgBuilder::new(GENL_ID_CTRL, wire::NLM_F_REQUEST, seq, 0);
-    b.raw(&[CTRL_CMD_GETFAMILY, 1, 0, 0]);
-    b.str(CTRL_ATTR_FAMILY_NAME, name);
-    b.finish()
-}
-
-/// The `CTRL_CMD_NEWFAMILY` reply: family id and multicast groups.
-pub fn parse_family_payload(payload: &[u8]) -> Result<FamilyInfo, ParseError> {
-    let (_, body) = parse_genl_header(payload)?;
-    let mut id = None;
-    let mut groups = Vec::new();
-    for a in attrs(body, "nlctrl family message") {
-        let (ty, p) = a?;
-        match ty {
-            CTRL_ATTR_FAMILY_ID => id = Some(get_u16("CTRL_ATTR_FAMILY_ID", p)?),
-            CTRL_ATTR_MCAST_GROUPS => {
-                for g in attrs(p, "CTRL_ATTR_MCAST_GROUPS") {
-                    let (_, gp) = g?;
-                    let mut name = None;
-                    let mut gid = None;
-                    for ga in attrs(gp, "CTRL_ATTR_MCAST_GROUPS entry") {
-                        let (gt, gv) = ga?;
-                        match gt {
-                            CTRL_ATTR_MCAST_GRP_NAME => {
-                                name = Some(get_str("CTRL_ATTR_MCAST_GRP_NAME", gv)?)
-                            }
-                            CTRL_ATTR_MCAST_GRP_ID => {
-                                gid = Some(get_u32("CTRL_ATTR_MCAST_GRP_ID", gv)?)
-                            }
-                            _ => {}
-                        }
-                    }
-                    if let (Some(n), Some(i)) = (name, gid) {
-                        groups.push((n.to_owned(), i));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(FamilyInfo {
-        id: id.ok_or_else(|| ParseError::new("CTRL_ATTR_FAMILY_ID", ParseErrorKind::Missing))?,
-        groups,
-    })
-}
-
-/// The reply nlctrl sends for a family (for the fake kernel in tests).
-pub fn emit_family_message(info: &FamilyInfo, name: &str, seq: u32) -> Vec<u8> {
-    let mut b = MsgBuilder::new(GENL_ID_CTRL, 0, seq, 0);
-    b.raw(&[CTRL_CMD_NEWFAMILY, 2, 0, 0]);
-    b.str(CTRL_ATTR_FAMILY_NAME, name);
-    b.u16(CTRL_ATTR_FAMILY_ID, info.id);
-    b.begin_nest(CTRL_ATTR_MCAST_GROUPS);
-    for (i, (n, gid)) in info.groups.iter().enumerate() {
-        b.begin_nest(i as u16 + 1);
-        b.u32(CTRL_ATTR_MCAST_GRP_ID, *gid);
-        b.str(CTRL_ATTR_MCAST_GRP_NAME, n);
-        b.end_nest();
-    }
-    b.end_nest();
-    b.finish()
+    let genl = GenlmsghdrBuilder::<DevlinkCmd, DevlinkAttr>::default()
+        .cmd(DevlinkCmd::PortGet)
+        .version(DEVLINK_GENL_VERSION)
+        .build();
+    let head = (family, NlmF::REQUEST | NlmF::DUMP, seq, 0);
+    let payload = genl.map(NlPayload::Payload).map_err(Into::into);
+    emit_nl("the devlink port dump request", head, payload)
 }
 
 #[cfg(test)]
@@ -525,15 +446,17 @@ mod tests {
         assert_eq!(e.kind, ParseErrorKind::Missing);
     }
 
+    /// The request as iproute2's `devlink port show` sends it.
     #[test]
-    fn family_round_trips() {
-        let info = FamilyInfo {
-            id: 0x15,
-            groups: vec![("config".into(), 7)],
-        };
-        let bytes = emit_family_message(&info, "devlink", 1);
-        let m = wire::messages(&bytes).next().unwrap().unwrap();
-        assert_eq!(parse_family_payload(m.payload), Ok(info.clone()));
-        assert_eq!(info.group("config"), Some(7));
+    fn port_dump_request_bytes() {
+        let b = emit_port_dump_request(0x15, 3);
+        let m = wire::messages(&b).next().unwrap().unwrap();
+        assert_eq!(b.len(), 20);
+        assert_eq!((m.ty, m.seq, m.pid), (0x15, 3, 0));
+        assert_eq!(m.flags, wire::NLM_F_REQUEST | wire::NLM_F_DUMP);
+        assert_eq!(
+            m.payload,
+            &[DEVLINK_CMD_PORT_GET, DEVLINK_GENL_VERSION, 0, 0]
+        );
     }
 }

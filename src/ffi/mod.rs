@@ -7,7 +7,8 @@
 //!   points, on the provider of [`crate::state`].
 //! - [`types`]: `#[repr(C)]` mirrors of OVN's and OVS's structs.
 //! - [`smap`]: read-only walking of OVS smaps by layout.
-//! - [`panic`]: the boundary every entry point and callback runs through.
+//! - [`panic`](mod@panic): the boundary every entry point and callback
+//!   runs through.
 //! - [`sys`]: the `malloc`ed strings handed to OVN.
 //! - [`host`]: what `init` sets up in the host: the log sink ([`vlog`])
 //!   and the appctl commands ([`unixctl`]).

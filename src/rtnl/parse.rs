@@ -12,21 +12,46 @@
 //! Taking that `RTM_DELLINK` as a deletion unplugged a live representor, so
 //! messages of any other family are ignored (`Ok(None)`); a rename or MAC
 //! change always comes with its own `AF_UNSPEC` `RTM_NEWLINK`.
+//!
+//! The `ifinfomsg` header is neli's [`Ifinfomsg`] (read alone, without its
+//! attributes), the `RTM_GETLINK` request a neli [`Nlmsghdr`], the numbers
+//! libc's.  The `IFLA_*` attributes are walked by the hand-written
+//! [`crate::netlink::wire::attrs`]: neli's `RtBuffer` copies every one of
+//! the ~50 attributes of a real `RTM_NEWLINK` into its own `Vec`, more than
+//! 2x the cost of this walk per event (`benches/netlink.rs`, figures in
+//! `BENCHMARKS.md`).
 
-use crate::devlink::attrs::{
-    IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_IFNAME, IFNAMSIZ, MAX_ADDR_LEN, RTM_DELLINK, RTM_GETLINK,
-    RTM_NEWLINK,
+use std::io::Cursor;
+
+use neli::consts::nl::NlmF;
+use neli::consts::rtnl::{Arphrd, Iff, RtAddrFamily, Rtm};
+use neli::nl::NlPayload;
+use neli::rtnl::{Ifinfomsg, IfinfomsgBuilder};
+use neli::{FromBytesWithInput, ToBytes};
+
+use crate::netlink::wire::{
+    self, attrs, emit_nl, get_str, BuildResult, MsgBuilder, ParseError, ParseErrorKind, IFNAMSIZ,
+    MAX_ADDR_LEN,
 };
-use crate::devlink::wire::{self, attrs, get_str, MsgBuilder, ParseError, ParseErrorKind};
 use crate::port::{Link, Mac};
 
+pub const RTM_NEWLINK: u16 = libc::RTM_NEWLINK;
+pub const RTM_DELLINK: u16 = libc::RTM_DELLINK;
+pub const RTM_GETLINK: u16 = libc::RTM_GETLINK;
+/// The multicast group of link notifications (a group number).
+pub const RTNLGRP_LINK: u32 = libc::RTNLGRP_LINK;
+pub const IFLA_ADDRESS: u16 = libc::IFLA_ADDRESS;
+pub const IFLA_IFNAME: u16 = libc::IFLA_IFNAME;
+/// `sizeof(struct ifinfomsg)`.
+pub const IFINFOMSG_LEN: usize = 16;
+
 /// `ARPHRD_ETHER`, the `ifi_type` we emit for fixtures.
-pub const ARPHRD_ETHER: u16 = 1;
+pub const ARPHRD_ETHER: u16 = libc::ARPHRD_ETHER;
 
 /// `AF_UNSPEC`: the `ifi_family` of link state (see the module docs).
-pub const AF_UNSPEC: u8 = 0;
+pub const AF_UNSPEC: u8 = libc::AF_UNSPEC as u8;
 /// `AF_BRIDGE`: a bridge port's view of a link (not link state).
-pub const AF_BRIDGE: u8 = 7;
+pub const AF_BRIDGE: u8 = libc::AF_BRIDGE as u8;
 
 /// One attribute of a link message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,37 +145,54 @@ pub struct IfInfo {
 }
 
 impl IfInfo {
+    /// Reads the header with neli's [`Ifinfomsg`] (its 16 bytes only) and
+    /// returns the attributes after it.
     pub fn parse(p: &[u8]) -> Result<(IfInfo, &[u8]), ParseError> {
-        if p.len() < IFINFOMSG_LEN {
-            return Err(ParseError::new(
+        let truncated = || {
+            ParseError::new(
                 "ifinfomsg",
                 ParseErrorKind::Truncated {
                     need: IFINFOMSG_LEN,
                     have: p.len(),
                 },
-            ));
-        }
-        let u32_at = |at: usize| u32::from_ne_bytes([p[at], p[at + 1], p[at + 2], p[at + 3]]);
+            )
+        };
+        let h = p.get(..IFINFOMSG_LEN).ok_or_else(truncated)?;
+        let m = Ifinfomsg::from_bytes_with_input(&mut Cursor::new(h), IFINFOMSG_LEN)
+            .map_err(|_| truncated())?;
         Ok((
             IfInfo {
-                family: p[0],
-                ty: u16::from_ne_bytes([p[2], p[3]]),
-                index: u32_at(4) as i32,
-                flags: u32_at(8),
-                change: u32_at(12),
+                family: u8::from(*m.ifi_family()),
+                ty: u16::from(*m.ifi_type()),
+                index: *m.ifi_index(),
+                flags: u32::from(*m.ifi_flags()),
+                change: u32::from(*m.ifi_change()),
             },
             &p[IFINFOMSG_LEN..],
         ))
     }
 
+    fn to_neli(self) -> BuildResult<Ifinfomsg> {
+        Ok(IfinfomsgBuilder::default()
+            .ifi_family(RtAddrFamily::from(self.family))
+            .ifi_type(Arphrd::from(self.ty))
+            .ifi_index(self.index)
+            .ifi_flags(Iff::from_bits_retain(self.flags))
+            .ifi_change(Iff::from_bits_retain(self.change))
+            .build()?)
+    }
+
+    /// The 16 bytes of the header, serialized by neli.
     pub fn to_bytes(self) -> [u8; IFINFOMSG_LEN] {
-        let mut b = [0u8; IFINFOMSG_LEN];
-        b[0] = self.family;
-        b[2..4].copy_from_slice(&self.ty.to_ne_bytes());
-        b[4..8].copy_from_slice(&self.index.to_ne_bytes());
-        b[8..12].copy_from_slice(&self.flags.to_ne_bytes());
-        b[12..16].copy_from_slice(&self.change.to_ne_bytes());
-        b
+        let bytes = || -> BuildResult<[u8; IFINFOMSG_LEN]> {
+            let mut c = Cursor::new(Vec::with_capacity(IFINFOMSG_LEN));
+            self.to_neli()?.to_bytes(&mut c)?;
+            Ok(c.get_ref()[..].try_into()?)
+        };
+        bytes().unwrap_or_else(|e| {
+            log::error!("rtnetlink: serializing ifinfomsg failed: {e}");
+            [0; IFINFOMSG_LEN]
+        })
     }
 }
 
@@ -186,9 +228,20 @@ pub fn parse_link_payload(ty: u16, payload: &[u8]) -> Result<Option<LinkEvent>, 
     if ty == RTM_DELLINK {
         return Ok(Some(LinkEvent::Del(ifindex)));
     }
+    new_link_from_attrs(ifindex, attrs(body, "rtnetlink link message")).map(Some)
+}
+
+/// Builds the `RTM_NEWLINK` event of link `ifindex` from its attributes,
+/// `(type without flag bits, payload)` in message order, however they were
+/// split (the hand-written walk here; `benches/netlink.rs` also feeds it
+/// neli's).
+pub fn new_link_from_attrs<'a>(
+    ifindex: u32,
+    attrs: impl Iterator<Item = Result<(u16, &'a [u8]), ParseError>>,
+) -> Result<LinkEvent, ParseError> {
     let mut name = None;
     let mut mac = None;
-    for a in attrs(body, "rtnetlink link message") {
+    for a in attrs {
         let (t, p) = a?;
         match LinkAttr::parse(t, p)? {
             LinkAttr::IfName(s) => name = Some(s),
@@ -197,11 +250,11 @@ pub fn parse_link_payload(ty: u16, payload: &[u8]) -> Result<Option<LinkEvent>, 
         }
     }
     let name = name.ok_or_else(|| ParseError::new("IFLA_IFNAME", ParseErrorKind::Missing))?;
-    Ok(Some(LinkEvent::New(LinkInfo {
+    Ok(LinkEvent::New(LinkInfo {
         ifindex,
         name: name.to_owned(),
         mac,
-    })))
+    }))
 }
 
 /// One whole message (header included): for fuzzing and fixtures.
@@ -258,11 +311,12 @@ pub fn emit_dellink_family(family: u8, ifindex: u32, name: &str) -> Vec<u8> {
     b.finish()
 }
 
-/// An RTM_GETLINK dump request.
+/// An RTM_GETLINK dump request, built with neli ([`Rtm::Getlink`], an
+/// empty [`Ifinfomsg`]).
 pub fn emit_getlink_dump_request(seq: u32) -> Vec<u8> {
-    let mut b = MsgBuilder::new(RTM_GETLINK, wire::NLM_F_REQUEST | wire::NLM_F_DUMP, seq, 0);
-    b.raw(&IfInfo::default().to_bytes());
-    b.finish()
+    let head = (Rtm::Getlink, NlmF::REQUEST | NlmF::DUMP, seq, 0);
+    let payload = IfInfo::default().to_neli().map(NlPayload::Payload);
+    emit_nl("the RTM_GETLINK request", head, payload)
 }
 
 #[cfg(test)]
@@ -302,6 +356,48 @@ mod tests {
         assert_eq!(parse_link_message(&b), Ok(None));
         b[wire::NLMSG_HDRLEN] = AF_UNSPEC;
         assert_eq!(parse_link_message(&b), Ok(Some(LinkEvent::New(l))));
+    }
+
+    /// The numbers against /usr/include's uapi headers.
+    #[test]
+    fn constants_match_kernel_headers() {
+        crate::netlink::uapi::check(&[
+            ("RTM_NEWLINK", RTM_NEWLINK.into()),
+            ("RTM_DELLINK", RTM_DELLINK.into()),
+            ("RTM_GETLINK", RTM_GETLINK.into()),
+            ("RTNLGRP_LINK", RTNLGRP_LINK.into()),
+            ("IFLA_ADDRESS", IFLA_ADDRESS.into()),
+            ("IFLA_IFNAME", IFLA_IFNAME.into()),
+            ("sizeof(struct ifinfomsg)", IFINFOMSG_LEN as i64),
+        ]);
+    }
+
+    #[test]
+    fn getlink_request_bytes() {
+        let b = emit_getlink_dump_request(4);
+        assert_eq!(b.len(), wire::NLMSG_HDRLEN + IFINFOMSG_LEN);
+        let m = wire::messages(&b).next().unwrap().unwrap();
+        assert_eq!((m.ty, m.seq), (RTM_GETLINK, 4));
+        assert_eq!(m.flags, wire::NLM_F_REQUEST | wire::NLM_F_DUMP);
+        assert_eq!(m.payload, &[0u8; IFINFOMSG_LEN]);
+    }
+
+    /// Every field of the header survives neli both ways, unknown flag
+    /// bits and families included.
+    #[test]
+    fn ifinfomsg_round_trips() {
+        let h = IfInfo {
+            family: 99,
+            ty: 0xfffe,
+            index: -3,
+            flags: 0xdead_beef,
+            change: 0xffff_ffff,
+        };
+        let bytes = h.to_bytes();
+        assert_eq!(bytes[0], 99);
+        assert_eq!(bytes[1], 0);
+        assert_eq!(IfInfo::parse(&bytes), Ok((h, &[][..])));
+        assert!(IfInfo::parse(&bytes[..15]).is_err());
     }
 
     #[test]

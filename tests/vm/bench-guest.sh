@@ -5,7 +5,7 @@
 #      vs `devlink -j port show` of the same ports (same run, ratio);
 #   2. kernel event -> visible to lookup: add a VF through debugfs, poll
 #      prepare (through the C vtable) until it resolves.
-# BENCH_EXE: the benchmark binary (benches/hotpath.rs, copied by
+# BENCH_EXE: the benchmark binary (benches/hotpath/, copied by
 # scripts/bench); OVN_VIF_RS_CLI: the CLI (target/release/ovn-vif-rs).
 set -u
 cd "$(dirname "$0")/../.." || exit 1

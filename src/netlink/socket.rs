@@ -1,5 +1,6 @@
-//! Socket I/O, factored behind [`Transport`] so that tests can replay
-//! kernel messages (`crate::kernel::testing`).
+//! Netlink socket I/O shared by devlink (generic netlink) and rtnetlink,
+//! factored behind [`Transport`] so that tests can replay kernel messages
+//! (`crate::testing::FakeKernel`).
 //!
 //! The real transport is neli's low-level [`NlSocket`] (no router thread, no
 //! blocking receive): the fd is `O_NONBLOCK` and every `recv` also passes
@@ -8,17 +9,23 @@
 //! silently cut.
 //!
 //! On top of it: [`dump`] (request + collect until `NLMSG_DONE`, reporting
-//! `NLM_F_DUMP_INTR`) and [`resolve_family`] (nlctrl `GETFAMILY`).
+//! `NLM_F_DUMP_INTR`, which neli does not handle; an ack also ends it).
+//! Acks, errors and `NLMSG_DONE` are decoded by neli ([`NlMsg::control`]),
+//! and the fakes' [`emit_error`] / [`emit_done`] are built with neli's
+//! `Nlmsgerr`; the generic netlink family lookup is in [`super::genl`].
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 
+use neli::consts::nl::NlmF;
 use neli::consts::socket::{Msg, NlFamily};
+use neli::err::{NlmsgerrBuilder, NlmsghdrAckBuilder, NlmsghdrErrBuilder};
+use neli::nl::NlPayload;
 use neli::socket::NlSocket;
+use neli::types::Buffer;
 use neli::utils::Groups;
 
-use super::parse::{emit_getfamily_request, parse_family_payload, FamilyInfo};
-use super::wire::{self, NlMsg};
+use super::wire::{self, emit_nl, BuildResult, Control, NlMsg};
 
 /// Receive buffer size: larger than any netlink datagram the kernel
 /// builds for a dump (it caps them at 32 KiB) or a notification.
@@ -103,14 +110,18 @@ impl Transport for NetlinkSocket {
     }
 }
 
-/// The errno of a received `NLMSG_ERROR`, as an `io::Error`.
+fn invalid(e: wire::ParseError) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e)
+}
+
+/// The errno of a received `NLMSG_ERROR` (decoded by neli), as an
+/// `io::Error`; `Ok` for an ack.
 pub fn nlmsg_error(m: &NlMsg<'_>) -> io::Result<()> {
-    let code =
-        wire::error_code(m.payload).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::from_raw_os_error(code.saturating_neg()))
+    match m.control().map_err(invalid)? {
+        Some(Control::Error(code)) if code != 0 => {
+            Err(io::Error::from_raw_os_error(code.saturating_neg()))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -180,21 +191,22 @@ fn dump_inner<T: Transport + ?Sized>(
             if m.flags & wire::NLM_F_DUMP_INTR != 0 {
                 interrupted = true;
             }
-            match m.ty {
-                wire::NLMSG_DONE => {
-                    // 4-byte error code (0, or a negative errno).
-                    if let Ok(code) = wire::error_code(m.payload) {
-                        if code < 0 {
-                            return Err(io::Error::from_raw_os_error(-code));
-                        }
+            match m.control().map_err(invalid)? {
+                Some(Control::Done(code)) => {
+                    // 0, or a negative errno: the dump failed part way.
+                    if code < 0 {
+                        return Err(io::Error::from_raw_os_error(code.saturating_neg()));
                     }
                     return Ok(interrupted);
                 }
-                wire::NLMSG_ERROR => {
-                    nlmsg_error(&m)?;
-                    // An ACK ends a non-dump request.
-                    return Ok(interrupted);
+                Some(Control::Error(code)) => {
+                    return Err(io::Error::from_raw_os_error(code.saturating_neg()))
                 }
+                // An ACK ends a non-dump request.
+                Some(Control::Ack) => return Ok(interrupted),
+                None => {}
+            }
+            match m.ty {
                 wire::NLMSG_NOOP => {}
                 wire::NLMSG_OVERRUN => {
                     return Err(io::Error::new(
@@ -208,14 +220,12 @@ fn dump_inner<T: Transport + ?Sized>(
     }
 }
 
-/// Resolves a generic netlink family by name through nlctrl.  A kernel
-/// without that family answers `ENOENT`, returned as `ErrorKind::NotFound`.
 /// The next datagram of a reply on a request socket, its length in `buf`.
 /// The socket is non-blocking and the kernel answers a request from
 /// within `send` or the following `recv`, so an empty queue is retried
 /// (yielding) up to [`DUMP_STALL_LIMIT`] times in a row before giving up
 /// with `stalled()`'s message.  A truncated datagram is an error.
-fn recv_reply<T: Transport + ?Sized>(
+pub(crate) fn recv_reply<T: Transport + ?Sized>(
     t: &mut T,
     buf: &mut [u8],
     stalled: impl Fn() -> String,
@@ -245,47 +255,44 @@ fn recv_reply<T: Transport + ?Sized>(
     }
 }
 
-pub fn resolve_family<T: Transport + ?Sized>(
-    t: &mut T,
-    buf: &mut [u8],
-    seq: u32,
-    name: &str,
-) -> io::Result<FamilyInfo> {
-    t.send(&emit_getfamily_request(name, seq))?;
-    loop {
-        let n = recv_reply(t, buf, || {
-            format!("no reply from nlctrl for family {name:?}")
-        })?;
-        for m in wire::messages(&buf[..n]) {
-            let m = m.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-            if m.seq != seq {
-                continue;
-            }
-            if m.ty == wire::NLMSG_ERROR {
-                nlmsg_error(&m)?;
-                continue;
-            }
-            return parse_family_payload(m.payload)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e));
-        }
-    }
-}
-
-/// An `NLMSG_ERROR` reply for `seq` (for fakes and fixtures): `errno` is
-/// positive (`ENOENT`), the kernel stores it negated.
+/// An `NLMSG_ERROR` reply for `seq` (for fakes and fixtures), built with
+/// neli's `Nlmsgerr`: `errno` is positive (`ENOENT`), the kernel stores it
+/// negated; 0 is an ack.  The echoed request header is an empty one.
 pub fn emit_error(errno: i32, seq: u32) -> Vec<u8> {
-    let mut b = wire::MsgBuilder::new(wire::NLMSG_ERROR, 0, seq, 0);
-    let mut p = Vec::with_capacity(20);
-    p.extend_from_slice(&(-errno).to_ne_bytes());
-    // The offending request's header (we echo an empty one).
-    p.extend_from_slice(&[0u8; wire::NLMSG_HDRLEN]);
-    b.raw(&p);
-    b.finish()
+    let payload = || -> BuildResult<NlPayload<u16, Buffer>> {
+        Ok(if errno == 0 {
+            let echoed = NlmsghdrAckBuilder::<u16>::default()
+                .nl_len(wire::NLMSG_HDRLEN as u32)
+                .nl_type(0)
+                .nl_flags(NlmF::empty())
+                .nl_seq(seq)
+                .nl_pid(0)
+                .build()?;
+            NlPayload::Ack(NlmsgerrBuilder::default().nlmsg(echoed).build()?)
+        } else {
+            let echoed = NlmsghdrErrBuilder::default()
+                .nl_type(0)
+                .nl_seq(seq)
+                .nl_payload(Buffer::new())
+                .build()?;
+            let e = NlmsgerrBuilder::default().error(-errno).nlmsg(echoed);
+            NlPayload::Err(e.build()?)
+        })
+    };
+    let head = (wire::NLMSG_ERROR, NlmF::empty(), seq, 0);
+    emit_nl("NLMSG_ERROR", head, payload())
 }
 
-/// `NLMSG_DONE` for `seq`, with the dump's flags (e.g. `NLM_F_DUMP_INTR`).
+/// `NLMSG_DONE` for `seq`, with the dump's flags (e.g. `NLM_F_DUMP_INTR`)
+/// and error code 0, built with neli's `Nlmsgerr` (the kernel's
+/// `NLMSG_DONE` carries an `int`).
 pub fn emit_done(seq: u32, flags: u16) -> Vec<u8> {
-    let mut b = wire::MsgBuilder::new(wire::NLMSG_DONE, wire::NLM_F_MULTI | flags, seq, 0);
-    b.raw(&0i32.to_ne_bytes());
-    b.finish()
+    let flags = NlmF::from_bits_retain(wire::NLM_F_MULTI | flags);
+    let payload = NlmsgerrBuilder::default().nlmsg(()).build();
+    let payload = payload.map(NlPayload::<u16, Buffer>::DumpExtAck);
+    emit_nl(
+        "NLMSG_DONE",
+        (wire::NLMSG_DONE, flags, seq, 0),
+        payload.map_err(Into::into),
+    )
 }

@@ -29,6 +29,18 @@
 //!
 //! A zero or multicast MAC is never a key.
 //!
+//! ## Memory
+//! A port is stored once, compactly ([`Stored`]): its device as an interned
+//! [`DevIdx`] (the handle's strings are kept once per device), devlink's
+//! netdev name inline (a kernel name fits [`IFNAMSIZ`]; a longer one, which
+//! only a snapshot can carry, goes to a side map), and no copy of the name
+//! the table shows: that is the link's name when rtnetlink reported the
+//! link, else devlink's, derived when asked.  The indexes hold slot numbers
+//! under small integer keys, and the hit index one inline copy of each
+//! plug-ready name.  Callers get an [`Entry`], a view rebuilt on demand
+//! (`show`, `dump`, explanations): never on the hit path.  BENCHMARKS.md
+//! gives the bytes per port.
+//!
 //! ## Decisions
 //! [`Table::decisions`] counts the changes that can change a decision: the
 //! answer [`crate::lookup::lookup`] gives some request.  That is
@@ -45,6 +57,12 @@
 //! inside) is no change.  The provider's `run` reports exactly these
 //! (ovn-patch 0008 reconsiders a plugged lport only then).
 //!
+//! ## Files
+//! This file holds the table and its mutators and readers; `stored.rs` the
+//! compact port record, `hit.rs` the hit index, `decisions.rs` the
+//! decision counting, `check.rs` the consistency checks, `name.rs` the
+//! inline netdev name type.
+//!
 //! ## Behind
 //! The netlink layer marks the table *behind* ([`Table::set_behind`]) when
 //! it knows the kernel has queued notifications it has not applied yet (a
@@ -54,13 +72,22 @@
 //! with `events-pending`) — since any stored name may have been renamed,
 //! deleted or given to another netdev by a queued event.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::sync::Arc;
-
 use crate::fasthash::FastMap;
 use crate::options::Function;
-use crate::port::{DevHandle, DevlinkPort, Flavour, Link, Mac, PortId};
+use crate::port::{DevHandle, DevlinkPort, Flavour, Link, Mac, NetdevRef, PortFunction, PortId};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+mod check;
+mod decisions;
+mod hit;
+mod name;
+mod stored;
+
+use decisions::Touched;
+use hit::{HitKey, PfHits};
+pub use name::{NetdevName, IFNAMSIZ};
+use stored::Stored;
 
 /// The index a port is found through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,17 +147,19 @@ impl PfSet {
     }
 }
 
-/// One stored port plus what the table derived for it.
+/// A port as the table shows it: the devlink port (rebuilt from the
+/// compact stored form, so an `Entry` is a view made on demand, not what
+/// the table keeps) and what the table derived for it.
 #[derive(Clone, Debug)]
-pub struct Entry {
+pub struct Entry<'t> {
     pub port: DevlinkPort,
     /// The netdev's current name: rtnetlink's when known, else devlink's.
-    pub name: Option<Arc<str>>,
+    pub name: Option<&'t str>,
     /// The netdev's name is final (udev done, or nothing to wait for).
     pub settled: bool,
 }
 
-impl Entry {
+impl Entry<'_> {
     pub fn ifindex(&self) -> Option<u32> {
         self.port.netdev.as_ref().map(|n| n.ifindex)
     }
@@ -142,19 +171,32 @@ pub struct PfMac {
     pub source: MacSource,
 }
 
+/// Which netdev names a table may hand out: what its source can tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkPolicy {
+    /// Kernel mode: a port's netdev is plugged only once rtnetlink
+    /// reported its link and udev settled it (devlink's name may be stale:
+    /// 6.1 sends no devlink event on a rename).
+    RequireLink,
+    /// Snapshot mode: there is no rtnetlink, so devlink's name is final
+    /// unless a `link` record says otherwise.
+    TrustDevlink,
+}
+
 /// See the module documentation.
 #[derive(Clone)]
 pub struct Table {
-    /// When true (kernel mode), a port's netdev is plugged only once
-    /// rtnetlink reported the link and it is settled.  Snapshot mode has no
-    /// rtnetlink and trusts devlink's names.
-    require_link: bool,
+    link_policy: LinkPolicy,
     devs: Vec<DevHandle>,
     dev_idx: FastMap<DevHandle, DevIdx>,
 
-    slots: Vec<Option<Entry>>,
+    slots: Vec<Option<Stored>>,
     free_slots: Vec<u32>,
-    by_id: FastMap<PortId, u32>,
+    /// devlink netdev names that do not fit inline, by slot (see
+    /// [`Stored::long_name`]): empty on a real kernel.
+    long_names: FastMap<u32, Box<str>>,
+    /// (device, port index) → slot.
+    by_id: FastMap<(DevIdx, u32), u32>,
     by_ifindex: FastMap<u32, u32>,
     /// Number of ports per ifindex: more than one only when the kernel's
     /// reports disagree (stale port, reused ifindex); then a link event must
@@ -227,18 +269,19 @@ impl fmt::Debug for Table {
 
 impl Default for Table {
     fn default() -> Self {
-        Table::new(false)
+        Table::new(LinkPolicy::TrustDevlink)
     }
 }
 
 impl Table {
-    pub fn new(require_link: bool) -> Table {
+    pub fn new(link_policy: LinkPolicy) -> Table {
         Table {
-            require_link,
+            link_policy,
             devs: Vec::new(),
             dev_idx: FastMap::default(),
             slots: Vec::new(),
             free_slots: Vec::new(),
+            long_names: FastMap::default(),
             by_id: FastMap::default(),
             by_ifindex: FastMap::default(),
             ifindex_refs: FastMap::default(),
@@ -264,11 +307,15 @@ impl Table {
 
     /// An empty table with the same mode, for an atomic rebuild.
     pub fn empty_like(&self) -> Table {
-        Table::new(self.require_link)
+        Table::new(self.link_policy)
+    }
+
+    pub fn link_policy(&self) -> LinkPolicy {
+        self.link_policy
     }
 
     pub fn requires_link(&self) -> bool {
-        self.require_link
+        self.link_policy == LinkPolicy::RequireLink
     }
 
     /// Marks the table behind the kernel (queued notifications not applied
@@ -337,19 +384,72 @@ impl Table {
         i
     }
 
-    fn entry(&self, slot: u32) -> &Entry {
+    fn stored(&self, slot: u32) -> &Stored {
         // Index maps only ever hold occupied slots (checked by `check`).
         self.slots[slot as usize]
             .as_ref()
             .expect("index points at a free slot")
     }
 
+    /// devlink's netdev name of the port in `slot` (`None` without a netdev).
+    fn devlink_name(&self, slot: u32) -> Option<&str> {
+        let s = self.stored(slot);
+        s.ifindex?;
+        if s.long_name {
+            self.long_names.get(&slot).map(|n| &**n)
+        } else {
+            Some(s.name.as_str())
+        }
+    }
+
+    /// The netdev name and settledness the table shows for the port in
+    /// `slot`: the link's when rtnetlink reported it; else devlink's name,
+    /// final only when the table does not wait for links.
+    fn shown(&self, slot: u32) -> (Option<&str>, bool) {
+        let Some(ifindex) = self.stored(slot).ifindex else {
+            return (None, false);
+        };
+        match self.links.get(&ifindex) {
+            Some(link) => (Some(link.name.as_str()), link.settled),
+            None => (self.devlink_name(slot), !self.requires_link()),
+        }
+    }
+
+    /// The port in `slot` as callers see it (rebuilt; not for hot paths).
+    fn view(&self, slot: u32) -> Entry<'_> {
+        let s = self.stored(slot);
+        let (name, settled) = self.shown(slot);
+        let port = DevlinkPort {
+            id: PortId {
+                handle: self.dev_handle(s.dev).clone(),
+                index: s.index,
+            },
+            flavour: s.flavour,
+            controller: s.controller,
+            external: s.external,
+            number: s.number,
+            pfnum: s.pfnum,
+            vfnum: s.vfnum,
+            sfnum: s.sfnum,
+            netdev: s.ifindex.map(|ifindex| NetdevRef {
+                ifindex,
+                name: self.devlink_name(slot).unwrap_or_default().to_owned(),
+            }),
+            function: s.function.clone(),
+        };
+        Entry {
+            port,
+            name,
+            settled,
+        }
+    }
+
     /// The PfKey a PCI_PF/VF/SF port belongs to.
-    fn pf_key_of(&self, dev: DevIdx, port: &DevlinkPort) -> Option<PfKey> {
-        match port.flavour {
-            Flavour::PciPf | Flavour::PciVf | Flavour::PciSf => port.pfnum.map(|pfnum| PfKey {
-                dev,
-                controller: port.controller,
+    fn pf_key_of(s: &Stored) -> Option<PfKey> {
+        match s.flavour {
+            Flavour::PciPf | Flavour::PciVf | Flavour::PciSf => s.pfnum.map(|pfnum| PfKey {
+                dev: s.dev,
+                controller: s.controller,
                 pfnum,
             }),
             _ => None,
@@ -357,12 +457,12 @@ impl Table {
     }
 
     /// Which index a port goes into, if any.
-    fn index_key(&self, dev: DevIdx, port: &DevlinkPort) -> Option<IndexKey> {
-        match (port.flavour, self.pf_key_of(dev, port)) {
+    fn index_key(s: &Stored) -> Option<IndexKey> {
+        match (s.flavour, Self::pf_key_of(s)) {
             (Flavour::PciPf, Some(k)) => Some(IndexKey::Pf(k)),
-            (Flavour::PciVf, Some(k)) => port.vfnum.map(|n| IndexKey::Vf(k, n)),
-            (Flavour::PciSf, Some(k)) => port.sfnum.map(|n| IndexKey::Sf(k, n)),
-            (Flavour::Physical, _) => port.pf_number().map(|n| IndexKey::Phys(dev, n)),
+            (Flavour::PciVf, Some(k)) => s.vfnum.map(|n| IndexKey::Vf(k, n)),
+            (Flavour::PciSf, Some(k)) => s.sfnum.map(|n| IndexKey::Sf(k, n)),
+            (Flavour::Physical, _) => s.pf_number().map(|n| IndexKey::Phys(s.dev, n)),
             _ => None,
         }
     }
@@ -395,52 +495,28 @@ impl Table {
         self.sync_hit(key);
     }
 
-    /// The name a hit on `slot` plugs, as the hit index stores it: empty
-    /// unless [`crate::lookup::lookup`] would return that name.
-    fn hit_name_of(&self, slot: Option<u32>) -> NetdevName {
-        slot.map(|s| self.entry(s))
-            .filter(|e| e.settled)
-            .and_then(|e| e.name.as_deref())
-            .and_then(NetdevName::new)
-            .unwrap_or(NetdevName::EMPTY)
-    }
-
-    /// Brings the hit index in line with `key`'s slot and that entry's
-    /// name.  Called wherever either changes.
-    fn sync_hit(&mut self, key: IndexKey) {
-        let (k, which) = match key {
-            IndexKey::Pf(k) => (k, HitKey::Pf),
-            IndexKey::Vf(k, n) => (k, HitKey::Vf(n)),
-            IndexKey::Sf(k, n) => (k, HitKey::Sf(n)),
-            IndexKey::Phys(..) => return,
-        };
-        let name = self.hit_name_of(self.indexed(key));
-        if name.is_empty() {
-            if let Some(h) = self.hits.get_mut(&k) {
-                h.clear(which);
-                if h.is_empty() {
-                    self.hits.remove(&k);
-                }
-            }
-        } else {
-            self.hits.entry(k).or_default().set(which, name);
-        }
-    }
-
-    fn slot_id(&self, slot: u32) -> &PortId {
-        &self.entry(slot).port.id
+    /// The port id of `slot`, in [`PortId`]'s order (handle, index).
+    fn slot_id(&self, slot: u32) -> (&DevHandle, u32) {
+        let s = self.stored(slot);
+        (self.dev_handle(s.dev), s.index)
     }
 
     /// The occupied slot, other than `except`, with the smallest port id
     /// among those `pred` accepts.  Only used to resolve duplicate keys
     /// (which a sane kernel never reports), so a scan is fine.
-    fn best_other(&self, except: u32, pred: impl Fn(&Entry) -> bool) -> Option<u32> {
+    fn best_other(&self, except: u32, pred: impl Fn(&Stored) -> bool) -> Option<u32> {
         self.slots
             .iter()
             .enumerate()
             .filter(|(s, e)| *s as u32 != except && e.as_ref().is_some_and(&pred))
             .map(|(s, _)| s as u32)
-            .min_by(|a, b| self.slot_id(*a).cmp(self.slot_id(*b)))
+            .min_by(|a, b| self.slot_id(*a).cmp(&self.slot_id(*b)))
+    }
+
+    /// The slot of a port id, if stored.
+    fn slot_of(&self, id: &PortId) -> Option<u32> {
+        let dev = self.dev_index(&id.handle)?;
+        self.by_id.get(&(dev, id.index)).copied()
     }
 
     /// Adds or replaces a port (devlink PORT_NEW / dump).  Returns whether
@@ -450,14 +526,15 @@ impl Table {
     /// cannot both be found: the smallest port id wins, deterministically,
     /// so a table equals a rebuild of itself in any order.
     pub fn upsert_port(&mut self, port: DevlinkPort) -> bool {
-        if let Some(&slot) = self.by_id.get(&port.id) {
-            if self.entry(slot).port == port {
+        let dev = self.intern(&port.id.handle);
+        let (stored, long) = Stored::pack(dev, &port);
+        drop(port);
+        if let Some(&slot) = self.by_id.get(&(dev, stored.index)) {
+            if *self.stored(slot) == stored && self.long_names.get(&slot) == long.as_ref() {
                 return false;
             }
-            self.remove_port_inner(&port.id.clone());
+            self.remove_slot(slot);
         }
-        let dev = self.intern(&port.id.handle);
-        let (name, settled) = self.netdev_view(&port);
         let slot = match self.free_slots.pop() {
             Some(s) => s,
             None => {
@@ -465,15 +542,14 @@ impl Table {
                 (self.slots.len() - 1) as u32
             }
         };
-        let key = self.index_key(dev, &port);
-        let ifindex = port.netdev.as_ref().map(|n| n.ifindex);
-        let flavour = port.flavour;
-        self.by_id.insert(port.id.clone(), slot);
-        self.slots[slot as usize] = Some(Entry {
-            port,
-            name,
-            settled,
-        });
+        let key = Self::index_key(&stored);
+        let ifindex = stored.ifindex;
+        let flavour = stored.flavour;
+        self.by_id.insert((dev, stored.index), slot);
+        self.slots[slot as usize] = Some(stored);
+        if let Some(long) = long {
+            self.long_names.insert(slot, long);
+        }
         if let Some(i) = ifindex {
             *self.ifindex_refs.entry(i).or_default() += 1;
             match self.by_ifindex.get(&i) {
@@ -519,26 +595,25 @@ impl Table {
 
     /// Removes a port (devlink PORT_DEL).  Returns whether it was known.
     pub fn remove_port(&mut self, id: &PortId) -> bool {
-        let known = self.remove_port_inner(id);
-        self.settle_decisions();
-        known
-    }
-
-    fn remove_port_inner(&mut self, id: &PortId) -> bool {
-        let Some(&slot) = self.by_id.get(id) else {
+        let Some(slot) = self.slot_of(id) else {
             return false;
         };
-        let port = self.entry(slot).port.clone();
-        let dev = self.intern(&port.id.handle);
-        let key = self.index_key(dev, &port);
-        if let Some(nd) = &port.netdev {
-            decrement(&mut self.ifindex_refs, &nd.ifindex);
-            if self.by_ifindex.get(&nd.ifindex) == Some(&slot) {
-                let i = nd.ifindex;
+        self.remove_slot(slot);
+        self.settle_decisions();
+        true
+    }
+
+    fn remove_slot(&mut self, slot: u32) {
+        let port = self.stored(slot).clone();
+        let dev = port.dev;
+        let key = Self::index_key(&port);
+        if let Some(i) = port.ifindex {
+            decrement(&mut self.ifindex_refs, &i);
+            if self.by_ifindex.get(&i) == Some(&slot) {
                 // Counted after the decrement: another port has this
                 // ifindex only if some are left.
                 let other = if self.ifindex_refs.contains_key(&i) {
-                    self.best_other(slot, |e| e.ifindex() == Some(i))
+                    self.best_other(slot, |e| e.ifindex == Some(i))
                 } else {
                     None
                 };
@@ -553,11 +628,7 @@ impl Table {
                 let other = if self.shadowed == 0 {
                     None
                 } else {
-                    self.best_other(slot, |e| {
-                        self.dev_index(&e.port.id.handle)
-                            .and_then(|d| self.index_key(d, &e.port))
-                            == Some(key)
-                    })
+                    self.best_other(slot, |e| Self::index_key(e) == Some(key))
                 };
                 if other.is_some() {
                     // The successor is no longer shadowed.
@@ -576,8 +647,11 @@ impl Table {
                 self.shadowed = self.shadowed.saturating_sub(1);
             }
         }
-        self.by_id.remove(id);
+        self.by_id.remove(&(dev, port.index));
         self.slots[slot as usize] = None;
+        if port.long_name {
+            self.long_names.remove(&slot);
+        }
         self.free_slots.push(slot);
         if port.flavour == Flavour::PciPf {
             decrement(&mut self.pcipf_count, &dev);
@@ -589,7 +663,6 @@ impl Table {
             self.recompute_other_smartnic_devs(dev);
         }
         self.generation += 1;
-        true
     }
 
     fn drop_child(&mut self, k: PfKey, vf: bool) {
@@ -605,18 +678,6 @@ impl Table {
         }
     }
 
-    /// The netdev name and settledness the table shows for a port.
-    fn netdev_view(&self, port: &DevlinkPort) -> (Option<Arc<str>>, bool) {
-        let Some(nd) = &port.netdev else {
-            return (None, false);
-        };
-        match self.links.get(&nd.ifindex) {
-            Some(link) => (Some(Arc::from(link.name.as_str())), link.settled),
-            None if self.require_link => (Some(Arc::from(nd.name.as_str())), false),
-            None => (Some(Arc::from(nd.name.as_str())), true),
-        }
-    }
-
     /// Adds or updates a netdev (RTM_NEWLINK): renames, MAC changes, udev
     /// settling.  Returns whether anything the table shows changed.
     pub fn upsert_link(&mut self, link: Link) -> bool {
@@ -625,8 +686,12 @@ impl Table {
         }
         let ifindex = link.ifindex;
         let mac_changed = self.links.get(&ifindex).map(|l| l.mac) != Some(link.mac);
+        let slots = self.slots_with_ifindex(ifindex);
+        // The names these ports show follow the link: note their answers
+        // before it changes.
+        self.note_slots(&slots);
         self.links.insert(ifindex, link);
-        self.apply_link(ifindex, mac_changed);
+        self.apply_link(&slots, mac_changed);
         self.generation += 1;
         self.settle_decisions();
         true
@@ -634,19 +699,21 @@ impl Table {
 
     /// Forgets a netdev (RTM_DELLINK).
     pub fn remove_link(&mut self, ifindex: u32) -> bool {
-        if self.links.remove(&ifindex).is_none() {
+        if !self.links.contains_key(&ifindex) {
             return false;
         }
-        self.apply_link(ifindex, true);
+        let slots = self.slots_with_ifindex(ifindex);
+        self.note_slots(&slots);
+        self.links.remove(&ifindex);
+        self.apply_link(&slots, true);
         self.generation += 1;
         self.settle_decisions();
         true
     }
 
-    /// Shows a link change on every port with that ifindex; when the uplink
-    /// MAC may have changed, recomputes the PF MACs of its device.
-    fn apply_link(&mut self, ifindex: u32, mac_changed: bool) {
-        let slots: Vec<u32> = match self.ifindex_refs.get(&ifindex) {
+    /// The ports with that ifindex.
+    fn slots_with_ifindex(&self, ifindex: u32) -> Vec<u32> {
+        match self.ifindex_refs.get(&ifindex) {
             // The common case: one port, the by_ifindex entry.
             Some(1) => self.by_ifindex.get(&ifindex).copied().into_iter().collect(),
             None => Vec::new(),
@@ -655,16 +722,33 @@ impl Table {
                 .filter(|&s| {
                     self.slots[s as usize]
                         .as_ref()
-                        .is_some_and(|e| e.ifindex() == Some(ifindex))
+                        .is_some_and(|e| e.ifindex == Some(ifindex))
                 })
                 .collect(),
-        };
+        }
+    }
+
+    /// Notes (module docs, "Decisions") the answers of those of `slots`
+    /// that hold their index key.
+    fn note_slots(&mut self, slots: &[u32]) {
+        for &slot in slots {
+            let key = Self::index_key(self.stored(slot)).filter(|&k| self.indexed(k) == Some(slot));
+            if let Some(key) = key {
+                self.note_answer(key);
+            }
+        }
+    }
+
+    /// Shows a link change on the ports with its ifindex (`slots`); when
+    /// the uplink MAC may have changed, recomputes the PF MACs of its
+    /// device.
+    fn apply_link(&mut self, slots: &[u32], mac_changed: bool) {
         let mut devs = Vec::new();
-        for slot in slots {
+        for &slot in slots {
             self.refresh_netdev(slot);
-            let port = &self.entry(slot).port;
+            let port = self.stored(slot);
             if mac_changed && port.flavour == Flavour::Physical {
-                devs.extend(self.dev_index(&port.id.handle));
+                devs.push(port.dev);
             }
         }
         devs.sort();
@@ -674,25 +758,10 @@ impl Table {
         }
     }
 
+    /// The name a port shows follows its link (see [`Table::shown`]): only
+    /// the hit index holds a copy to bring in line.
     fn refresh_netdev(&mut self, slot: u32) {
-        let port = &self.entry(slot).port;
-        let key = self
-            .dev_index(&port.id.handle)
-            .and_then(|d| self.index_key(d, port))
-            .filter(|&k| self.indexed(k) == Some(slot));
-        if let Some(key) = key {
-            self.note_answer(key);
-        }
-        let (name, settled) = self.netdev_view(&self.entry(slot).port);
-        if let Some(e) = self.slots[slot as usize].as_mut() {
-            e.name = name;
-            e.settled = settled;
-        }
-        let port = &self.entry(slot).port;
-        let key = self
-            .dev_index(&port.id.handle)
-            .and_then(|d| self.index_key(d, port));
-        if let Some(key) = key {
+        if let Some(key) = Self::index_key(self.stored(slot)) {
             if self.indexed(key) == Some(slot) {
                 self.sync_hit(key);
             }
@@ -730,13 +799,12 @@ impl Table {
         let mut out = Vec::new();
         for (&(dev, pfnum), &slot) in &self.physical {
             let needs = self.pf_port.iter().any(|(k, &s)| {
-                k.dev == dev && k.pfnum == pfnum && self.entry(s).port.function_mac().is_none()
+                k.dev == dev && k.pfnum == pfnum && self.stored(s).function_mac().is_none()
             });
             if !needs {
                 continue;
             }
-            let e = self.entry(slot);
-            if let Some(name) = &e.name {
+            if let (Some(name), _) = self.shown(slot) {
                 out.push((self.dev_handle(dev).clone(), pfnum, name.to_string()));
             }
         }
@@ -766,15 +834,15 @@ impl Table {
     /// port, uplink netdev MAC, smart_nic value): never for VF/SF churn.
     fn recompute_pf_macs(&mut self, dev: DevIdx) {
         let mut want: BTreeMap<PfKey, PfMac> = BTreeMap::new();
-        let mut pf_ports: Vec<(PfKey, &Entry)> = self
+        let mut pf_ports: Vec<(PfKey, &Stored)> = self
             .pf_port
             .iter()
             .filter(|(k, _)| k.dev == dev)
-            .map(|(k, &s)| (*k, self.entry(s)))
+            .map(|(k, &s)| (*k, self.stored(s)))
             .collect();
         pf_ports.sort_by_key(|(k, _)| *k);
         for (k, e) in &pf_ports {
-            if let Some(mac) = e.port.function_mac() {
+            if let Some(mac) = e.function_mac() {
                 want.insert(
                     *k,
                     PfMac {
@@ -794,15 +862,13 @@ impl Table {
             let reported = self
                 .pf_port
                 .values()
-                .any(|&s| self.entry(s).port.function_mac() == Some(mac));
+                .any(|&s| self.stored(s).function_mac() == Some(mac));
             if reported {
                 continue;
             }
-            let chosen: Vec<&(PfKey, &Entry)> = pf_ports
+            let chosen: Vec<&(PfKey, &Stored)> = pf_ports
                 .iter()
-                .filter(|(k, e)| {
-                    k.pfnum == pfnum && e.port.external && e.port.function_mac().is_none()
-                })
+                .filter(|(k, e)| k.pfnum == pfnum && e.external && e.function_mac().is_none())
                 .collect();
             if let [only] = chosen.as_slice() {
                 want.insert(
@@ -820,9 +886,9 @@ impl Table {
                 if d != dev {
                     continue;
                 }
-                let e = self.entry(slot);
-                let mac = e
-                    .ifindex()
+                let mac = self
+                    .stored(slot)
+                    .ifindex
                     .and_then(|i| self.links.get(&i))
                     .and_then(|l| l.mac)
                     .filter(Mac::is_usable);
@@ -905,39 +971,6 @@ impl Table {
 
     // ---- read side (used by lookup, show, dump) ----
 
-    /// The hit path: the name [`crate::lookup::lookup`] would plug for
-    /// (PF MAC, function), from the inline hit index — `None` whenever the
-    /// full lookup must decide (a refusal, or a name the index does not
-    /// hold inline).  Touches `by_mac` and `hits` (a few entries per device,
-    /// hot) and one cache line of a PF's VF/SF names.  Nothing while the
-    /// table is behind the kernel.
-    #[inline]
-    pub fn hit(&self, mac: Mac, function: Function) -> Option<(PfKey, &NetdevName)> {
-        if self.behind {
-            return None;
-        }
-        let PfSet::One(k) = self.by_mac.get(&mac.as_u64())? else {
-            return None;
-        };
-        let h = self.hits.get(k)?;
-        let name = match function {
-            Function::Pf => Some(&h.pf),
-            Function::Vf(n) => h.vf.get(u32::from(n)),
-            Function::Sf(n) => h.sf.get(n),
-        }?;
-        (!name.is_empty()).then_some((*k, name))
-    }
-
-    /// (dense chunks, sparse entries) of the hit index: memory stays
-    /// proportional to the number of ports whatever the VF/SF numbers.
-    pub fn hit_index_footprint(&self) -> (usize, usize) {
-        self.hits.values().fold((0, 0), |(c, s), h| {
-            let (c1, s1) = h.vf.footprint();
-            let (c2, s2) = h.sf.footprint();
-            (c + c1 + c2, s + s1 + s2)
-        })
-    }
-
     pub fn pfs_with_mac(&self, mac: Mac) -> Option<&PfSet> {
         self.by_mac.get(&mac.as_u64())
     }
@@ -946,20 +979,20 @@ impl Table {
         self.pf_mac.get(k)
     }
 
-    pub fn pf_entry(&self, k: &PfKey) -> Option<&Entry> {
-        self.pf_port.get(k).map(|&s| self.entry(s))
+    pub fn pf_entry(&self, k: &PfKey) -> Option<Entry<'_>> {
+        self.pf_port.get(k).map(|&s| self.view(s))
     }
 
-    pub fn vf_entry(&self, k: &PfKey, vf: u16) -> Option<&Entry> {
-        self.vf.get(&(*k, vf)).map(|&s| self.entry(s))
+    pub fn vf_entry(&self, k: &PfKey, vf: u16) -> Option<Entry<'_>> {
+        self.vf.get(&(*k, vf)).map(|&s| self.view(s))
     }
 
-    pub fn sf_entry(&self, k: &PfKey, sf: u32) -> Option<&Entry> {
-        self.sf.get(&(*k, sf)).map(|&s| self.entry(s))
+    pub fn sf_entry(&self, k: &PfKey, sf: u32) -> Option<Entry<'_>> {
+        self.sf.get(&(*k, sf)).map(|&s| self.view(s))
     }
 
-    pub fn physical_entry(&self, dev: DevIdx, pfnum: u16) -> Option<&Entry> {
-        self.physical.get(&(dev, pfnum)).map(|&s| self.entry(s))
+    pub fn physical_entry(&self, dev: DevIdx, pfnum: u16) -> Option<Entry<'_>> {
+        self.physical.get(&(dev, pfnum)).map(|&s| self.view(s))
     }
 
     /// (VF count, SF count) under a PF.
@@ -986,23 +1019,46 @@ impl Table {
         set.into_iter().collect()
     }
 
-    pub fn entry_by_id(&self, id: &PortId) -> Option<&Entry> {
-        self.by_id.get(id).map(|&s| self.entry(s))
+    pub fn entry_by_id(&self, id: &PortId) -> Option<Entry<'_>> {
+        self.slot_of(id).map(|s| self.view(s))
     }
 
-    pub fn entry_by_ifindex(&self, ifindex: u32) -> Option<&Entry> {
-        self.by_ifindex.get(&ifindex).map(|&s| self.entry(s))
+    /// The flavour of a stored port (cheaper than [`Table::entry_by_id`]).
+    pub fn flavour_by_id(&self, id: &PortId) -> Option<Flavour> {
+        self.slot_of(id).map(|s| self.stored(s).flavour)
+    }
+
+    pub fn entry_by_ifindex(&self, ifindex: u32) -> Option<Entry<'_>> {
+        self.by_ifindex.get(&ifindex).map(|&s| self.view(s))
+    }
+
+    /// The flavour of the port with that ifindex (cheaper than
+    /// [`Table::entry_by_ifindex`]).
+    pub fn flavour_by_ifindex(&self, ifindex: u32) -> Option<Flavour> {
+        self.by_ifindex
+            .get(&ifindex)
+            .map(|&s| self.stored(s).flavour)
     }
 
     pub fn link(&self, ifindex: u32) -> Option<&Link> {
         self.links.get(&ifindex)
     }
 
-    /// Every port, sorted by id (for dumps and comparisons).
-    pub fn entries(&self) -> Vec<&Entry> {
-        let mut v: Vec<&Entry> = self.slots.iter().flatten().collect();
-        v.sort_by(|a, b| a.port.id.cmp(&b.port.id));
+    /// The occupied slots, sorted by port id.
+    fn sorted_slots(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = (0..self.slots.len() as u32)
+            .filter(|&s| self.slots[s as usize].is_some())
+            .collect();
+        v.sort_by(|&a, &b| self.slot_id(a).cmp(&self.slot_id(b)));
         v
+    }
+
+    /// Every port, sorted by id (for dumps and comparisons).
+    pub fn entries(&self) -> Vec<Entry<'_>> {
+        self.sorted_slots()
+            .into_iter()
+            .map(|s| self.view(s))
+            .collect()
     }
 
     /// A canonical view for "this table equals a fresh dump": ports, links
@@ -1017,296 +1073,14 @@ impl Table {
             .collect();
         smartnic.sort();
         Canonical {
-            ports: self.entries().into_iter().map(|e| e.port.clone()).collect(),
+            ports: self.entries().into_iter().map(|e| e.port).collect(),
             links,
             smartnic,
         }
     }
-
-    /// Verifies every index against the stored ports; used by tests
-    /// (property tests call it after each step).  Returns the first
-    /// inconsistency found.
-    pub fn check(&self) -> Result<(), String> {
-        let mut rebuilt = self.empty_like();
-        for l in self.links.values() {
-            rebuilt.upsert_link(l.clone());
-        }
-        for e in self.slots.iter().flatten() {
-            rebuilt.upsert_port(e.port.clone());
-        }
-        for (&(d, p), &m) in &self.smartnic_mac {
-            rebuilt.set_smartnic_pf_mac(self.dev_handle(d), p, Some(m));
-        }
-        if self.by_id.len() != self.slots.iter().flatten().count() {
-            return Err("by_id and slots disagree".into());
-        }
-        for (id, &s) in &self.by_id {
-            match &self.slots[s as usize] {
-                Some(e) if &e.port.id == id => {}
-                _ => return Err(format!("by_id[{id}] points at the wrong slot")),
-            }
-        }
-        let shadowed = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter(|(s, e)| {
-                e.as_ref().is_some_and(|e| {
-                    self.dev_index(&e.port.id.handle)
-                        .and_then(|d| self.index_key(d, &e.port))
-                        .is_some_and(|k| self.indexed(k) != Some(*s as u32))
-                })
-            })
-            .count();
-        if !self.touched.is_empty() {
-            return Err("a mutator left touched answers unsettled".into());
-        }
-        if shadowed != self.shadowed {
-            return Err(format!(
-                "{} ports counted as shadowed, {shadowed} are",
-                self.shadowed
-            ));
-        }
-        self.check_hits()?;
-        let ours = self.semantic();
-        let theirs = rebuilt.semantic();
-        if ours != theirs {
-            return Err(format!(
-                "indexes differ from a rebuild:\n ours:   {ours:?}\n rebuilt: {theirs:?}"
-            ));
-        }
-        Ok(())
-    }
-
-    /// The hit index holds exactly the plug-ready names of the PF/VF/SF
-    /// indexes, and no empty PF record or chunk (bounded memory).
-    fn check_hits(&self) -> Result<(), String> {
-        let mut want: BTreeMap<(PfKey, HitKey), NetdevName> = BTreeMap::new();
-        let mut add = |k: PfKey, h: HitKey, slot: u32| {
-            let n = self.hit_name_of(Some(slot));
-            if !n.is_empty() {
-                want.insert((k, h), n);
-            }
-        };
-        for (k, &s) in &self.pf_port {
-            add(*k, HitKey::Pf, s);
-        }
-        for (&(k, n), &s) in &self.vf {
-            add(k, HitKey::Vf(n), s);
-        }
-        for (&(k, n), &s) in &self.sf {
-            add(k, HitKey::Sf(n), s);
-        }
-        let mut have: BTreeMap<(PfKey, HitKey), NetdevName> = BTreeMap::new();
-        for (k, h) in &self.hits {
-            if h.is_empty() {
-                return Err(format!("empty hit record for {k:?}"));
-            }
-            h.vf.check().map_err(|e| format!("{k:?} VFs: {e}"))?;
-            h.sf.check().map_err(|e| format!("{k:?} SFs: {e}"))?;
-            if !h.pf.is_empty() {
-                have.insert((*k, HitKey::Pf), h.pf);
-            }
-            for (n, name) in h.vf.iter() {
-                have.insert((*k, HitKey::Vf(n as u16)), name);
-            }
-            for (n, name) in h.sf.iter() {
-                have.insert((*k, HitKey::Sf(n)), name);
-            }
-        }
-        if want != have {
-            return Err(format!(
-                "hit index differs from the PF/VF/SF indexes:\n want: {want:?}\n have: {have:?}"
-            ));
-        }
-        Ok(())
-    }
-
-    /// Index contents expressed with port ids and device handles (not slots
-    /// or interned numbers), comparable across tables.
-    fn semantic(&self) -> Semantic {
-        let id = |s: &u32| self.entry(*s).port.id.clone();
-        let pk = |k: &PfKey| (self.dev_handle(k.dev).clone(), k.controller, k.pfnum);
-        let mut s = Semantic::default();
-        for e in self.slots.iter().flatten() {
-            s.names.push((
-                e.port.id.clone(),
-                e.name.as_deref().map(str::to_owned),
-                e.settled,
-            ));
-        }
-        s.names.sort();
-        s.pf_port = self.pf_port.iter().map(|(k, v)| (pk(k), id(v))).collect();
-        s.physical = self
-            .physical
-            .iter()
-            .map(|((d, p), v)| ((self.dev_handle(*d).clone(), *p), id(v)))
-            .collect();
-        s.vf = self
-            .vf
-            .iter()
-            .map(|((k, n), v)| ((pk(k), *n), id(v)))
-            .collect();
-        s.sf = self
-            .sf
-            .iter()
-            .map(|((k, n), v)| ((pk(k), *n), id(v)))
-            .collect();
-        s.children = self.children.iter().map(|(k, v)| (pk(k), *v)).collect();
-        s.pf_mac = self
-            .pf_mac
-            .iter()
-            .map(|(k, m)| (pk(k), (m.mac, m.source.name())))
-            .collect();
-        s.by_mac = self
-            .by_mac
-            .iter()
-            .map(|(m, set)| {
-                // PfSet is sorted by interned device number, which depends
-                // on arrival order: compare as sorted handles.
-                let mut v: Vec<PkView> = set.keys().iter().map(pk).collect();
-                v.sort();
-                (*m, v)
-            })
-            .collect();
-        s.ifindex = self.by_ifindex.iter().map(|(i, v)| (*i, id(v))).collect();
-        s
-    }
-}
-
-/// A function's plug-ready netdev (settled name, ifindex), or a PF's
-/// effective MAC, as it was before the running mutator touched it.
-#[derive(Clone, Debug)]
-enum Touched {
-    Answer(IndexKey, Option<Answer>),
-    Mac(PfKey, Option<Mac>),
-}
-
-/// What [`crate::lookup::lookup`] plugs for one index key: the name and
-/// the netdev it is (a netdev re-created under the same name is another).
-type Answer = (Arc<str>, Option<u32>);
-
-/// Decisions (module docs): what a mutator touched, compared once it is
-/// done; whole-table comparison for tables swapped in.
-impl Table {
-    /// The answer under a PF/VF/SF key (`None` for PHYSICAL keys, which no
-    /// request resolves to).
-    fn answer(&self, key: IndexKey) -> Option<Answer> {
-        if matches!(key, IndexKey::Phys(..)) {
-            return None;
-        }
-        let e = self.entry(self.indexed(key)?);
-        let name = e.name.clone().filter(|_| e.settled)?;
-        Some((name, e.ifindex()))
-    }
-
-    fn note_answer(&mut self, key: IndexKey) {
-        if matches!(key, IndexKey::Phys(..))
-            || self
-                .touched
-                .iter()
-                .any(|t| matches!(t, Touched::Answer(k, _) if *k == key))
-        {
-            return;
-        }
-        let before = self.answer(key);
-        self.touched.push(Touched::Answer(key, before));
-    }
-
-    fn note_mac(&mut self, pf: PfKey) {
-        if self
-            .touched
-            .iter()
-            .any(|t| matches!(t, Touched::Mac(k, _) if *k == pf))
-        {
-            return;
-        }
-        let before = self.pf_mac.get(&pf).map(|m| m.mac);
-        self.touched.push(Touched::Mac(pf, before));
-    }
-
-    /// Ends a public mutator: bumps [`Table::decisions`] if anything it
-    /// touched differs from before.  Returns whether it did.
-    fn settle_decisions(&mut self) -> bool {
-        let touched = std::mem::take(&mut self.touched);
-        let changed = touched.iter().any(|t| match t {
-            Touched::Answer(k, before) => self.answer(*k) != *before,
-            Touched::Mac(k, before) => self.pf_mac.get(k).map(|m| m.mac) != *before,
-        });
-        self.touched = touched;
-        self.touched.clear();
-        if changed {
-            self.decisions += 1;
-        }
-        changed
-    }
-
-    /// Everything a decision depends on, independent of interning and
-    /// insertion order.
-    fn decision_view(&self) -> DecisionView {
-        let pk = |k: &PfKey| (self.dev_handle(k.dev).clone(), k.controller, k.pfnum);
-        let mut answers = BTreeMap::new();
-        let keys = self
-            .pf_port
-            .keys()
-            .map(|k| IndexKey::Pf(*k))
-            .chain(self.vf.keys().map(|(k, n)| IndexKey::Vf(*k, *n)))
-            .chain(self.sf.keys().map(|(k, n)| IndexKey::Sf(*k, *n)));
-        for key in keys {
-            let (k, which) = match key {
-                IndexKey::Pf(k) => (k, HitKey::Pf),
-                IndexKey::Vf(k, n) => (k, HitKey::Vf(n)),
-                IndexKey::Sf(k, n) => (k, HitKey::Sf(n)),
-                IndexKey::Phys(..) => continue,
-            };
-            if let Some(a) = self.answer(key) {
-                answers.insert((pk(&k), which), a);
-            }
-        }
-        DecisionView {
-            behind: self.behind,
-            macs: self.pf_mac.iter().map(|(k, m)| (pk(k), m.mac)).collect(),
-            answers,
-        }
-    }
-
-    /// Whether every request gets the same answer from both tables.
-    pub fn same_decisions(&self, other: &Table) -> bool {
-        self.decision_view() == other.decision_view()
-    }
-
-    /// Swaps in a table built afresh (a resync, a re-read snapshot),
-    /// carrying [`Table::decisions`] on: bumped once if some request gets
-    /// another answer from `fresh`.  Returns whether it was.
-    pub fn replace_with(&mut self, mut fresh: Table) -> bool {
-        let changed = !self.same_decisions(&fresh);
-        fresh.decisions = self.decisions + u64::from(changed);
-        *self = fresh;
-        changed
-    }
-}
-
-#[derive(Debug, PartialEq, Eq)]
-struct DecisionView {
-    behind: bool,
-    macs: BTreeMap<PkView, Mac>,
-    answers: BTreeMap<(PkView, HitKey), Answer>,
 }
 
 type PkView = (DevHandle, u32, u16);
-
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Semantic {
-    names: Vec<(PortId, Option<String>, bool)>,
-    pf_port: BTreeMap<PkView, PortId>,
-    physical: BTreeMap<(DevHandle, u16), PortId>,
-    vf: BTreeMap<(PkView, u16), PortId>,
-    sf: BTreeMap<(PkView, u32), PortId>,
-    children: BTreeMap<PkView, (u32, u32)>,
-    pf_mac: BTreeMap<PkView, (Mac, &'static str)>,
-    by_mac: BTreeMap<u64, Vec<PkView>>,
-    ifindex: BTreeMap<u32, PortId>,
-}
 
 /// See [`Table::canonical`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1325,195 +1099,67 @@ fn decrement<K: std::hash::Hash + Eq>(map: &mut FastMap<K, u32>, k: &K) {
     }
 }
 
-/// Linux `IFNAMSIZ`: a netdev name is at most 15 bytes plus its NUL.
-pub const IFNAMSIZ: usize = 16;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::port::NetdevRef;
 
-/// A netdev name stored inline, NUL-padded to [`IFNAMSIZ`] bytes: exactly
-/// the C string a hit hands to OVN, copied in one 16-byte move.  Empty
-/// means "no plug-ready name" in the hit index.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct NetdevName([u8; IFNAMSIZ]);
-
-impl NetdevName {
-    pub const EMPTY: NetdevName = NetdevName([0; IFNAMSIZ]);
-
-    /// `None` for a name a kernel never reports (longer than 15 bytes, or
-    /// with a NUL): such a name stays out of the hit index, and the full
-    /// lookup serves it.
-    pub fn new(name: &str) -> Option<NetdevName> {
-        let b = name.as_bytes();
-        if b.len() >= IFNAMSIZ || b.contains(&0) {
-            return None;
-        }
-        let mut out = [0u8; IFNAMSIZ];
-        out[..b.len()].copy_from_slice(b);
-        Some(NetdevName(out))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0[0] == 0
-    }
-
-    /// The name plus NUL padding: a valid C string of `IFNAMSIZ` bytes.
-    pub fn as_c_bytes(&self) -> &[u8; IFNAMSIZ] {
-        &self.0
-    }
-
-    pub fn as_bytes(&self) -> &[u8] {
-        let len = self.0.iter().position(|&b| b == 0).unwrap_or(IFNAMSIZ);
-        &self.0[..len]
-    }
-
-    /// The name as text (it was made from a `&str`, so this is lossless).
-    pub fn to_text(&self) -> String {
-        String::from_utf8_lossy(self.as_bytes()).into_owned()
-    }
-}
-
-impl fmt::Debug for NetdevName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.to_text(), f)
-    }
-}
-
-/// Which function of a PF a hit-index entry is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum HitKey {
-    Pf,
-    Vf(u16),
-    Sf(u32),
-}
-
-/// The hit index of one PF.
-#[derive(Clone, Debug, Default)]
-struct PfHits {
-    pf: NetdevName,
-    vf: NumIndex,
-    sf: NumIndex,
-}
-
-impl PfHits {
-    fn set(&mut self, k: HitKey, name: NetdevName) {
-        match k {
-            HitKey::Pf => self.pf = name,
-            HitKey::Vf(n) => self.vf.set(u32::from(n), name),
-            HitKey::Sf(n) => self.sf.set(n, name),
+    fn vf(index: u32, vfnum: u16, name: &str) -> DevlinkPort {
+        DevlinkPort {
+            id: PortId {
+                handle: DevHandle::new("pci", "0000:03:00.0"),
+                index,
+            },
+            flavour: Flavour::PciVf,
+            controller: 1,
+            external: true,
+            number: None,
+            pfnum: Some(0),
+            vfnum: Some(vfnum),
+            sfnum: None,
+            netdev: Some(NetdevRef {
+                ifindex: 100 + index,
+                name: name.to_owned(),
+            }),
+            function: Some(PortFunction {
+                hw_addr: Some(Mac([0x02, 0, 0, 0, 0, index as u8])),
+                state: Some(1),
+                opstate: None,
+            }),
         }
     }
 
-    fn clear(&mut self, k: HitKey) {
-        match k {
-            HitKey::Pf => self.pf = NetdevName::EMPTY,
-            HitKey::Vf(n) => self.vf.clear(u32::from(n)),
-            HitKey::Sf(n) => self.sf.clear(n),
-        }
+    /// A stored port stays small: this is most of the bytes per port.
+    #[test]
+    fn a_stored_port_is_compact() {
+        let size = std::mem::size_of::<Option<Stored>>();
+        assert!(size <= 80, "Option<Stored> is {size} bytes");
     }
 
-    fn is_empty(&self) -> bool {
-        self.pf.is_empty() && self.vf.is_empty() && self.sf.is_empty()
-    }
-}
-
-/// Names per function number: VF and SF numbers are small and dense in
-/// practice, so numbers below [`DENSE_LIMIT`] live in chunks of
-/// [`CHUNK`] inline names (a hit reads one cache line, no hashing, no
-/// probe); a chunk exists only while one of its names is set.  Larger
-/// numbers (a hostile or odd kernel, user-chosen SF numbers) go to a hash
-/// map.  Memory is at most ~1.5 KB per stored name whatever the numbers
-/// (one chunk, plus the chunk table of at most `DENSE_LIMIT / CHUNK`
-/// pointers), and 16 bytes per name when they are dense.
-#[derive(Clone, Debug, Default)]
-struct NumIndex {
-    dense: Vec<Option<Box<[NetdevName; CHUNK]>>>,
-    sparse: FastMap<u32, NetdevName>,
-}
-
-const CHUNK: usize = 64;
-const DENSE_LIMIT: u32 = 4096;
-
-impl NumIndex {
-    #[inline]
-    fn get(&self, n: u32) -> Option<&NetdevName> {
-        if n < DENSE_LIMIT {
-            let c = self.dense.get(n as usize / CHUNK)?.as_ref()?;
-            Some(&c[n as usize % CHUNK])
-        } else {
-            self.sparse.get(&n)
-        }
-    }
-
-    fn set(&mut self, n: u32, name: NetdevName) {
-        if n >= DENSE_LIMIT {
-            self.sparse.insert(n, name);
-            return;
-        }
-        let ci = n as usize / CHUNK;
-        if self.dense.len() <= ci {
-            self.dense.resize(ci + 1, None);
-        }
-        self.dense[ci].get_or_insert_with(|| Box::new([NetdevName::EMPTY; CHUNK]))
-            [n as usize % CHUNK] = name;
-    }
-
-    fn clear(&mut self, n: u32) {
-        if n >= DENSE_LIMIT {
-            self.sparse.remove(&n);
-            return;
-        }
-        let ci = n as usize / CHUNK;
-        let Some(Some(c)) = self.dense.get_mut(ci) else {
-            return;
-        };
-        c[n as usize % CHUNK] = NetdevName::EMPTY;
-        if c.iter().all(NetdevName::is_empty) {
-            self.dense[ci] = None;
-            while matches!(self.dense.last(), Some(None)) {
-                self.dense.pop();
-            }
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.dense.is_empty() && self.sparse.is_empty()
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (u32, NetdevName)> + '_ {
-        let dense = self.dense.iter().enumerate().flat_map(|(ci, c)| {
-            c.iter().flat_map(move |c| {
-                c.iter()
-                    .enumerate()
-                    .filter(|(_, n)| !n.is_empty())
-                    .map(move |(i, n)| ((ci * CHUNK + i) as u32, *n))
-            })
-        });
-        dense.chain(self.sparse.iter().map(|(&n, &name)| (n, name)))
-    }
-
-    fn footprint(&self) -> (usize, usize) {
-        (self.dense.iter().flatten().count(), self.sparse.len())
-    }
-
-    /// No empty chunk, no trailing empty chunk slot, nothing sparse that
-    /// belongs dense, no empty sparse name.
-    fn check(&self) -> Result<(), String> {
-        if matches!(self.dense.last(), Some(None)) {
-            return Err("trailing empty chunk slot".into());
-        }
-        if self.dense.len() > DENSE_LIMIT as usize / CHUNK {
-            return Err("chunk table beyond the dense limit".into());
-        }
-        for (ci, c) in self.dense.iter().enumerate() {
-            if c.as_ref()
-                .is_some_and(|c| c.iter().all(NetdevName::is_empty))
-            {
-                return Err(format!("empty chunk {ci}"));
-            }
-        }
-        for (&n, name) in &self.sparse {
-            if n < DENSE_LIMIT || name.is_empty() {
-                return Err(format!("sparse entry {n} {name:?}"));
-            }
-        }
-        Ok(())
+    /// The view gives back exactly the port stored, a name too long to
+    /// store inline included; the side map holds only live long names.
+    #[test]
+    fn ports_round_trip_through_the_compact_form() {
+        let mut t = Table::new(LinkPolicy::TrustDevlink);
+        let short = vf(1, 0, "eth1");
+        let long = vf(2, 1, "a-name-longer-than-ifnamsiz");
+        assert!(t.upsert_port(short.clone()));
+        assert!(t.upsert_port(long.clone()));
+        assert!(!t.upsert_port(long.clone()), "same port: no change");
+        let e = t.entry_by_id(&long.id).unwrap();
+        assert_eq!(e.port, long);
+        assert_eq!(e.name, Some("a-name-longer-than-ifnamsiz"));
+        assert_eq!(t.entry_by_id(&short.id).unwrap().port, short);
+        assert_eq!(t.long_names.len(), 1);
+        // Renamed by devlink to a short name: the long one is dropped.
+        let renamed = vf(2, 1, "eth2");
+        assert!(t.upsert_port(renamed.clone()));
+        assert_eq!(t.entry_by_id(&long.id).unwrap().port, renamed);
+        assert!(t.long_names.is_empty());
+        assert!(t.upsert_port(long.clone()));
+        assert!(t.remove_port(&long.id));
+        assert!(t.long_names.is_empty());
+        assert!(t.entry_by_id(&long.id).is_none());
+        t.check().unwrap();
     }
 }
