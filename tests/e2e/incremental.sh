@@ -12,6 +12,8 @@
 # starts ovn-controller, waits until every VF is plugged, and prints
 #   - idle: INC_IDLE seconds with nothing changing;
 #   - unrelated: 5 NB changes that concern no plugged lport (ls-add, --wait=hv);
+#   - unrelated netdevs: 5 dummy netdevs added and removed (links no devlink
+#     port shows: no decision of the provider changes);
 #   - new LSP: an LSP for a VF that already exists (the usual CMS flow);
 #   - new VF: an LSP first (declined), then its VF appears;
 # each with the vif-plug-run stopwatch (samples = iterations that ran
@@ -21,7 +23,8 @@
 # Environment:
 #   OVN_BUILDDIR     the built OVN tree (schemas, northd, utilities; required)
 #   OVS_BUILDDIR     the built OVS tree (default $OVN_BUILDDIR/ovs)
-#   INC_CONTROLLERS  "LABEL=BINARY ..." (default: the tree's ovn-controller)
+#   INC_CONTROLLERS  "LABEL=BINARY[@MAXPORTS] ..." (default: the tree's
+#                    ovn-controller); @MAXPORTS skips that binary above MAXPORTS
 #   INC_PORTS        port counts (default "1000")
 #   INC_IDLE         idle seconds (default 20)
 #   INC_TIMEOUT      seconds to wait for all ports to be plugged (default 900)
@@ -138,14 +141,21 @@ measure() { # PHASE PID COMMAND...: run COMMAND, print the stopwatch and counter
 	say "| $LABEL | $N | $what | $n | $mn | $mx | $lt | $((p1 - p0)) | $per | $(((c1 - c0) * 10)) |"
 }
 idle() { sleep "$IDLE"; }
+unrelated_netdevs() {
+	local i
+	for i in 1 2 3 4 5; do ip link add "incdummy$i" type dummy && ip link set "incdummy$i" up; done
+	sleep 1
+	for i in 1 2 3 4 5; do ip link del "incdummy$i"; done
+}
 unrelated() {
 	local i
 	for i in 1 2 3 4 5; do nbctl --wait=hv ls-add "unrel-$LABEL-$N-$i" >/dev/null; done
 }
 wait_plugged() { # NETDEV LSP
-	local i
+	local i v
 	for ((i = 0; i < TMO * 10; i++)); do
-		[ "$(vsctl --bare get Interface "$1" external_ids:iface-id 2>/dev/null)" = "\"$2\"" ] && return 0
+		v=$(vsctl get Interface "$1" external_ids:iface-id 2>/dev/null)
+		[ "${v//\"/}" = "$2" ] && return 0
 		sleep 0.1
 	done
 	say "ERROR: $1 not plugged for $2"
@@ -175,11 +185,13 @@ for N in $PORTS; do
 		have=$N
 	fi
 	for entry in $CONTROLLERS; do
-		LABEL=${entry%%=*} bin=${entry#*=}
+		LABEL=${entry%%=*} bin=${entry#*=} max=
+		case $bin in *@*) max=${bin##*@} bin=${bin%@*} ;; esac
+		[ -n "$max" ] && [ "$N" -gt "$max" ] && continue
 		"$bin" --detach --no-chdir --pidfile="$RUN/ovn-controller.pid" \
 			--unixctl="$RUN/ovn-controller.ctl" \
 			--log-file="$W/log/ovn-controller-$LABEL-$N.log" -vconsole:off -vsyslog:off \
-			unix:"$RUN/db.sock" || die "ovn-controller $LABEL"
+			unix:"$RUN/db.sock" || { say "| $LABEL | $N | did not start: skipped |"; continue; }
 		pid=$(cat "$RUN/ovn-controller.pid")
 		t0=$(date +%s)
 		want=$(plugged_count)
@@ -193,6 +205,7 @@ for N in $PORTS; do
 		sleep 5
 		measure "idle ${IDLE} s" "$pid" idle
 		measure "5 unrelated NB changes" "$pid" unrelated
+		measure "5 unrelated netdevs added, removed" "$pid" unrelated_netdevs
 		EXTRA=$((EXTRA + 1))
 		add_vf || die "adding VF $EXTRA"
 		sleep 3
