@@ -10,12 +10,18 @@
 //!   table comes from (netlink, udev, a snapshot file).
 //! - [`provider`]: the provider's state and freshness rules (safe Rust);
 //!   [`outage`], [`ratelimit`]: when its table cannot be trusted, the retry
-//!   back-off, repeated log lines; [`logging`]: where log lines go.
+//!   back-off, repeated log lines; [`logging`]: where log lines go;
+//!   [`report`]: the text of its reports, for ovn-appctl and the CLI
+//!   (cli/).
 //! - [`state`]: the one provider a host process has loaded.
 //! - [`ffi`]: the C ABI ovn-controller calls, and the host glue (vlog,
 //!   unixctl, poll loop).  Nothing else imports it.
 //!
-//! `unsafe` is denied everywhere but in [`ffi`] and [`os`].
+//! - `testing` (feature `test-support`, never in the shipped library): the
+//!   fake kernel, OVS-layout smaps and other helpers of the tests; it plays
+//!   ovn-controller's side of the C ABI.
+//!
+//! `unsafe` is denied everywhere but in [`ffi`] and [`os`] (and `testing`).
 
 #![deny(unsafe_code)]
 
@@ -35,9 +41,12 @@ pub mod outage;
 pub mod port;
 pub mod provider;
 pub mod ratelimit;
+pub mod report;
 pub mod rtnl;
 pub mod smartnic;
 pub mod snapshot;
 pub mod sources;
 pub mod state;
 pub mod table;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;

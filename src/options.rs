@@ -8,7 +8,7 @@
 use std::fmt;
 
 use crate::logging::untrusted;
-use crate::port::Mac;
+use crate::port::{hex_digit, Mac, MacParseError};
 
 pub const OPT_PF_MAC: &str = "vif-plug:representor:pf-mac";
 pub const OPT_VF_NUM: &str = "vif-plug:representor:vf-num";
@@ -144,21 +144,7 @@ pub fn parse_mac(s: &str) -> Result<Mac, OptionError> {
         value: untrusted(s),
         why,
     };
-    let b = s.as_bytes();
-    if b.len() != 17 {
-        return Err(bad("expected six hex octets like 00:53:00:00:10:00"));
-    }
-    let mut out = [0u8; 6];
-    for (i, o) in out.iter_mut().enumerate() {
-        let at = i * 3;
-        if i > 0 && b[at - 1] != b':' {
-            return Err(bad("octets must be separated by ':'"));
-        }
-        let hi = hex(b[at]).ok_or_else(|| bad("not a hex digit"))?;
-        let lo = hex(b[at + 1]).ok_or_else(|| bad("not a hex digit"))?;
-        *o = hi << 4 | lo;
-    }
-    let mac = Mac(out);
+    let mac: Mac = s.parse().map_err(|e: MacParseError| bad(e.why()))?;
     if mac.is_zero() {
         return Err(bad("the zero MAC is never a PF's address"));
     }
@@ -166,15 +152,6 @@ pub fn parse_mac(s: &str) -> Result<Mac, OptionError> {
         return Err(bad("a multicast/broadcast MAC is never a PF's address"));
     }
     Ok(mac)
-}
-
-const fn hex(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Plain decimal: ASCII digits only, no sign, no spaces, no leading zeros
@@ -386,12 +363,12 @@ fn mac_bytes(b: &[u8]) -> Option<Mac> {
     Some(Mac(out)).filter(Mac::is_usable)
 }
 
-/// [`hex`] as a table (0xff: not a hex digit), for the hit path.
+/// [`hex_digit`] as a table (0xff: not a hex digit), for the hit path.
 static HEX: [u8; 256] = {
     let mut t = [0xffu8; 256];
     let mut c = 0;
     while c < 256 {
-        t[c] = match hex(c as u8) {
+        t[c] = match hex_digit(c as u8) {
             Some(v) => v,
             None => 0xff,
         };
@@ -458,6 +435,61 @@ mod tests {
         assert_eq!(
             p(&[(OPT_PF_MAC, "0A:bC:00:00:10:0f"), (OPT_VF_NUM, "0")]).map(|r| r.pf_mac),
             Ok(Mac([0x0a, 0xbc, 0, 0, 0x10, 0x0f]))
+        );
+    }
+
+    /// One MAC parser: `FromStr for Mac` reads any address, zero and
+    /// multicast included; the option refuses those two (its policy) and
+    /// says why for the rest with the parser's words.
+    #[test]
+    fn one_mac_parser_and_the_options_policy() {
+        let any = |s: &str| s.parse::<Mac>();
+        assert_eq!(
+            any("0A:bC:00:00:10:0f"),
+            Ok(Mac([0x0a, 0xbc, 0, 0, 0x10, 0x0f]))
+        );
+        assert_eq!(any("00:00:00:00:00:00"), Ok(Mac::ZERO));
+        assert_eq!(any("ff:ff:ff:ff:ff:ff"), Ok(Mac([0xff; 6])));
+        assert_eq!(any("01:00:5e:00:00:01").map(|m| m.is_multicast()), Ok(true));
+        for (bad, why) in [
+            ("", "expected six hex octets like 00:53:00:00:10:00"),
+            (
+                "0:53:0:0:10:0",
+                "expected six hex octets like 00:53:00:00:10:00",
+            ),
+            (
+                "00:53:00:00:10:00:",
+                "expected six hex octets like 00:53:00:00:10:00",
+            ),
+            ("00-53-00-00-10-00", "octets must be separated by ':'"),
+            ("00:53:00:00:10:0g", "not a hex digit"),
+            ("+0:53:00:00:10:00", "not a hex digit"),
+        ] {
+            assert_eq!(any(bad).map_err(|e| e.why()), Err(why), "{bad:?}");
+            match parse_mac(bad) {
+                Err(OptionError::BadMac { why: w, .. }) => assert_eq!(w, why, "{bad:?}"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+        for (policy, why) in [
+            ("00:00:00:00:00:00", "the zero MAC is never a PF's address"),
+            (
+                "ff:ff:ff:ff:ff:ff",
+                "a multicast/broadcast MAC is never a PF's address",
+            ),
+            (
+                "01:00:5e:00:00:01",
+                "a multicast/broadcast MAC is never a PF's address",
+            ),
+        ] {
+            match parse_mac(policy) {
+                Err(OptionError::BadMac { why: w, .. }) => assert_eq!(w, why, "{policy:?}"),
+                other => panic!("{policy:?}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            parse_mac("02:53:00:00:10:00").ok(),
+            any("02:53:00:00:10:00").ok()
         );
     }
 

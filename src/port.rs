@@ -56,6 +56,61 @@ impl fmt::Debug for Mac {
     }
 }
 
+/// Why text is not a MAC address (see [`Mac`]'s `FromStr`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MacParseError(&'static str);
+
+impl MacParseError {
+    /// The reason, e.g. "not a hex digit".
+    pub fn why(self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Display for MacParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for MacParseError {}
+
+/// Parses `aa:bb:cc:dd:ee:ff`: exactly six two-digit hex octets separated
+/// by `:`, any case; any address, zero and multicast included (what may be
+/// used where is the caller's policy, e.g. [`crate::options::parse_mac`]).
+impl std::str::FromStr for Mac {
+    type Err = MacParseError;
+
+    fn from_str(s: &str) -> Result<Mac, MacParseError> {
+        let b = s.as_bytes();
+        if b.len() != 17 {
+            return Err(MacParseError(
+                "expected six hex octets like 00:53:00:00:10:00",
+            ));
+        }
+        let mut out = [0u8; 6];
+        for (i, o) in out.iter_mut().enumerate() {
+            let at = i * 3;
+            if i > 0 && b[at - 1] != b':' {
+                return Err(MacParseError("octets must be separated by ':'"));
+            }
+            let digit = |c| hex_digit(c).ok_or(MacParseError("not a hex digit"));
+            *o = digit(b[at])? << 4 | digit(b[at + 1])?;
+        }
+        Ok(Mac(out))
+    }
+}
+
+/// One hex digit's value, any case.
+pub(crate) const fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
 /// devlink port flavour (`enum devlink_port_flavour` in the kernel's uapi).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Flavour {

@@ -26,9 +26,9 @@
 //! and ovn-controller spins at 100% CPU.  So a port declined for bad
 //! options (which no kernel event can fix, and which returns before any
 //! drain) registers nothing.  udev's database watch is registered only
-//! while a link waits for udev (`sources::Kernel`), and then with a timer
-//! at the earliest udev settle timeout ([`Wakeup::ReadableUntil`]): no
-//! event marks it, yet the port plugs then.
+//! while a link waits for udev (`KernelSource`'s `Source::fds`), and then
+//! with a timer at the earliest udev settle timeout
+//! ([`Wakeup::ReadableUntil`]): no event marks it, yet the port plugs then.
 //!
 //! ## When the source is unavailable (an [`Outage`])
 //! The source may not be open (a kernel without devlink, a missing
@@ -626,22 +626,6 @@ impl Provider {
             .refused
             .keys()
             .fold(0, |b, k| b | refused_bit(k.head()));
-    }
-
-    /// The decision for a request without logging (CLI, appctl lookup).
-    pub fn lookup_explained(&self, req: &Request) -> Result<String, String> {
-        match lookup::lookup(&self.table, req) {
-            Ok(f) => Ok(format!(
-                "{req}: plug {} ({})",
-                f.name,
-                lookup::describe_port(&f.entry)
-            )),
-            Err(r) => Err(format!(
-                "{req}: {} — {}",
-                r.code(),
-                lookup::explain(&self.table, req, &r)
-            )),
-        }
     }
 
     /// Logs a refusal: at info level (rate-limited) when the reason is new

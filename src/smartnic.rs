@@ -52,27 +52,11 @@ pub fn parse_config(text: &str) -> Result<Mac, SmartNicError> {
             continue;
         }
         let value = value.trim();
-        return parse_mac(value)
-            .ok_or_else(|| SmartNicError::BadMac(value.chars().take(64).collect()));
+        return value
+            .parse::<Mac>()
+            .map_err(|_| SmartNicError::BadMac(value.chars().take(64).collect()));
     }
     Err(SmartNicError::NoMacLine)
-}
-
-fn parse_mac(s: &str) -> Option<Mac> {
-    let b = s.as_bytes();
-    if b.len() != 17 {
-        return None;
-    }
-    let mut out = [0u8; 6];
-    for (i, o) in out.iter_mut().enumerate() {
-        let at = i * 3;
-        if i > 0 && b[at - 1] != b':' {
-            return None;
-        }
-        let hex = |c: u8| (c as char).to_digit(16);
-        *o = (hex(b[at])? * 16 + hex(b[at + 1])?) as u8;
-    }
-    Some(Mac(out))
 }
 
 /// Where the files are: `<root>/class/net/<netdev>/smart_nic/pf/config`,

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use std::os::fd::RawFd;
 
 use crate::kernel::KernelSource;
-use crate::netlink::socket::{NetlinkSocket, Transport};
+use crate::netlink::socket::Transport;
 use crate::os::FileWatch;
 use crate::provider::Source;
 use crate::snapshot;
@@ -223,24 +223,22 @@ pub fn open_default() -> io::Result<Box<dyn Source>> {
 }
 
 fn open_kernel() -> io::Result<Box<dyn Source>> {
-    Ok(Box::new(Kernel(KernelSource::open()?)))
+    Ok(Box::new(KernelSource::open()?))
 }
 
 /// The kernel: devlink ports (dump + `config` multicast group) joined with
 /// rtnetlink links (renames, MACs, udev settling).
-pub struct Kernel<T: Transport = NetlinkSocket>(pub KernelSource<T>);
-
-impl<T: Transport + Send> Source for Kernel<T> {
+impl<T: Transport + Send> Source for KernelSource<T> {
     fn load(&mut self) -> io::Result<Table> {
-        self.0.load()
+        KernelSource::load(self)
     }
 
     fn drain(&mut self, table: &mut Table) -> io::Result<bool> {
-        self.0.drain(table)
+        KernelSource::drain(self, table)
     }
 
     fn recheck_unsettled(&mut self, table: &mut Table) -> bool {
-        self.0.recheck_unsettled(table)
+        KernelSource::recheck_unsettled(self, table)
     }
 
     /// The monitors, and udev's database watch only while a link waits
@@ -248,26 +246,26 @@ impl<T: Transport + Send> Source for Kernel<T> {
     /// ovn-controller for nothing.  Events the watch queues meanwhile are
     /// drained (and ignored) by the next drain.
     fn fds(&self) -> Vec<RawFd> {
-        let mut v = self.0.fds().to_vec();
-        if self.0.waits_for_udev() {
-            v.extend(self.0.udev_fd());
+        let mut v = self.monitor_fds().to_vec();
+        if self.waits_for_udev() {
+            v.extend(self.udev_fd());
         }
         v
     }
 
     fn healthy(&self) -> bool {
-        !self.0.needs_resync()
+        !self.needs_resync()
     }
 
     fn settle_timer_ms(&self) -> Option<u64> {
         // Rounded up: a timer that fires before the timeout would find
         // nothing to give up on.
-        let d = self.0.settle_timer()?;
+        let d = self.settle_timer()?;
         Some(u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX))
     }
 
     fn describe(&self) -> String {
-        let s = self.0.stats();
+        let s = self.stats();
         format!(
             "kernel (devlink + rtnetlink; {} events, {} resyncs, {} parse errors)",
             s.events(),

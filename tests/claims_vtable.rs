@@ -7,14 +7,9 @@
 //! The provider is a process-wide singleton, so everything runs in one test
 //! (in order), with a capturing logger installed before `init`.
 
-use std::ffi::{CStr, CString};
 use std::sync::Mutex;
 
-use ovn_vif_rs::ffi::types::{PLUG_OP_CREATE, PLUG_OP_REMOVE};
-
-#[path = "common/ovs_abi.rs"]
-mod ovs_abi;
-use ovs_abi::{build_smap, class, ctx_in, new_ctx_out};
+use ovn_vif_rs::testing::ovs::{class, create, remove, remove_iface};
 
 const MAC: &str = "00:53:00:00:10:00";
 
@@ -60,56 +55,6 @@ fn options(extra: &[(&str, &str)]) -> Vec<(String, String)> {
 
 fn vf(n: u32) -> Vec<(String, String)> {
     options(&[("vif-plug:representor:vf-num", &n.to_string())])
-}
-
-/// One CREATE prepare, as build_port_ctx() + consider_plug_lport__ do it;
-/// the name on true (freed with ctx_destroy, as OVN does).
-fn create(lport: &str, opts: &[(String, String)]) -> Option<String> {
-    let smap = build_smap(opts);
-    let name = CString::new(lport).unwrap();
-    let input = ctx_in(&name, &smap);
-    assert_eq!(input.op_type, PLUG_OP_CREATE);
-    let mut out = new_ctx_out();
-    let prepare = class().vif_plug_port_prepare.expect("prepare");
-    // SAFETY: ctx_in points at a string and an smap alive for the call;
-    // `out` is a zeroed ctx_out.
-    if !unsafe { prepare(&input, &mut out) } {
-        return None;
-    }
-    // SAFETY: on true, `name` is a NUL-terminated string the provider owns
-    // until ctx_destroy.
-    let got = unsafe { CStr::from_ptr(out.name) }
-        .to_string_lossy()
-        .into_owned();
-    let destroy = class().vif_plug_port_ctx_destroy.expect("ctx_destroy");
-    // SAFETY: the ctx prepare filled.
-    unsafe { destroy(&input, &mut out) };
-    Some(got)
-}
-
-/// A REMOVE prepare (consider_unplug_iface: ctx_out NULL); its answer.
-fn remove(lport: &str) -> bool {
-    let smap = build_smap(&[]);
-    let name = CString::new(lport).unwrap();
-    let mut input = ctx_in(&name, &smap);
-    input.op_type = PLUG_OP_REMOVE;
-    let prepare = class().vif_plug_port_prepare.expect("prepare");
-    // SAFETY: as in `create`; OVN passes a NULL ctx_out for REMOVE.
-    unsafe { prepare(&input, std::ptr::null_mut()) }
-}
-
-/// A REMOVE of the lport's Interface `iface` (ctx_in->iface_name, as
-/// consider_unplug_iface and ovn-patch 0005's replug pass it).
-fn remove_iface(lport: &str, iface: &str) -> bool {
-    let smap = build_smap(&[]);
-    let name = CString::new(lport).unwrap();
-    let iface = CString::new(iface).unwrap();
-    let mut input = ctx_in(&name, &smap);
-    input.op_type = PLUG_OP_REMOVE;
-    input.iface_name = iface.as_ptr();
-    let prepare = class().vif_plug_port_prepare.expect("prepare");
-    // SAFETY: as in `create`; OVN passes a NULL ctx_out for REMOVE.
-    unsafe { prepare(&input, std::ptr::null_mut()) }
 }
 
 // ---------------------------------------------------------------------------
@@ -237,11 +182,11 @@ fn a_holder_that_moves_frees_its_old_function() {
 fn a_replug_keeps_the_new_function_through_the_old_interfaces_remove() {
     assert_eq!(create("lsp-a", &vf(3)).as_deref(), Some("c1pf0vf3"));
     assert_eq!(create("lsp-a", &vf(0)).as_deref(), Some("c1pf0vf0"));
-    assert!(remove_iface("lsp-a", "c1pf0vf3"));
+    assert!(remove_iface("lsp-a", Some("c1pf0vf3")));
     assert_eq!(create("lsp-b", &vf(0)), None);
     assert_eq!(create("lsp-a", &vf(0)).as_deref(), Some("c1pf0vf0"));
     // The REMOVE of its current Interface frees it.
-    assert!(remove_iface("lsp-a", "c1pf0vf0"));
+    assert!(remove_iface("lsp-a", Some("c1pf0vf0")));
     assert_eq!(create("lsp-b", &vf(0)).as_deref(), Some("c1pf0vf0"));
     assert!(remove("lsp-b"));
 }

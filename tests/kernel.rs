@@ -13,7 +13,7 @@
 //!   mode; the files become fixtures).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,6 +22,10 @@ use ovn_vif_rs::kernel::{dump_links, CaptureSink, KernelOptions, KernelSource, T
 use ovn_vif_rs::netlink::socket::{NetlinkSocket, Transport, RECV_BUF_LEN};
 use ovn_vif_rs::port::{DevlinkPort, Flavour, Mac};
 use ovn_vif_rs::table::Table;
+
+#[path = "common/sim.rs"]
+mod sim;
+use sim::{kernel_release, sim_add, sim_del, sim_fresh_device, sim_ports, write, SIM};
 
 #[test]
 fn rtnetlink_dump_on_this_host() {
@@ -49,7 +53,7 @@ fn rtnetlink_dump_on_this_host() {
 fn open_works_or_says_no_devlink() {
     match KernelSource::open() {
         Ok(src) => {
-            assert!(src.fds().iter().all(|&fd| fd >= 0));
+            assert!(src.monitor_fds().iter().all(|&fd| fd >= 0));
         }
         Err(e) => {
             assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{e}");
@@ -67,8 +71,6 @@ fn enabled() -> bool {
 /// The simulator is one shared kernel object: one test at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-const SIM: &str = "/sys/kernel/debug/devlink_sim";
-
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -78,40 +80,6 @@ fn sh(cmd: &str) {
     assert!(st.success(), "{cmd}: {st}");
 }
 
-fn write(path: impl AsRef<Path>, what: &str) {
-    let p = path.as_ref();
-    std::fs::write(p, what).unwrap_or_else(|e| panic!("{} <- {what:?}: {e}", p.display()));
-}
-
-fn sim_fresh_device(id: u32) {
-    if Path::new(&format!("{SIM}/{id}")).exists() {
-        write(format!("{SIM}/del_device"), &id.to_string());
-    }
-    write(format!("{SIM}/new_device"), &id.to_string());
-}
-
-fn sim_add(id: u32, line: &str) {
-    write(format!("{SIM}/{id}/port_add"), line);
-}
-
-fn sim_del(id: u32, what: &str) {
-    write(format!("{SIM}/{id}/port_del"), what);
-}
-
-/// index -> (flavour, fn number, netdev) from the simulator's `ports` file.
-fn sim_ports(id: u32) -> BTreeMap<u32, (String, u32, String)> {
-    let text = std::fs::read_to_string(format!("{SIM}/{id}/ports")).unwrap();
-    text.lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            (
-                f[0].parse().unwrap(),
-                (f[1].to_owned(), f[4].parse().unwrap(), f[6].to_owned()),
-            )
-        })
-        .collect()
-}
-
 fn sim_ports_of(t: &Table, id: u32) -> Vec<DevlinkPort> {
     let dev = format!("devlink_sim.{id}");
     t.entries()
@@ -119,13 +87,6 @@ fn sim_ports_of(t: &Table, id: u32) -> Vec<DevlinkPort> {
         .filter(|e| &*e.port.id.handle.bus == "platform" && *e.port.id.handle.dev == *dev)
         .map(|e| e.port.clone())
         .collect()
-}
-
-fn kernel_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .unwrap_or_default()
-        .trim()
-        .to_owned()
 }
 
 fn udev_settle() {
@@ -209,12 +170,15 @@ fn vm_initial_dump_of_the_bluefield_layout() {
     let sf1 = ports.iter().find(|p| p.id.index == 14).unwrap();
     assert_eq!(sf1.sfnum, Some(1));
     // Every port has a netdev; names agree with the simulator and rtnetlink.
-    let sim = sim_ports(0);
+    let sim: BTreeMap<u32, String> = sim_ports(0)
+        .into_iter()
+        .map(|p| (p.index, p.netdev))
+        .collect();
     for p in &ports {
         let nd = p.netdev.as_ref().expect("netdev");
         let e = t.entry_by_id(&p.id).unwrap();
-        assert_eq!(e.name, Some(sim[&p.id.index].2.as_str()), "{:?}", p.id);
-        assert_eq!(t.link(nd.ifindex).unwrap().name, sim[&p.id.index].2);
+        assert_eq!(e.name, Some(sim[&p.id.index].as_str()), "{:?}", p.id);
+        assert_eq!(t.link(nd.ifindex).unwrap().name, sim[&p.id.index]);
         assert!(e.settled, "{:?} not settled after udevadm settle", p.id);
     }
     assert_eq!(src.stats().parse_errors, 0);
@@ -237,12 +201,13 @@ fn vm_runtime_add_and_remove() {
             p.vfnum == Some(20) && p.netdev.is_some() && t.entry_by_id(&p.id).unwrap().settled
         })
     });
-    let (index, _) = sim_ports(1)
+    let index = sim_ports(1)
         .into_iter()
-        .find(|(_, (f, n, _))| f == "vf" && *n == 20)
-        .unwrap();
+        .find(|p| p.flavour == "vf" && p.num == 20)
+        .unwrap()
+        .index;
     assert_equals_fresh(&mut src, &mut t);
-    sim_del(1, &index.to_string());
+    sim_del(1, index);
     drain_until(&mut src, &mut t, "VF 20 gone", |t| {
         !sim_ports_of(t, 1).iter().any(|p| p.vfnum == Some(20))
     });
@@ -304,7 +269,7 @@ fn vm_enobufs_storm_then_equal_to_a_fresh_dump() {
     // receive buffer holds.
     sim_add(3, "vf controller=1 pf=0 vf=0 external=1 count=64");
     for i in 0..32 {
-        sim_del(3, &i.to_string());
+        sim_del(3, i);
     }
     udev_settle();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -370,7 +335,7 @@ fn vm_capture() {
         t.entry_by_id(&vf.id).unwrap().name == Some("vifrs-cap0")
     });
     mark(&mut phases, "del");
-    sim_del(4, &vf.id.index.to_string());
+    sim_del(4, vf.id.index);
     drain_until(&mut src, &mut t, "VF gone", |t| {
         t.entry_by_id(&vf.id).is_none()
     });

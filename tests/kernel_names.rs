@@ -14,21 +14,21 @@
 //! - a removed function's old name, reused by another function's new
 //!   netdev, goes to the new function's request only.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use ovn_vif_rs::kernel::testing::{FakeKernel, Role};
-use ovn_vif_rs::kernel::{KernelOptions, KernelSource, DISCARD_BOUND, MAX_DATAGRAMS_PER_DRAIN};
+use ovn_vif_rs::kernel::{KernelSource, DISCARD_BOUND, MAX_DATAGRAMS_PER_DRAIN};
 use ovn_vif_rs::lookup::{self, Refusal};
 use ovn_vif_rs::options::{Function, Request};
 use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunction, PortId};
 use ovn_vif_rs::provider::Provider;
+use ovn_vif_rs::report;
 use ovn_vif_rs::rtnl::parse::{emit_dellink_family, emit_newlink, LinkInfo, AF_BRIDGE};
 use ovn_vif_rs::rtnl::settled::SETTLE_TIMEOUT;
-use ovn_vif_rs::sources::Kernel;
 use ovn_vif_rs::table::Table;
+use ovn_vif_rs::testing::{Channel, FakeKernel, FakeRoots as Dirs};
 
 const MAC_PF: Mac = Mac([0x00, 0x53, 0x00, 0x00, 0x10, 0x00]);
 
@@ -74,47 +74,14 @@ fn logged(words: &[&str]) -> Vec<String> {
 
 // ---- a BlueField-like layout: uplink p0, host PF c1pf0, VFs ----
 
-struct Dirs {
-    root: PathBuf,
-    udev: Option<std::os::unix::net::UnixListener>,
-}
-
-impl Dirs {
-    /// `udev`: udev runs (its control socket is listened on).  Without,
-    /// there is no `/run/udev` at all (a container).
-    fn new(tag: &str, udev: bool) -> Dirs {
-        let root =
-            std::env::temp_dir().join(format!("ovn-vif-rs-names-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(root.join("sys/class/net")).unwrap();
-        let udev = udev.then(|| {
-            std::fs::create_dir_all(root.join("udev/data")).unwrap();
-            std::os::unix::net::UnixListener::bind(root.join("udev/control")).unwrap()
-        });
-        Dirs { root, udev }
+/// Roots named `names-<tag>`; `udev`: udev runs (its control socket is
+/// listened on).  Without, there is no `/run/udev` at all (a container).
+fn dirs(tag: &str, udev: bool) -> Dirs {
+    let d = Dirs::new(&format!("names-{tag}"));
+    if udev {
+        d.udev_running();
     }
-
-    fn opts(&self) -> KernelOptions {
-        KernelOptions {
-            rcvbuf: None,
-            udev_root: self.root.join("udev"),
-            sysfs_root: self.root.join("sys"),
-            recheck_interval: Duration::ZERO,
-            ..KernelOptions::default()
-        }
-    }
-
-    /// udev finished with the netdev (its database file, final).
-    fn udev_done(&self, ifindex: u32) {
-        assert!(self.udev.is_some());
-        std::fs::write(self.root.join(format!("udev/data/n{ifindex}")), b"I:1\n").unwrap();
-    }
-}
-
-impl Drop for Dirs {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
-    }
+    d
 }
 
 fn id(index: u32) -> PortId {
@@ -196,7 +163,7 @@ fn populate_at(k: &FakeKernel, dirs: &Dirs, uplink: u32, pf: u32) {
     s.ports.insert(physical.id.clone(), physical);
     s.ports.insert(pcipf.id.clone(), pcipf);
     drop(s);
-    if dirs.udev.is_some() {
+    if dirs.udev_runs() {
         dirs.udev_done(uplink);
         dirs.udev_done(pf);
     }
@@ -224,7 +191,7 @@ fn plugs(t: &Table, req: &Request) -> Result<String, Refusal> {
 fn burst(k: &FakeKernel, n: usize) {
     let b = emit_newlink(&info(900, "other0"), 0, 0);
     for _ in 0..n {
-        k.push(Role::RtnlMon, Ok(b.clone()));
+        k.push(Channel::RtnlMon, Ok(b.clone()));
     }
 }
 
@@ -237,7 +204,7 @@ fn new_vf_renamed_after(k: &FakeKernel, between: usize) {
     k.link_new(&info(102, "c1pf0vf2"));
 }
 
-fn source(k: &FakeKernel, d: &Dirs) -> KernelSource<ovn_vif_rs::kernel::testing::FakeTransport> {
+fn source(k: &FakeKernel, d: &Dirs) -> KernelSource<ovn_vif_rs::testing::FakeTransport> {
     capture();
     k.source(d.opts()).unwrap()
 }
@@ -250,7 +217,7 @@ fn source(k: &FakeKernel, d: &Dirs) -> KernelSource<ovn_vif_rs::kernel::testing:
 /// out of the drain as settled: the drain reads to EAGAIN.
 #[test]
 fn a_burst_between_first_name_and_rename_does_not_hand_out_the_first_name() {
-    let d = Dirs::new("burst-udev", true);
+    let d = dirs("burst-udev", true);
     let k = FakeKernel::new();
     populate(&k, &d);
     let mut src = source(&k, &d);
@@ -267,7 +234,7 @@ fn a_burst_between_first_name_and_rename_does_not_hand_out_the_first_name() {
 /// as the kernel gives them, but only once nothing is queued.
 #[test]
 fn without_udev_a_burst_before_the_rename_does_not_hand_out_the_first_name() {
-    let d = Dirs::new("burst-noudev", false);
+    let d = dirs("burst-noudev", false);
     let k = FakeKernel::new();
     populate(&k, &d);
     let mut src = source(&k, &d);
@@ -284,7 +251,7 @@ fn without_udev_a_burst_before_the_rename_does_not_hand_out_the_first_name() {
 #[test]
 fn a_drain_stopped_at_the_bound_hands_out_no_name_until_caught_up() {
     for with_udev in [true, false] {
-        let d = Dirs::new(&format!("bound-{with_udev}"), with_udev);
+        let d = dirs(&format!("bound-{with_udev}"), with_udev);
         let k = FakeKernel::new();
         populate(&k, &d);
         k.state().links.insert(100, info(100, "c1pf0vf0"));
@@ -323,17 +290,17 @@ fn a_drain_stopped_at_the_bound_hands_out_no_name_until_caught_up() {
 #[test]
 fn the_provider_catches_up_on_a_miss() {
     static NOW_MS: AtomicU64 = AtomicU64::new(0);
-    let d = Dirs::new("bound-provider", true);
+    let d = dirs("bound-provider", true);
     let k = FakeKernel::new();
     populate(&k, &d);
     let src = source(&k, &d);
-    let mut p = Provider::new(Box::new(Kernel(src)), || NOW_MS.load(Ordering::Relaxed)).unwrap();
+    let mut p = Provider::new(Box::new(src), || NOW_MS.load(Ordering::Relaxed)).unwrap();
     p.run();
     new_vf_renamed_after(&k, MAX_DATAGRAMS_PER_DRAIN + 10);
     d.udev_done(102);
     p.run();
     assert!(p.table().behind());
-    let explained = p.lookup_explained(&vf(2)).unwrap_err();
+    let explained = report::decision(p.table(), &vf(2)).unwrap_err();
     assert!(explained.contains("events-pending"), "{explained}");
     let got = p.prepare_create("g2", Vec::<(&str, &str)>::new(), Some(vf(2)), str::to_owned);
     assert_eq!(got.as_deref(), Some("c1pf0vf2"));
@@ -346,7 +313,7 @@ fn the_provider_catches_up_on_a_miss() {
 /// clock is stepped, nothing sleeps.
 #[test]
 fn the_settle_timeout_gives_up_with_a_log_line_naming_the_link() {
-    let d = Dirs::new("timeout", true);
+    let d = dirs("timeout", true);
     let k = FakeKernel::new();
     populate(&k, &d);
     let mut src = source(&k, &d);
@@ -380,7 +347,7 @@ fn the_settle_timeout_gives_up_with_a_log_line_naming_the_link() {
     src.drain(&mut t).unwrap();
     assert!(matches!(plugs(&t, &vf(3)), Err(Refusal::NotSettled { .. })));
     set(2 * SETTLE_TIMEOUT + Duration::from_secs(1));
-    k.overflow(Role::RtnlMon);
+    k.overflow(Channel::RtnlMon);
     src.drain(&mut t).unwrap();
     assert_eq!(src.stats().resyncs, 1);
     assert_eq!(plugs(&t, &vf(3)), Ok("tmob6".to_owned()));
@@ -393,7 +360,7 @@ fn the_settle_timeout_gives_up_with_a_log_line_naming_the_link() {
 /// kernel gives them, and that is said once, not per event.
 #[test]
 fn without_udev_names_are_taken_as_given_and_that_is_logged_once() {
-    let d = Dirs::new("noudev-log", false);
+    let d = dirs("noudev-log", false);
     let k = FakeKernel::new();
     populate(&k, &d);
     let mut src = source(&k, &d);
@@ -431,7 +398,7 @@ fn capture_bytes(i: usize) -> Vec<u8> {
 /// real deletion.
 #[test]
 fn a_port_leaving_a_bridge_is_not_deleted_captured() {
-    let d = Dirs::new("bridge-capture", false);
+    let d = dirs("bridge-capture", false);
     let k = FakeKernel::new();
     // Clear of the captured ifindexes (d1 2, d0 3, br0 4).
     populate_at(&k, &d, 40, 50);
@@ -439,7 +406,7 @@ fn a_port_leaving_a_bridge_is_not_deleted_captured() {
     let mut t = src.load().unwrap();
     k.add_port_61(&vf_port(3, 3, "d0"));
     for i in 0..=11 {
-        k.push(Role::RtnlMon, Ok(capture_bytes(i)));
+        k.push(Channel::RtnlMon, Ok(capture_bytes(i)));
         src.drain(&mut t).unwrap();
         if i >= 1 {
             // d0 exists from datagram 1 on.
@@ -447,7 +414,7 @@ fn a_port_leaving_a_bridge_is_not_deleted_captured() {
         }
     }
     assert!(t.link(3).is_some(), "d0 left the bridge; it still exists");
-    k.push(Role::RtnlMon, Ok(capture_bytes(12)));
+    k.push(Channel::RtnlMon, Ok(capture_bytes(12)));
     src.drain(&mut t).unwrap();
     assert!(t.link(3).is_none(), "the AF_UNSPEC RTM_DELLINK deletes");
     assert!(plugs(&t, &vf(3)).is_err());
@@ -460,7 +427,7 @@ fn a_port_leaving_a_bridge_is_not_deleted_captured() {
 /// the settledness and the hit index stay.
 #[test]
 fn a_port_leaving_a_bridge_keeps_its_settled_name() {
-    let d = Dirs::new("bridge", true);
+    let d = dirs("bridge", true);
     let k = FakeKernel::new();
     populate(&k, &d);
     let mut src = source(&k, &d);
@@ -479,9 +446,9 @@ fn a_port_leaving_a_bridge_keeps_its_settled_name() {
     };
     let mut bridge_new = emit_newlink(&view, 0, 0);
     bridge_new[16] = AF_BRIDGE; // ifinfomsg.ifi_family, after the nlmsghdr
-    k.push(Role::RtnlMon, Ok(bridge_new));
+    k.push(Channel::RtnlMon, Ok(bridge_new));
     k.push(
-        Role::RtnlMon,
+        Channel::RtnlMon,
         Ok(emit_dellink_family(AF_BRIDGE, 104, "c1pf0vf4")),
     );
     let gen = t.generation();
@@ -501,13 +468,13 @@ fn a_port_leaving_a_bridge_keeps_its_settled_name() {
 #[test]
 fn a_removed_functions_name_reused_by_another_function() {
     static NOW_MS: AtomicU64 = AtomicU64::new(0);
-    let d = Dirs::new("reuse", false);
+    let d = dirs("reuse", false);
     let k = FakeKernel::new();
     populate(&k, &d);
     k.state().links.insert(100, info(100, "eth5"));
     k.state().ports.insert(id(100), vf_port(0, 100, "eth5"));
     let src = source(&k, &d);
-    let mut p = Provider::new(Box::new(Kernel(src)), || NOW_MS.load(Ordering::Relaxed)).unwrap();
+    let mut p = Provider::new(Box::new(src), || NOW_MS.load(Ordering::Relaxed)).unwrap();
     let none = Vec::<(&str, &str)>::new;
     p.run();
     let g0 = p.prepare_create("g0", none(), Some(vf(0)), str::to_owned);
@@ -528,7 +495,7 @@ fn a_removed_functions_name_reused_by_another_function() {
         p.prepare_create("g0", none(), Some(vf(0)), str::to_owned),
         None
     );
-    let why = p.lookup_explained(&vf(0)).unwrap_err();
+    let why = report::decision(p.table(), &vf(0)).unwrap_err();
     assert!(why.contains("function-not-present"), "{why}");
     assert_eq!(
         p.prepare_create("g6", none(), Some(vf(6)), str::to_owned)
@@ -550,7 +517,7 @@ fn a_removed_functions_name_reused_by_another_function() {
 /// read at different times): at no point is g0 given a name.
 #[test]
 fn a_removed_functions_name_is_never_seen_for_it_between_drains() {
-    let d = Dirs::new("reuse-steps", false);
+    let d = dirs("reuse-steps", false);
     let k = FakeKernel::new();
     populate(&k, &d);
     k.state().links.insert(100, info(100, "eth5"));
@@ -579,7 +546,7 @@ fn a_removed_functions_name_is_never_seen_for_it_between_drains() {
 /// table missed a rename, so it hands out no name until a resync succeeds.
 #[test]
 fn after_lost_events_no_name_until_a_resync_completed() {
-    let d = Dirs::new("lost", false);
+    let d = dirs("lost", false);
     let k = FakeKernel::new();
     populate(&k, &d);
     k.state().links.insert(100, info(100, "c1pf0vf0"));
@@ -589,7 +556,7 @@ fn after_lost_events_no_name_until_a_resync_completed() {
     assert_eq!(plugs(&t, &vf(0)), Ok("c1pf0vf0".to_owned()));
     // Renamed; the notification is lost in an overflow.
     k.state().links.insert(100, info(100, "lostvf0"));
-    k.overflow(Role::RtnlMon);
+    k.overflow(Channel::RtnlMon);
     k.state().interrupt_link_dumps = 100;
     assert!(src.drain(&mut t).is_err(), "the resync's dump fails");
     assert_eq!(plugs(&t, &vf(0)), Err(Refusal::EventsPending));
@@ -603,7 +570,7 @@ fn after_lost_events_no_name_until_a_resync_completed() {
 /// not be applied over it: here an old first name over udev's rename.
 #[test]
 fn a_resync_that_could_not_discard_everything_is_redone() {
-    let d = Dirs::new("discard", false);
+    let d = dirs("discard", false);
     let k = FakeKernel::new();
     populate(&k, &d);
     let mut src = source(&k, &d);
@@ -613,12 +580,12 @@ fn a_resync_that_could_not_discard_everything_is_redone() {
     k.link_new(&info(102, "eth5"));
     k.state().links.insert(102, info(102, "c1pf0vf2"));
     // The rename's notification is lost: ENOBUFS comes first.
-    k.overflow_keeping_queued(Role::RtnlMon);
+    k.overflow_keeping_queued(Channel::RtnlMon);
     let _ = src.drain(&mut t);
     assert_ne!(plugs(&t, &vf(2)), Ok("eth5".to_owned()));
     // Until everything queued is read, however many drains that takes:
     // the old name never comes back.
-    while k.state().queued(Role::RtnlMon) > 0 {
+    while k.state().queued(Channel::RtnlMon) > 0 {
         src.drain(&mut t).unwrap();
         assert_ne!(plugs(&t, &vf(2)), Ok("eth5".to_owned()));
     }

@@ -25,7 +25,7 @@
 //! tests take one lock and init/destroy it each.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::{CStr, CString};
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
@@ -38,9 +38,15 @@ use ovn_vif_rs::netlink::socket::{nlmsg_error, NetlinkSocket, Transport, RECV_BU
 use ovn_vif_rs::netlink::wire::{self, MsgBuilder, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
 use ovn_vif_rs::rtnl::parse::{IFLA_IFNAME, RTM_NEWLINK};
 
-#[path = "common/ovs_abi.rs"]
-mod ovs_abi;
-use ovs_abi::{build_smap, class, ctx_in, new_ctx_out};
+use ovn_vif_rs::testing::ovs::{class, create};
+// A fixed seed, so a failure replays.
+use ovn_vif_rs::testing::Rng;
+
+#[path = "common/sim.rs"]
+mod sim;
+use sim::{
+    ifindex_of, sim_add, sim_del, sim_del_device, sim_fresh_device, sim_ports, write, SimPort,
+};
 
 /// The provider is one global, and the simulator one kernel object.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -86,26 +92,7 @@ impl Loaded {
     /// One CREATE `prepare` for `lport` with `req`'s options; on true the
     /// name is copied and `ctx_destroy` frees it, as OVN does.
     fn prepare(&self, lport: &str, req: &Req) -> Option<String> {
-        let opts = build_smap(&req.options());
-        let lport = CString::new(lport).unwrap();
-        let ctx_in = ctx_in(&lport, &opts);
-        let mut out = new_ctx_out();
-        let prepare = class().vif_plug_port_prepare.expect("prepare");
-        // SAFETY: ctx_in points at strings and an smap owned by `lport` and
-        // `opts`, alive for the call; `out` is a zeroed ctx_out.
-        if !unsafe { prepare(&ctx_in, &mut out) } {
-            return None;
-        }
-        assert!(!out.name.is_null(), "prepare returned true without a name");
-        // SAFETY: on true, `name` is a NUL-terminated string the provider
-        // owns until ctx_destroy.
-        let name = unsafe { CStr::from_ptr(out.name) }
-            .to_string_lossy()
-            .into_owned();
-        let destroy = class().vif_plug_port_ctx_destroy.expect("ctx_destroy");
-        // SAFETY: the ctx prepare filled; frees the name.
-        unsafe { destroy(&ctx_in, &mut out) };
-        Some(name)
+        create(lport, &req.options())
     }
 }
 
@@ -166,66 +153,6 @@ impl Req {
 // ---------------------------------------------------------------------------
 // The simulator (tests/kmod/README.md) and the kernel.
 
-const SIM: &str = "/sys/kernel/debug/devlink_sim";
-
-fn write(path: impl AsRef<Path>, what: &str) {
-    let p = path.as_ref();
-    std::fs::write(p, what).unwrap_or_else(|e| panic!("{} <- {what:?}: {e}", p.display()));
-}
-
-fn sim_fresh_device(id: u32) {
-    if Path::new(&format!("{SIM}/{id}")).exists() {
-        write(format!("{SIM}/del_device"), &id.to_string());
-    }
-    write(format!("{SIM}/new_device"), &id.to_string());
-}
-
-fn sim_del_device(id: u32) {
-    if Path::new(&format!("{SIM}/{id}")).exists() {
-        write(format!("{SIM}/del_device"), &id.to_string());
-    }
-}
-
-fn sim_add(id: u32, line: &str) {
-    write(format!("{SIM}/{id}/port_add"), line);
-}
-
-fn sim_del(id: u32, index: u32) {
-    write(format!("{SIM}/{id}/port_del"), &index.to_string());
-}
-
-/// One line of the simulator's `ports` file: the kernel's truth, read from
-/// the module's own structures (not through our parser).
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct SimPort {
-    index: u32,
-    flavour: String,
-    controller: u32,
-    pf: u32,
-    num: u32,
-    netdev: String,
-    hw_addr: String,
-}
-
-fn sim_ports(id: u32) -> Vec<SimPort> {
-    let text = std::fs::read_to_string(format!("{SIM}/{id}/ports")).unwrap();
-    text.lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            assert_eq!(f.len(), 8, "ports line {l:?}");
-            SimPort {
-                index: f[0].parse().unwrap(),
-                flavour: f[1].to_owned(),
-                controller: f[2].trim_start_matches('c').parse().unwrap(),
-                pf: f[3].trim_start_matches("pf").parse().unwrap(),
-                num: f[4].parse().unwrap(),
-                netdev: f[6].to_owned(),
-                hw_addr: f[7].to_owned(),
-            }
-        })
-        .collect()
-}
-
 const ZERO_MAC: &str = "00:00:00:00:00:00";
 
 /// What each request must resolve to on device `ports` (PF MACs unique in
@@ -253,12 +180,6 @@ fn expected(ports: &[SimPort]) -> BTreeMap<Req, String> {
     want
 }
 
-fn ifindex_of(netdev: &str) -> u32 {
-    let s = std::fs::read_to_string(format!("/sys/class/net/{netdev}/ifindex"))
-        .unwrap_or_else(|e| panic!("ifindex of {netdev}: {e}"));
-    s.trim().parse().unwrap()
-}
-
 /// Waits (up to 20 s) until udev, when it runs, has finished with every
 /// netdev of `ports` (its database file exists: the provider's settled
 /// rule, src/rtnl/settled.rs).
@@ -268,7 +189,10 @@ fn wait_udev_done(ports: &[SimPort]) {
     }
     let deadline = Instant::now() + Duration::from_secs(20);
     for p in ports {
-        let db = format!("/run/udev/data/n{}", ifindex_of(&p.netdev));
+        let db = format!(
+            "/run/udev/data/n{}",
+            ifindex_of(&p.netdev).expect("ifindex")
+        );
         while !Path::new(&db).exists() {
             assert!(Instant::now() < deadline, "udev never finished with {p:?}");
             std::thread::sleep(Duration::from_millis(2));
@@ -645,21 +569,6 @@ fn vm_device_without_pcipf_refuses_pf_requests_and_keeps_others_working() {
 // ---------------------------------------------------------------------------
 // VM: 4. 1,000 add/remove/rename cycles.
 
-/// xorshift64*: a fixed seed, so a failure replays.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// The lines of `text` in its "ports" section that name a port of `dev`.
 fn port_lines<'a>(text: &'a str, dev: &str) -> Vec<&'a str> {
     text.lines()
@@ -775,7 +684,11 @@ fn vm_1000_add_remove_rename_cycles_keep_the_table_equal_to_the_kernel() {
             // Rename any port with a netdev (PFs and uplinks too).
             let q = &ports[rng.below(ports.len() as u64) as usize];
             serial_name += 1;
-            rename(&mut rt, ifindex_of(&q.netdev), &format!("rn{serial_name}"));
+            rename(
+                &mut rt,
+                ifindex_of(&q.netdev).expect("ifindex"),
+                &format!("rn{serial_name}"),
+            );
             "rename"
         };
         *ops.entry(op).or_default() += 1;

@@ -171,7 +171,7 @@ fn modules_import_only_their_layers() {
     // The rules above cover what is there.
     for m in [
         "ffi", "os", "state", "provider", "sources", "kernel", "logging", "netlink", "devlink",
-        "rtnl",
+        "rtnl", "report",
     ] {
         assert!(seen.contains(m), "src/{m} not found");
     }

@@ -4,12 +4,11 @@
 //! against a fake kernel (resync after overflow, DUMP_INTR redo, renames,
 //! udev settling, smart_nic fallback).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use ovn_vif_rs::devlink::attrs::*;
 use ovn_vif_rs::devlink::parse::{emit_port_message, parse_port_message, PortEvent};
-use ovn_vif_rs::kernel::testing::{FakeKernel, Role, FAKE_DEVLINK_FAMILY};
 use ovn_vif_rs::kernel::{apply, Event, KernelOptions};
 use ovn_vif_rs::netlink::genl::{parse_family_payload, FamilyInfo, GENL_HDRLEN};
 use ovn_vif_rs::netlink::wire::{self, MsgBuilder, ParseErrorKind};
@@ -18,6 +17,7 @@ use ovn_vif_rs::port::{
 };
 use ovn_vif_rs::rtnl::parse::{emit_newlink, parse_link_message, LinkEvent, LinkInfo};
 use ovn_vif_rs::table::{LinkPolicy, Table};
+use ovn_vif_rs::testing::{Channel, FakeKernel, FakeRoots, FAKE_DEVLINK_FAMILY};
 
 fn fixture(name: &str) -> Vec<u8> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -458,58 +458,9 @@ fn delete_sequence_61() {
 
 // ---- the kernel source against a fake kernel ----
 
-struct Dirs {
-    root: PathBuf,
-    /// udev's control socket, listened on while "udev runs".
-    udev: std::cell::RefCell<Option<std::os::unix::net::UnixListener>>,
-}
-
-impl Dirs {
-    fn new(tag: &str) -> Dirs {
-        let root = std::env::temp_dir().join(format!("ovn-vif-rs-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(root.join("udev/data")).unwrap();
-        std::fs::create_dir_all(root.join("sys/class/net")).unwrap();
-        Dirs {
-            root,
-            udev: Default::default(),
-        }
-    }
-
-    fn opts(&self) -> KernelOptions {
-        KernelOptions {
-            rcvbuf: None,
-            udev_root: self.root.join("udev"),
-            sysfs_root: self.root.join("sys"),
-            recheck_interval: Duration::ZERO,
-            ..KernelOptions::default()
-        }
-    }
-
-    /// The provider probes the control socket with a connect: a plain
-    /// file would read as a stale socket (udev not running).
-    fn udev_running(&self) {
-        let l = std::os::unix::net::UnixListener::bind(self.root.join("udev/control")).unwrap();
-        *self.udev.borrow_mut() = Some(l);
-    }
-
-    fn udev_done(&self, ifindex: u32) {
-        std::fs::write(self.root.join(format!("udev/data/n{ifindex}")), b"").unwrap();
-    }
-
-    fn smartnic(&self, netdev: &str, text: &str) {
-        let d = self
-            .root
-            .join(format!("sys/class/net/{netdev}/smart_nic/pf"));
-        std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join("config"), text).unwrap();
-    }
-}
-
-impl Drop for Dirs {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
-    }
+/// Roots with an empty udev database, udev not running.
+fn dirs(tag: &str) -> FakeRoots {
+    FakeRoots::new(tag).with_udev_data()
 }
 
 fn info(ifindex: u32, name: &str, mac: Mac) -> LinkInfo {
@@ -565,7 +516,7 @@ fn open_without_devlink_says_so() {
 
 #[test]
 fn load_dumps_everything() {
-    let d = Dirs::new("load");
+    let d = dirs("load");
     let k = FakeKernel::new();
     k.state().per_datagram = 2;
     populate(&k, 5);
@@ -582,7 +533,7 @@ fn load_dumps_everything() {
 
 #[test]
 fn dump_intr_is_redone() {
-    let d = Dirs::new("intr");
+    let d = dirs("intr");
     let k = FakeKernel::new();
     populate(&k, 3);
     {
@@ -604,21 +555,21 @@ fn dump_intr_is_redone() {
 
 #[test]
 fn idle_drain_costs_one_recv_per_socket() {
-    let d = Dirs::new("idle");
+    let d = dirs("idle");
     let k = FakeKernel::new();
     populate(&k, 1);
     let mut src = k.source(d.opts()).unwrap();
     let mut t = src.load().unwrap();
-    let before = (k.recvs(Role::DevlinkMon), k.recvs(Role::RtnlMon));
+    let before = (k.recvs(Channel::DevlinkMon), k.recvs(Channel::RtnlMon));
     assert!(!src.drain(&mut t).unwrap());
-    assert_eq!(k.recvs(Role::DevlinkMon), before.0 + 1);
-    assert_eq!(k.recvs(Role::RtnlMon), before.1 + 1);
-    assert_eq!(src.fds().len(), 2);
+    assert_eq!(k.recvs(Channel::DevlinkMon), before.0 + 1);
+    assert_eq!(k.recvs(Channel::RtnlMon), before.1 + 1);
+    assert_eq!(src.monitor_fds().len(), 2);
 }
 
 #[test]
 fn monitor_add_rename_remove() {
-    let d = Dirs::new("mon");
+    let d = dirs("mon");
     let k = FakeKernel::new();
     populate(&k, 1);
     let mut src = k.source(d.opts()).unwrap();
@@ -650,7 +601,7 @@ fn monitor_add_rename_remove() {
 
 #[test]
 fn overflow_resync_equals_fresh_dump() {
-    let d = Dirs::new("ovf");
+    let d = dirs("ovf");
     let k = FakeKernel::new();
     populate(&k, 4);
     let mut src = k.source(d.opts()).unwrap();
@@ -662,8 +613,8 @@ fn overflow_resync_equals_fresh_dump() {
     k.add_port_61(&vf_port(9));
     k.link_new(&info(109, "c1pf0vf9", MAC_VF));
     k.link_new(&info(4, "uplink0", Mac([0, 0x53, 0, 0, 0, 0xee])));
-    k.overflow(Role::DevlinkMon);
-    k.overflow(Role::RtnlMon);
+    k.overflow(Channel::DevlinkMon);
+    k.overflow(Channel::RtnlMon);
     // An event after the overflow is still applied (after the dump).
     k.add_port_61(&vf_port(10));
     assert!(src.drain(&mut t).unwrap());
@@ -687,7 +638,7 @@ fn overflow_resync_equals_fresh_dump() {
 /// on Debian's 6.12 in the VM storm test (a ghost `eth0`).
 #[test]
 fn stale_datagrams_queued_before_an_overflow_do_not_resurrect() {
-    let d = Dirs::new("stale");
+    let d = dirs("stale");
     let k = FakeKernel::new();
     populate(&k, 2);
     let mut src = k.source(d.opts()).unwrap();
@@ -696,8 +647,8 @@ fn stale_datagrams_queued_before_an_overflow_do_not_resurrect() {
     k.add_port_61(&vf_port(7));
     k.link_del_lost(150);
     k.state().ports.remove(&vf_port(7).id);
-    k.overflow_keeping_queued(Role::RtnlMon);
-    k.overflow_keeping_queued(Role::DevlinkMon);
+    k.overflow_keeping_queued(Channel::RtnlMon);
+    k.overflow_keeping_queued(Channel::DevlinkMon);
     for _ in 0..3 {
         src.drain(&mut t).unwrap();
     }
@@ -717,13 +668,13 @@ fn stale_datagrams_queued_before_an_overflow_do_not_resurrect() {
 
 #[test]
 fn failed_resync_keeps_the_table_and_retries() {
-    let d = Dirs::new("retry");
+    let d = dirs("retry");
     let k = FakeKernel::new();
     populate(&k, 2);
     let mut src = k.source(d.opts()).unwrap();
     let mut t = src.load().unwrap();
     let before = t.canonical();
-    k.overflow(Role::DevlinkMon);
+    k.overflow(Channel::DevlinkMon);
     k.state().interrupt_port_dumps = 100;
     assert!(src.drain(&mut t).is_err());
     assert_eq!(
@@ -739,7 +690,7 @@ fn failed_resync_keeps_the_table_and_retries() {
 
 #[test]
 fn malformed_notifications_are_counted_and_skipped() {
-    let d = Dirs::new("bad");
+    let d = dirs("bad");
     let k = FakeKernel::new();
     populate(&k, 1);
     let mut src = k.source(d.opts()).unwrap();
@@ -747,7 +698,7 @@ fn malformed_notifications_are_counted_and_skipped() {
     let mut bad = emit_port_message(FAKE_DEVLINK_FAMILY, 0, 0, DEVLINK_CMD_PORT_NEW, &vf_port(7));
     let n = bad.len();
     bad[n - 8] = 0xff; // the last attribute (EXTERNAL, 8 bytes) claims 255
-    k.push(Role::DevlinkMon, Ok(bad));
+    k.push(Channel::DevlinkMon, Ok(bad));
     // VF 8 with its link: a new plug-ready function, so the drain reports
     // a change (a port without a known link would change no answer).
     k.link_new(&info(108, "c1pf0vf8", Mac([0, 0x53, 0, 1, 0, 8])));
@@ -768,7 +719,7 @@ fn malformed_notifications_are_counted_and_skipped() {
 /// unrelated traffic; seen as 10–50 s tails in the end-to-end test).
 #[test]
 fn udev_database_write_wakes_and_settles() {
-    let d = Dirs::new("udev-watch");
+    let d = dirs("udev-watch");
     d.udev_running();
     d.udev_done(4);
     d.udev_done(5);
@@ -801,7 +752,7 @@ fn udev_database_write_wakes_and_settles() {
 /// of declined prepares costs one pass, not one per call.
 #[test]
 fn udev_recheck_is_rate_limited() {
-    let d = Dirs::new("udev-rl");
+    let d = dirs("udev-rl");
     d.udev_running();
     d.udev_done(4);
     d.udev_done(5);
@@ -839,7 +790,7 @@ fn udev_recheck_is_rate_limited() {
 /// that will never write its database.
 #[test]
 fn stale_udev_control_socket_means_udev_is_not_running() {
-    let d = Dirs::new("udev-stale");
+    let d = dirs("udev-stale");
     drop(std::os::unix::net::UnixListener::bind(d.root.join("udev/control")).unwrap());
     let k = FakeKernel::new();
     populate(&k, 0);
@@ -858,7 +809,7 @@ fn stale_udev_control_socket_means_udev_is_not_running() {
 
 #[test]
 fn udev_settling() {
-    let d = Dirs::new("udev");
+    let d = dirs("udev");
     d.udev_running();
     d.udev_done(4);
     d.udev_done(5);
@@ -902,7 +853,7 @@ fn udev_settling() {
 
 #[test]
 fn smartnic_fallback() {
-    let d = Dirs::new("snic");
+    let d = dirs("snic");
     d.smartnic(
         "p0",
         "MAC        : 00:53:00:00:20:00\nMaxTxRate  : 0\nState      : Followed\n",
@@ -925,7 +876,7 @@ fn smartnic_fallback() {
     assert!(t.pfs_with_mac(mac).is_some());
     assert_eq!(t.canonical().smartnic.len(), 1);
     // No file: no fallback.
-    let d2 = Dirs::new("snic2");
+    let d2 = dirs("snic2");
     let t2 = k.source(d2.opts()).unwrap().load().unwrap();
     assert!(t2.pfs_with_mac(mac).is_none());
 }
@@ -1074,7 +1025,7 @@ fn captured_612_sequences_replay() {
 
 #[test]
 fn a_dump_failing_midway_leaves_the_socket_usable() {
-    let d = Dirs::new("midway");
+    let d = dirs("midway");
     let k = FakeKernel::new();
     k.state().per_datagram = 1;
     populate(&k, 4);
@@ -1125,7 +1076,7 @@ mod nothing_lost {
         #![proptest_config(ProptestConfig::with_cases(96))]
         #[test]
         fn drained_table_equals_a_fresh_dump(ops in proptest::collection::vec(op(), 1..40)) {
-            let d = Dirs::new("prop");
+            let d = dirs("prop");
             let k = FakeKernel::new();
             populate(&k, 2);
             let mut src = k.source(d.opts()).unwrap();
@@ -1159,7 +1110,7 @@ mod nothing_lost {
                         k.port_new(&pf);
                     }
                     Op::Overflow(devlink) => {
-                        k.overflow(if devlink { Role::DevlinkMon } else { Role::RtnlMon });
+                        k.overflow(if devlink { Channel::DevlinkMon } else { Channel::RtnlMon });
                     }
                     Op::Drain => {
                         src.drain(&mut t).unwrap();

@@ -7,7 +7,7 @@
 //! it first, or not), renames by an administrator, bursts of unrelated link
 //! notifications, lost notifications (`ENOBUFS`), interrupted dumps, lports
 //! unplugged (REMOVE) and plugged again, provider restarts.  The oracle keeps
-//! the true state (the fake kernel's, `kernel::testing::FakeKernel`, with a
+//! the true state (the fake kernel's, `testing::FakeKernel`, with a
 //! udev database in a temporary directory) and drives the provider the way
 //! ovn-controller does: `init` (its source opened by the `test-support`
 //! opener hook onto the fake kernel), then per main-loop iteration `run`
@@ -21,7 +21,7 @@
 //!   ambiguous, bad options) is declined;
 //! - **no spin**: no descriptor the call handed to the host's poll loop
 //!   (`ffi::poll::test_support` records them) is readable after the call
-//!   (the fake gives each netlink role a descriptor readable exactly while
+//!   (the fake gives each netlink channel a descriptor readable exactly while
 //!   something is queued; the udev watch is a real inotify descriptor);
 //! - **progress**: once the host has had a few iterations after a step, every
 //!   request the true state resolves is plugged with that name;
@@ -44,7 +44,7 @@
 //! and `OVN_VIF_RS_ORACLE_RUN=0|1` (one kind of host only).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::{CStr, CString};
+
 use std::fmt;
 use std::io;
 use std::os::fd::RawFd;
@@ -53,21 +53,18 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use ovn_vif_rs::ffi::poll::test_support as poll_hook;
-use ovn_vif_rs::ffi::types::{vif_plug_class, PLUG_OP_REMOVE};
-use ovn_vif_rs::kernel::testing::{FakeKernel, Role};
+use ovn_vif_rs::ffi::types::vif_plug_class;
 use ovn_vif_rs::kernel::KernelOptions;
 use ovn_vif_rs::os::clock::test_support as clock_hook;
 use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunction, PortId};
 use ovn_vif_rs::rtnl::parse::LinkInfo;
 use ovn_vif_rs::sources::test_support as source_hook;
-use ovn_vif_rs::sources::Kernel;
+use ovn_vif_rs::testing::ovs::{self, class};
+use ovn_vif_rs::testing::{mac, Channel, FakeKernel, Rng};
 
 #[path = "common/oracle_fixed.rs"]
 mod oracle_fixed;
-#[path = "common/ovs_abi.rs"]
-mod ovs_abi;
 use oracle_fixed::{fixed, CLASSES};
-use ovs_abi::{build_smap, class, ctx_in, new_ctx_out};
 
 // ---------------------------------------------------------------------------
 // Which fixes are in.
@@ -77,31 +74,6 @@ fn env_num(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(default)
-}
-
-// ---------------------------------------------------------------------------
-// A small seeded PRNG (splitmix64).
-
-#[derive(Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, num: u64, den: u64) -> bool {
-        self.below(den) < num
-    }
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> Option<&'a T> {
-        (!v.is_empty()).then(|| &v[self.below(v.len() as u64) as usize])
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -151,11 +123,11 @@ const PF_MACS: [&str; 3] = [
     "00:53:00:00:30:00",
 ];
 const NOISE_IFINDEX: u32 = 2;
-const ROLES: [Role; 4] = [
-    Role::DevlinkReq,
-    Role::DevlinkMon,
-    Role::RtnlReq,
-    Role::RtnlMon,
+const CHANNELS: [Channel; 4] = [
+    Channel::DevlinkReq,
+    Channel::DevlinkMon,
+    Channel::RtnlReq,
+    Channel::RtnlMon,
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -340,14 +312,6 @@ fn pid(index: u32) -> PortId {
         handle: handle(),
         index,
     }
-}
-
-fn mac(s: &str) -> Mac {
-    let v: Vec<u8> = s
-        .split(':')
-        .map(|o| u8::from_str_radix(o, 16).unwrap())
-        .collect();
-    Mac::from_slice(&v).unwrap()
 }
 
 impl World {
@@ -885,12 +849,12 @@ impl World {
             }
             Step::Lost(c) => {
                 self.apply(c, false);
-                self.kernel.overflow_keeping_queued(Role::DevlinkMon);
-                self.kernel.overflow_keeping_queued(Role::RtnlMon);
+                self.kernel.overflow_keeping_queued(Channel::DevlinkMon);
+                self.kernel.overflow_keeping_queued(Channel::RtnlMon);
             }
             Step::FailedResync(c) => {
                 self.apply(c, false);
-                self.kernel.overflow_keeping_queued(Role::DevlinkMon);
+                self.kernel.overflow_keeping_queued(Channel::DevlinkMon);
                 self.kernel.state().fail_port_dump = Some(libc::EIO);
                 self.relaxed_progress = true;
             }
@@ -948,7 +912,7 @@ impl World {
                 max_datagrams_per_drain: DRAIN_BOUND as usize,
             };
             let src = kernel.source(opts)?;
-            Ok(Box::new(Kernel(src)) as Box<dyn ovn_vif_rs::provider::Source>)
+            Ok(Box::new(src) as Box<dyn ovn_vif_rs::provider::Source>)
         })
     }
 
@@ -976,9 +940,9 @@ impl World {
         self.loaded = false;
     }
 
-    /// How many `recv`s each role has seen (before a call).
+    /// How many `recv`s each channel has seen (before a call).
     fn recvs(&self) -> [u64; 4] {
-        ROLES.map(|r| self.kernel.recvs(r))
+        CHANNELS.map(|r| self.kernel.recvs(r))
     }
 
     /// Descriptors registered by the last call that are readable now and
@@ -992,14 +956,14 @@ impl World {
         let mut v = Vec::new();
         for fd in fds.into_iter().collect::<BTreeSet<RawFd>>() {
             if readable(fd) {
-                let role = self.kernel.role_of(fd);
-                if let Some(r) = role {
-                    let i = ROLES.iter().position(|x| *x == r).unwrap_or(0);
+                let channel = self.kernel.channel_of(fd);
+                if let Some(r) = channel {
+                    let i = CHANNELS.iter().position(|x| *x == r).unwrap_or(0);
                     if self.kernel.recvs(r) > before[i] {
                         continue;
                     }
                 }
-                let what = match role {
+                let what = match channel {
                     Some(r) => format!(
                         "{} socket, {} datagrams queued, none read by the call",
                         r.name(),
@@ -1030,38 +994,13 @@ impl World {
     }
 
     fn prepare(&self, l: &Lport) -> Option<String> {
-        let opts = build_smap(&l.req.options());
-        let lport = CString::new(l.name.as_str()).unwrap();
-        let ctx_in = ctx_in(&lport, &opts);
-        let mut out = new_ctx_out();
-        let prepare = class().vif_plug_port_prepare.expect("prepare");
-        // SAFETY: ctx_in points at strings and an smap owned by `lport` and
-        // `opts`, alive for the call; `out` is a zeroed ctx_out.
-        if !unsafe { prepare(&ctx_in, &mut out) } {
-            return None;
-        }
-        assert!(!out.name.is_null(), "prepare returned true without a name");
-        // SAFETY: on true, `name` is a NUL-terminated string the provider
-        // owns until ctx_destroy.
-        let name = unsafe { CStr::from_ptr(out.name) }
-            .to_string_lossy()
-            .into_owned();
-        let destroy = class().vif_plug_port_ctx_destroy.expect("ctx_destroy");
-        // SAFETY: the ctx prepare filled; frees the name.
-        unsafe { destroy(&ctx_in, &mut out) };
-        Some(name)
+        ovs::create(&l.name, &l.req.options())
     }
 
     /// PLUG_OP_REMOVE (ctx_out NULL, as OVN calls it).
     fn remove(&mut self, name: &str) -> bool {
         self.stats.removes += 1;
-        let opts = build_smap(&[]);
-        let lport = CString::new(name).unwrap();
-        let mut input = ctx_in(&lport, &opts);
-        input.op_type = PLUG_OP_REMOVE;
-        let prepare = class().vif_plug_port_prepare.expect("prepare");
-        // SAFETY: as in `prepare`; ctx_out is NULL for REMOVE.
-        unsafe { prepare(&input, std::ptr::null_mut()) }
+        ovs::remove(name)
     }
 
     /// One main-loop iteration: the clock moves, `run` when the host has

@@ -30,7 +30,7 @@
 //! per history.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::{CStr, CString};
+
 use std::io;
 use std::os::fd::RawFd;
 use std::path::Path;
@@ -40,27 +40,28 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ovn_vif_rs::ffi::poll::test_support as poll_hook;
-use ovn_vif_rs::ffi::types::{vif_plug_class, PLUG_OP_REMOVE};
+use ovn_vif_rs::ffi::types::vif_plug_class;
 use ovn_vif_rs::kernel::{Channel, KernelOptions, KernelSource};
 use ovn_vif_rs::netlink::socket::{nlmsg_error, NetlinkSocket, Transport, RECV_BUF_LEN};
 use ovn_vif_rs::netlink::wire::{self, MsgBuilder, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
 use ovn_vif_rs::os::clock::test_support as clock_hook;
 use ovn_vif_rs::rtnl::parse::{IFLA_IFNAME, RTM_NEWLINK};
 use ovn_vif_rs::sources::test_support as source_hook;
-use ovn_vif_rs::sources::Kernel;
 
 #[path = "common/oracle_fixed.rs"]
 mod oracle_fixed;
-#[path = "common/ovs_abi.rs"]
-mod ovs_abi;
 use oracle_fixed::fixed;
-use ovs_abi::{build_smap, class, ctx_in, new_ctx_out};
+use ovn_vif_rs::testing::ovs::{self, class};
+use ovn_vif_rs::testing::Rng;
+
+#[path = "common/sim.rs"]
+mod sim;
+use sim::{ifindex_of, kernel_release, sim_ports, try_write, SimPort, SIM};
 
 fn enabled() -> bool {
     std::env::var_os("OVN_VIF_RS_KERNEL_TESTS").is_some_and(|v| v == "1")
 }
 
-const SIM: &str = "/sys/kernel/debug/devlink_sim";
 const ID: u32 = 21;
 const MACS: [&str; 3] = [
     "00:53:00:15:10:00",
@@ -78,53 +79,6 @@ const DRAIN_BOUND: u64 = 1024;
 
 // ---------------------------------------------------------------------------
 // The simulator and the kernel.
-
-fn write(path: impl AsRef<Path>, what: &str) -> io::Result<()> {
-    std::fs::write(path.as_ref(), what).map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("{} <- {what:?}: {e}", path.as_ref().display()),
-        )
-    })
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct SimPort {
-    index: u32,
-    flavour: String,
-    controller: u32,
-    pf: u32,
-    num: u32,
-    netdev: String,
-    hw_addr: String,
-}
-
-fn sim_ports() -> Vec<SimPort> {
-    let text = std::fs::read_to_string(format!("{SIM}/{ID}/ports")).unwrap();
-    text.lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            assert_eq!(f.len(), 8, "ports line {l:?}");
-            SimPort {
-                index: f[0].parse().unwrap(),
-                flavour: f[1].to_owned(),
-                controller: f[2].trim_start_matches('c').parse().unwrap(),
-                pf: f[3].trim_start_matches("pf").parse().unwrap(),
-                num: f[4].parse().unwrap(),
-                netdev: f[6].to_owned(),
-                hw_addr: f[7].to_owned(),
-            }
-        })
-        .collect()
-}
-
-fn ifindex_of(netdev: &str) -> Option<u32> {
-    std::fs::read_to_string(format!("/sys/class/net/{netdev}/ifindex"))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
 
 fn udev_running() -> bool {
     Path::new("/run/udev/control").exists()
@@ -235,7 +189,7 @@ fn opener(counts: ReadCounts) -> source_hook::Opener {
                 Counted { inner: s, reads }
             },
         )?;
-        Ok(Box::new(Kernel(src)) as Box<dyn ovn_vif_rs::provider::Source>)
+        Ok(Box::new(src) as Box<dyn ovn_vif_rs::provider::Source>)
     })
 }
 
@@ -322,21 +276,6 @@ fn truth(ports: &[SimPort], req: &Req) -> Result<Option<String>, String> {
 // ---------------------------------------------------------------------------
 // A history.
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 struct Lport {
     name: String,
     req: Req,
@@ -393,35 +332,11 @@ impl Host {
     }
 
     fn prepare(l: &Lport) -> Option<String> {
-        let opts = build_smap(&l.req.options());
-        let lport = CString::new(l.name.as_str()).unwrap();
-        let ctx_in = ctx_in(&lport, &opts);
-        let mut out = new_ctx_out();
-        let prepare = class().vif_plug_port_prepare.expect("prepare");
-        // SAFETY: ctx_in points at strings and an smap owned by `lport` and
-        // `opts`, alive for the call; `out` is a zeroed ctx_out.
-        if !unsafe { prepare(&ctx_in, &mut out) } {
-            return None;
-        }
-        // SAFETY: on true, `name` is a NUL-terminated string the provider
-        // owns until ctx_destroy.
-        let name = unsafe { CStr::from_ptr(out.name) }
-            .to_string_lossy()
-            .into_owned();
-        let destroy = class().vif_plug_port_ctx_destroy.expect("ctx_destroy");
-        // SAFETY: the ctx prepare filled; frees the name.
-        unsafe { destroy(&ctx_in, &mut out) };
-        Some(name)
+        ovs::create(&l.name, &l.req.options())
     }
 
     fn remove(name: &str) -> bool {
-        let opts = build_smap(&[]);
-        let lport = CString::new(name).unwrap();
-        let mut input = ctx_in(&lport, &opts);
-        input.op_type = PLUG_OP_REMOVE;
-        let prepare = class().vif_plug_port_prepare.expect("prepare");
-        // SAFETY: as in `prepare`; ctx_out is NULL for REMOVE.
-        unsafe { prepare(&input, std::ptr::null_mut()) }
+        ovs::remove(name)
     }
 
     /// One main-loop iteration, checked.
@@ -461,7 +376,7 @@ impl Host {
             if let Some(n) = &got {
                 self.plugged += 1;
                 // The truth as of now (udev idle, nothing else changes).
-                let ports = sim_ports();
+                let ports = sim_ports(ID);
                 match truth(&ports, &self.lports[i].req) {
                     Ok(Some(w)) if &w == n => {}
                     t => v.push(format!(
@@ -477,7 +392,7 @@ impl Host {
     }
 
     fn missing(&self) -> Vec<String> {
-        let ports = sim_ports();
+        let ports = sim_ports(ID);
         self.lports
             .iter()
             .filter(|l| l.active)
@@ -509,7 +424,7 @@ impl Drop for Cleanup {
             let _ = Command::new("ip").args(["link", "del", BRIDGE]).status();
         }
         if Path::new(&format!("{SIM}/{ID}")).exists() {
-            let _ = write(format!("{SIM}/del_device"), &ID.to_string());
+            let _ = try_write(format!("{SIM}/del_device"), &ID.to_string());
         }
     }
 }
@@ -517,11 +432,11 @@ impl Drop for Cleanup {
 fn history(seed: u64, run: bool, steps: u64) {
     let mut rng = Rng(seed);
     if Path::new(&format!("{SIM}/{ID}")).exists() {
-        write(format!("{SIM}/del_device"), &ID.to_string()).unwrap();
+        try_write(format!("{SIM}/del_device"), &ID.to_string()).unwrap();
     }
-    write(format!("{SIM}/new_device"), &ID.to_string()).unwrap();
+    try_write(format!("{SIM}/new_device"), &ID.to_string()).unwrap();
     let _cleanup = Cleanup;
-    let add = |line: &str| write(format!("{SIM}/{ID}/port_add"), line);
+    let add = |line: &str| try_write(format!("{SIM}/{ID}/port_add"), line);
     add("physical pf=0").unwrap();
     for (pf, mac) in MACS.iter().enumerate().take(2) {
         add(&format!("pf controller=1 pf={pf} external=1 mac={mac}")).unwrap();
@@ -530,7 +445,7 @@ fn history(seed: u64, run: bool, steps: u64) {
     // udev renames PF 1's new VFs and SFs (as a site's rule would).
     if udev_running() {
         std::fs::create_dir_all("/run/udev/rules.d").unwrap();
-        write(
+        try_write(
             UDEV_RULE,
             "SUBSYSTEM==\"net\", ACTION==\"add\", ATTR{phys_port_name}==\"c1pf1[vs]f*\", \
              NAME=\"o$attr{phys_port_name}\"\n",
@@ -589,7 +504,7 @@ fn history(seed: u64, run: bool, steps: u64) {
     let mut ops: BTreeMap<String, u32> = BTreeMap::new();
 
     for step in 0..steps {
-        let ports = sim_ports();
+        let ports = sim_ports(ID);
         let functions: Vec<&SimPort> = ports
             .iter()
             .filter(|p| p.flavour == "vf" || p.flavour == "sf")
@@ -622,7 +537,7 @@ fn history(seed: u64, run: bool, steps: u64) {
             }
         } else if r < 55 {
             let p = functions[rng.below(functions.len() as u64) as usize];
-            write(format!("{SIM}/{ID}/port_del"), &p.index.to_string()).unwrap();
+            try_write(format!("{SIM}/{ID}/port_del"), &p.index.to_string()).unwrap();
             format!("del {} pf{} {} ({})", p.flavour, p.pf, p.num, p.netdev)
         } else if r < 63 {
             let pfs: Vec<&SimPort> = ports.iter().filter(|p| p.flavour == "pf").collect();
@@ -732,12 +647,6 @@ fn history(seed: u64, run: bool, steps: u64) {
         host.plugged
     );
     assert!(host.plugged > 0, "vacuous history");
-}
-
-fn kernel_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default()
 }
 
 /// Two histories, a host with `run` and one without.

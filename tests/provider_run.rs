@@ -1,5 +1,5 @@
 //! `Provider::run` reports exactly the changes that can change a decision
-//! since it last returned (src/table.rs, "Decisions"), including those a
+//! since it last returned (src/table/mod.rs, "Decisions"), including those a
 //! `prepare` drained in between: OVN with ovn-patch 0008 reconsiders a
 //! plugged lport only when its database rows change or `run` returns
 //! true, so a change swallowed by a `prepare` would leave a plugged lport
@@ -14,11 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::{pf, vf, D0};
-use ovn_vif_rs::kernel::testing::{FakeKernel, Role};
 use ovn_vif_rs::kernel::KernelOptions;
 use ovn_vif_rs::port::{DevlinkPort, PortFunction};
 use ovn_vif_rs::rtnl::parse::LinkInfo;
-use ovn_vif_rs::sources::Kernel;
+use ovn_vif_rs::testing::{Channel, FakeKernel};
 
 use ovn_vif_rs::provider::{Provider, Source};
 use ovn_vif_rs::snapshot;
@@ -188,7 +187,7 @@ fn kernel_provider(tag: &str) -> (Provider, FakeKernel) {
     k.state().ports.insert(pf0.id.clone(), pf0);
     k.state().links.insert(11, info(11, "pf0hpf", None));
     let src = k.source(kernel_opts(tag)).expect("fake kernel source");
-    let p = Provider::new(Box::new(Kernel(src)), clock).expect("load");
+    let p = Provider::new(Box::new(src), clock).expect("load");
     (p, k)
 }
 
@@ -248,10 +247,10 @@ fn run_reports_kernel_events_that_can_change_an_answer_and_no_other() {
     );
 
     // Lost events: the resync finds what the table already shows.
-    k.overflow(Role::DevlinkMon);
+    k.overflow(Channel::DevlinkMon);
     assert!(!p.run(), "a resync that changes no answer");
     // Lost events hiding a rename: the resync finds it.
-    k.overflow(Role::RtnlMon);
+    k.overflow(Channel::RtnlMon);
     k.state().links.insert(12, info(12, "vm1", None));
     assert!(p.run(), "a resync that finds a rename");
 
@@ -298,7 +297,7 @@ fn run_reports_an_outage_and_its_end() {
     k.port_new(&vf_port(3, 12, "pf0vf3"));
     assert!(p.run());
     // Lost events, and the resync's dump fails: an outage.
-    k.overflow(Role::DevlinkMon);
+    k.overflow(Channel::DevlinkMon);
     k.state().per_datagram = 1;
     k.state().fail_port_dump = Some(libc::EIO);
     assert!(p.run(), "the source became unavailable");
@@ -391,4 +390,189 @@ fn a_holder_that_stopped_asking_is_taken_over_under_0008() {
         "taken over on its TAKEOVER_ASKS-th ask"
     );
     assert!(p.run(), "the takeover is reported");
+}
+
+// ---- random kernel histories on a host with ovn-patch 0008 ----
+
+/// splitmix64: seeded, reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) % n.max(1)
+    }
+}
+
+const PF_MACS: [&str; 2] = [PF_MAC, "00:53:00:00:10:01"];
+const VFS: u16 = 5;
+
+/// The netdev the fake kernel's true state plugs for VF `n` (or the PF's
+/// representor for `None`) of the PF with MAC `mac`.
+fn truth(k: &FakeKernel, mac: &str, n: Option<u16>) -> Option<String> {
+    let s = k.state();
+    let pf = s
+        .ports
+        .values()
+        .find(|p| p.vfnum.is_none() && p.pfnum == Some(0))?;
+    let pf_mac = pf.function.as_ref()?.hw_addr?;
+    if pf_mac != common::mac(mac) {
+        return None;
+    }
+    let port = match n {
+        None => pf,
+        Some(n) => s.ports.values().find(|p| p.vfnum == Some(n))?,
+    };
+    let ifindex = port.netdev.as_ref()?.ifindex;
+    s.links.get(&ifindex).map(|l| l.name.clone())
+}
+
+/// Random kernel events (VFs added and removed in 6.1's order, renames,
+/// netdevs re-created under the same name, PF MAC changes, VF netdev MACs
+/// and function states, links no port shows, lost notifications) against
+/// a model of OVN with 0003 + 0008: each iteration calls `run`, asks every
+/// declined lport, and asks the plugged ones only when `run` reported a
+/// change (a changed answer is a replug: CREATE, then REMOVE of the old
+/// Interface; a decline unplugs, 0007).  After every iteration each lport
+/// whose request the true state resolves is plugged with that netdev, and
+/// no other lport is plugged: a change `run` failed to report would leave
+/// a plugged lport on a stale name, one it reported for nothing shows up
+/// in the count of full passes (printed).
+#[test]
+fn random_histories_on_a_0008_host_never_leave_a_stale_plug() {
+    let histories = std::env::var("OVN_VIF_RS_RUN_HISTORIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200u64);
+    let (mut iterations, mut full, mut events) = (0u64, 0u64, 0u64);
+    for seed in 0..histories {
+        let mut r = Rng(seed);
+        let (mut p, k) = kernel_provider(&format!("random-{seed}"));
+        // lports: (name, pf-mac index, VF number or the PF, plugged name)
+        let mut lports: Vec<(String, usize, Option<u16>, Option<String>)> = (0..VFS)
+            .map(|n| (format!("lsp-vf{n}"), (n % 2) as usize, Some(n), None))
+            .collect();
+        lports.push(("lsp-pf".into(), 0, None, None));
+        let mut next_ifindex = 1000u32;
+        let mut pf_mac = 0usize;
+        for step in 0..40 {
+            let what = r.below(11);
+            events += 1;
+            let n = r.below(u64::from(VFS)) as u16;
+            let existing = k
+                .state()
+                .ports
+                .values()
+                .find(|p| p.vfnum == Some(n))
+                .cloned();
+            match (what, existing) {
+                (0..=2, None) => {
+                    next_ifindex += 1;
+                    let name = format!("eth{next_ifindex}");
+                    k.link_new(&info(next_ifindex, &name, None));
+                    k.add_port_61(&vf_port(n, next_ifindex, &name));
+                }
+                (3, Some(p)) => {
+                    let i = p.netdev.as_ref().map(|nd| nd.ifindex);
+                    k.remove_port_61(&p.id);
+                    if let Some(i) = i {
+                        k.link_del(i);
+                    }
+                }
+                (4, Some(p)) => {
+                    if let Some(nd) = &p.netdev {
+                        k.link_new(&info(nd.ifindex, &format!("vm{step}r{n}"), None));
+                    }
+                }
+                (5, Some(p)) => {
+                    // The same name on a new netdev.
+                    if let Some(nd) = p.netdev.clone() {
+                        let name = k.state().links.get(&nd.ifindex).map(|l| l.name.clone());
+                        let name = name.unwrap_or(nd.name.clone());
+                        k.remove_port_61(&p.id);
+                        k.link_del(nd.ifindex);
+                        next_ifindex += 1;
+                        k.link_new(&info(next_ifindex, &name, None));
+                        k.add_port_61(&vf_port(n, next_ifindex, &name));
+                    }
+                }
+                (6, Some(p)) => {
+                    let mut q = p.clone();
+                    q.function = Some(PortFunction {
+                        hw_addr: Some(common::mac("00:53:00:00:77:00")),
+                        state: Some(r.below(2) as u8),
+                        opstate: Some(r.below(2) as u8),
+                    });
+                    k.port_new(&q);
+                    if let Some(nd) = &p.netdev {
+                        let name = k.state().links.get(&nd.ifindex).map(|l| l.name.clone());
+                        if let Some(name) = name {
+                            let m = format!("00:53:00:00:66:{:02x}", r.below(256));
+                            k.link_new(&info(nd.ifindex, &name, Some(&m)));
+                        }
+                    }
+                }
+                (7, _) => {
+                    pf_mac = 1 - pf_mac;
+                    k.port_new(&pf(D0, 2, 0, 0, PF_MACS[pf_mac], 11, "pf0hpf"));
+                }
+                (8, _) => {
+                    let i = 500 + r.below(3) as u32;
+                    if r.below(2) == 0 {
+                        k.link_new(&info(i, &format!("other{step}"), None));
+                    } else {
+                        k.link_del(i);
+                    }
+                }
+                (9, _) => k.overflow(if r.below(2) == 0 {
+                    Channel::DevlinkMon
+                } else {
+                    Channel::RtnlMon
+                }),
+                _ => {}
+            }
+            // One or two host iterations.
+            for _ in 0..1 + r.below(2) {
+                iterations += 1;
+                let reported = p.run();
+                full += u64::from(reported);
+                for (lsp, m, n, plugged) in lports.iter_mut() {
+                    if plugged.is_some() && !reported {
+                        continue;
+                    }
+                    let mut opts = vec![
+                        ("vif-plug-type".to_string(), "representor".to_string()),
+                        (
+                            "vif-plug:representor:pf-mac".to_string(),
+                            PF_MACS[*m].to_string(),
+                        ),
+                    ];
+                    if let Some(n) = n {
+                        opts.push(("vif-plug:representor:vf-num".into(), n.to_string()));
+                    }
+                    let got = p.prepare_create(lsp, opts, None, |s| s.to_string());
+                    if let Some(old) = plugged.as_deref() {
+                        if got.as_deref() != Some(old) {
+                            p.prepare_remove(lsp, Some(old));
+                        }
+                    }
+                    *plugged = got;
+                }
+                for (lsp, m, n, plugged) in &lports {
+                    assert_eq!(
+                        plugged.as_deref(),
+                        truth(&k, PF_MACS[*m], *n).as_deref(),
+                        "seed {seed} step {step} (event {what}): {lsp}"
+                    );
+                }
+            }
+        }
+    }
+    println!(
+        "{histories} histories: {events} kernel events, {iterations} iterations, \
+         {full} with a reported change"
+    );
 }

@@ -1,5 +1,5 @@
 //! The provider's wakeup and outage rules over the fake kernel
-//! (`kernel::testing`), with a fake clock:
+//! (`testing::FakeKernel`), with a fake clock:
 //! - never hand the poll loop a descriptor that is readable and undrained
 //!   (a declined `prepare` for bad options would spin ovn-controller);
 //! - udev's database watch only while a link waits for udev;
@@ -9,17 +9,15 @@
 //!   warning: the provider starts empty and picks the kernel up later.
 
 use std::cell::Cell;
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ovn_vif_rs::kernel::testing::{FakeKernel, Role};
-use ovn_vif_rs::kernel::KernelOptions;
 use ovn_vif_rs::options::OPT_PREFIX;
 use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunction, PortId};
 use ovn_vif_rs::provider::{Provider, Source, Wakeup};
 use ovn_vif_rs::rtnl::parse::LinkInfo;
-use ovn_vif_rs::sources::{Kernel, Reopening};
+use ovn_vif_rs::sources::Reopening;
+use ovn_vif_rs::testing::{Channel, FakeKernel, FakeRoots as Dirs};
 
 thread_local! {
     static NOW: Cell<u64> = const { Cell::new(1_000_000) };
@@ -130,36 +128,13 @@ fn populate(k: &FakeKernel, vfs: u16) {
     }
 }
 
-struct Dirs(PathBuf);
-
-impl Dirs {
-    fn new(tag: &str) -> Dirs {
-        let root = std::env::temp_dir().join(format!("ovn-vif-rs-wk-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(root.join("udev/data")).unwrap();
-        std::fs::create_dir_all(root.join("sys/class/net")).unwrap();
-        Dirs(root)
-    }
-
-    fn opts(&self) -> KernelOptions {
-        KernelOptions {
-            rcvbuf: None,
-            udev_root: self.0.join("udev"),
-            sysfs_root: self.0.join("sys"),
-            recheck_interval: Duration::ZERO,
-            ..KernelOptions::default()
-        }
-    }
-}
-
-impl Drop for Dirs {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// Roots with an empty udev database, udev not running.
+fn dirs(tag: &str) -> Dirs {
+    Dirs::new(&format!("wk-{tag}")).with_udev_data()
 }
 
 fn provider(k: &FakeKernel, d: &Dirs) -> Provider {
-    let src = Kernel(k.source(d.opts()).unwrap());
+    let src = k.source(d.opts()).unwrap();
     Provider::new(Box::new(src), now).unwrap()
 }
 
@@ -184,7 +159,7 @@ fn prepare(p: &mut Provider, lport: &str, vf: &str) -> Result<String, Wakeup> {
 }
 
 fn monitors_pending(k: &FakeKernel) -> usize {
-    k.pending(Role::DevlinkMon) + k.pending(Role::RtnlMon)
+    k.pending(Channel::DevlinkMon) + k.pending(Channel::RtnlMon)
 }
 
 /// The spin of issue 12 item 1: a port declined for bad options returns
@@ -193,7 +168,7 @@ fn monitors_pending(k: &FakeKernel) -> usize {
 /// them: nothing is pending on any of them then.
 #[test]
 fn a_declined_prepare_never_hands_over_an_undrained_descriptor() {
-    let d = Dirs::new("spin");
+    let d = dirs("spin");
     let k = FakeKernel::new();
     populate(&k, 2);
     let mut p = provider(&k, &d);
@@ -231,7 +206,7 @@ fn a_declined_prepare_never_hands_over_an_undrained_descriptor() {
 /// `run` drains, then registers: nothing pending on what it hands over.
 #[test]
 fn run_hands_over_drained_descriptors() {
-    let d = Dirs::new("run");
+    let d = dirs("run");
     let k = FakeKernel::new();
     populate(&k, 1);
     let mut p = provider(&k, &d);
@@ -248,16 +223,16 @@ fn run_hands_over_drained_descriptors() {
 /// link waits for udev.
 #[test]
 fn udev_watch_is_registered_only_while_a_link_waits_for_udev() {
-    let d = Dirs::new("udev");
+    let d = dirs("udev");
     // udev "runs": its control socket answers a connect.
-    let _udevd = std::os::unix::net::UnixListener::bind(d.0.join("udev/control")).unwrap();
+    d.udev_running();
     let k = FakeKernel::new();
     populate(&k, 1);
     // Every link of the first dump is settled (udev wrote its file).
     for i in [5, 100] {
-        std::fs::write(d.0.join(format!("udev/data/n{i}")), b"").unwrap();
+        d.udev_done(i);
     }
-    let mut src = Kernel(k.source(d.opts()).unwrap());
+    let mut src = k.source(d.opts()).unwrap();
     let mut t = src.load().unwrap();
     assert_eq!(src.fds().len(), 2, "no link waits: the monitors only");
 
@@ -267,7 +242,7 @@ fn udev_watch_is_registered_only_while_a_link_waits_for_udev() {
     src.drain(&mut t).unwrap();
     assert_eq!(src.fds().len(), 3, "a link waits: udev's watch too");
 
-    std::fs::write(d.0.join("udev/data/n104"), b"").unwrap();
+    d.udev_done(104);
     assert!(src.drain(&mut t).unwrap(), "settled by the watch's event");
     assert_eq!(src.fds().len(), 2);
 }
@@ -288,7 +263,7 @@ fn vf3_deleted(name: &str) -> Option<u32> {
 #[test]
 fn a_failed_resync_declines_and_is_retried_on_a_back_off() {
     capture_logs();
-    let d = Dirs::new("resync");
+    let d = dirs("resync");
     let k = FakeKernel::new();
     populate(&k, 4);
     let mut p = provider(&k, &d);
@@ -297,7 +272,7 @@ fn a_failed_resync_declines_and_is_retried_on_a_back_off() {
     assert_eq!(prepare(&mut p, "lp3", "3").as_deref(), Ok("c1pf0vf3"));
 
     // Events lost, and the resync's port dump fails.
-    k.overflow(Role::DevlinkMon);
+    k.overflow(Channel::DevlinkMon);
     k.state().fail_port_dump = Some(libc::EBUSY);
     k.state().ports.remove(&vf(3).id);
     k.link_del_lost(103);
@@ -359,12 +334,11 @@ fn a_failed_resync_declines_and_is_retried_on_a_back_off() {
 #[test]
 fn no_devlink_starts_empty_and_picks_the_kernel_up_later() {
     capture_logs();
-    let d = Dirs::new("nodevlink");
+    let d = dirs("nodevlink");
     let k = FakeKernel::without_devlink();
     populate(&k, 2);
     let (k2, o) = (k.clone(), d.opts());
-    let open =
-        move || -> std::io::Result<Box<dyn Source>> { Ok(Box::new(Kernel(k2.source(o.clone())?))) };
+    let open = move || -> std::io::Result<Box<dyn Source>> { Ok(Box::new(k2.source(o.clone())?)) };
     let mut p = Provider::start(Box::new(Reopening::new(open)), now);
     let o = p.outage().expect("an outage");
     assert!(o.nothing_to_plug());
@@ -418,13 +392,12 @@ fn no_devlink_starts_empty_and_picks_the_kernel_up_later() {
 /// either: the next step loads it.
 #[test]
 fn a_failed_first_load_is_retried() {
-    let d = Dirs::new("firstload");
+    let d = dirs("firstload");
     let k = FakeKernel::new();
     populate(&k, 2);
     k.state().fail_port_dump = Some(libc::ENOMEM);
     let (k2, o) = (k.clone(), d.opts());
-    let open =
-        move || -> std::io::Result<Box<dyn Source>> { Ok(Box::new(Kernel(k2.source(o.clone())?))) };
+    let open = move || -> std::io::Result<Box<dyn Source>> { Ok(Box::new(k2.source(o.clone())?)) };
     let mut p = Provider::start(Box::new(Reopening::new(open)), now);
     assert!(p.outage().is_some_and(|o| !o.nothing_to_plug()));
     assert!(prepare(&mut p, "lp0", "0").is_err());
@@ -443,19 +416,19 @@ fn a_failed_first_load_is_retried() {
 fn a_port_waiting_for_udev_is_woken_at_the_settle_timeout() {
     use std::sync::{Arc, Mutex as M};
     use std::time::Instant;
-    let d = Dirs::new("settle");
-    let _udevd = std::os::unix::net::UnixListener::bind(d.0.join("udev/control")).unwrap();
+    let d = dirs("settle");
+    d.udev_running();
     let k = FakeKernel::new();
     populate(&k, 1);
     for i in [5, 100] {
-        std::fs::write(d.0.join(format!("udev/data/n{i}")), b"").unwrap();
+        d.udev_done(i);
     }
     let t0 = Instant::now();
     let kclock = Arc::new(M::new(t0));
     let mut ks = k.source(d.opts()).unwrap();
     let c = kclock.clone();
     ks.set_clock(move || *c.lock().unwrap());
-    let mut p = Provider::new(Box::new(Kernel(ks)), now).unwrap();
+    let mut p = Provider::new(Box::new(ks), now).unwrap();
     k.add_port_61(&vf(4));
     k.link_new(&link(104, "c1pf0vf4"));
     let ms = match prepare(&mut p, "lp4", "4") {
@@ -492,7 +465,7 @@ fn a_port_waiting_for_udev_is_woken_at_the_settle_timeout() {
 /// handed out.  The full path now always drains first.
 #[test]
 fn a_new_plug_on_a_stock_host_never_gets_a_deleted_functions_name() {
-    let d = Dirs::new("stale");
+    let d = dirs("stale");
     let k = FakeKernel::new();
     populate(&k, 2);
     let mut p = provider(&k, &d);

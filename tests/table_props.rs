@@ -12,7 +12,7 @@
 //!   table agrees with `lookup` on a table freshly built from
 //!   `table.canonical()` (incremental == rebuild), and with a naive reference
 //!   model that scans the canonical ports and applies the documented rules
-//!   (src/table.rs module docs) directly.
+//!   (src/table/mod.rs module docs) directly.
 
 mod common;
 
@@ -501,7 +501,7 @@ fn run(require_link: bool, ops: &[Op]) -> Result<(), TestCaseError> {
         let changed = apply(&mut t, op);
         let ctx = || format!("step {step}: {op:?}");
 
-        // Decisions (src/table.rs module docs): counted exactly when the
+        // Decisions (src/table/mod.rs module docs): counted exactly when the
         // answers differ, and an uncounted step plugs every request the
         // same netdev as before.
         let counted = t.decisions() != d;

@@ -35,7 +35,7 @@ fn init_store(require_link: bool) -> Table {
     let mut t = Table::new(policy(require_link));
     if require_link {
         // Stored, but no port shows these links yet: no decision can
-        // change (module docs of src/table.rs, "Decisions").
+        // change (module docs of src/table/mod.rs, "Decisions").
         assert!(t.upsert_link(link(10, "p0", "00:53:00:00:00:00", true)));
         assert!(t.upsert_link(link(100, "p0hpf", "", true)));
         assert_eq!(t.decisions(), 0, "links no port shows are no decision");
@@ -972,7 +972,7 @@ impl Decisions {
     }
 }
 
-/// What counts as a change that can change a decision (src/table.rs,
+/// What counts as a change that can change a decision (src/table/mod.rs,
 /// "Decisions"), step by step, on a 6.1-like kernel table: a function's
 /// plug-ready netdev appearing, going or being renamed, a PF MAC change and
 /// the behind state count; links no port shows, a VF netdev's or the

@@ -44,7 +44,7 @@ pub(crate) fn hybrid_source(ports: &[DevlinkPort]) -> io::Result<(KernelSource<H
         }
     }
     let mut src = KernelSource::with_transports(
-        Hybrid::Fake(k.transport(Role::DevlinkReq)),
+        Hybrid::Fake(k.transport(Channel::DevlinkReq)),
         Hybrid::Real(NetlinkSocket::generic(&[], None)?),
         Hybrid::Real(NetlinkSocket::route(&[], None)?),
         Hybrid::Real(NetlinkSocket::route(&[RTNLGRP_LINK], None)?),

@@ -52,7 +52,6 @@ use ovn_vif_rs::fasthash::FastMap;
 use ovn_vif_rs::ffi::types::{
     smap_node, vif_plug_class, vif_plug_port_ctx_in, vif_plug_port_ctx_out,
 };
-use ovn_vif_rs::kernel::testing::{FakeKernel, FakeTransport, Role};
 use ovn_vif_rs::kernel::{KernelOptions, KernelSource};
 use ovn_vif_rs::lookup;
 use ovn_vif_rs::netlink::socket::{NetlinkSocket, Transport};
@@ -62,10 +61,9 @@ use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunc
 use ovn_vif_rs::rtnl::parse::{LinkInfo, RTNLGRP_LINK};
 use ovn_vif_rs::snapshot;
 use ovn_vif_rs::table::{LinkPolicy, Table};
+use ovn_vif_rs::testing::{Channel, FakeKernel, FakeTransport};
 
-#[path = "../../tests/common/ovs_abi.rs"]
-mod ovs_abi;
-use ovs_abi::{build_smap, class, ctx_in, new_ctx_out, OwnedSmap};
+use ovn_vif_rs::testing::ovs::{build_smap, class, ctx_in, new_ctx_out, OwnedSmap};
 
 mod baselines;
 mod child;

@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ovn_vif_rs::kernel::testing::{FakeKernel, Role};
+use ovn_vif_rs::testing::{FakeKernel, Channel};
 use ovn_vif_rs::kernel::KernelOptions;
 
 fuzz_target!(|data: &[u8]| {
@@ -37,12 +37,12 @@ fuzz_target!(|data: &[u8]| {
         let len = u16::from_le_bytes([tail[0], tail[1]]) as usize;
         let body = &tail[2..];
         let d = &body[..len.min(body.len())];
-        let role = if ch % 2 == 0 {
-            Role::DevlinkMon
+        let channel = if ch % 2 == 0 {
+            Channel::DevlinkMon
         } else {
-            Role::RtnlMon
+            Channel::RtnlMon
         };
-        k.push(role, Ok(d.to_vec()));
+        k.push(channel, Ok(d.to_vec()));
         rest = &body[d.len()..];
     }
     src.drain(&mut t).unwrap();

@@ -3,7 +3,8 @@
 #   1. the release .so references exactly the expected OVS symbols, weakly
 #      (docs/hosting.md), and defines none of them; the shim's restated
 #      struct vlog_module and prototypes compile against OVS's headers
-#      (tests/harness/vlog_layout.c);
+#      (tests/harness/vlog_layout.c); tests/harness/prepare_bench builds
+#      and calls the provider;
 #   2. every scenario in tests/harness/scenarios against the real OVS vlog,
 #      poll loop and unixctl (a static libopenvswitch built once and cached
 #      by scripts/ovs/build-libopenvswitch.sh);
@@ -52,6 +53,21 @@ OVS_ENV=$(scripts/ovs/build-libopenvswitch.sh)
 gcc -std=gnu11 -Wall -Werror -DHAVE_CONFIG_H $OVS_CFLAGS -fsyntax-only \
     tests/harness/vlog_layout.c
 echo "harness: struct vlog_module, vlog levels and the weak prototypes match OVS $OVS_VERSION"
+
+# tests/harness/prepare_bench (BENCHMARKS.md, "The real C provider, side by
+# side"; measured in the VM) still builds, finds the linked provider's class
+# through dlopen(RTLD_NOLOAD) + dlsym and calls it.  No simulated ports
+# here: every request is declined, which it reports with exit status 1.
+pb=$(OVS_ENV=$OVS_ENV tests/harness/build-prepare-bench.sh "$SO")
+pb_rc=0
+pb_out=$("$pb" --vfs 4 --calls 2 --rounds 2 rs="$SO" 2>&1) || pb_rc=$?
+if [ "$pb_rc" != 1 ] || ! grep -q '^| 4 | rs | stock | 4 | 0 (-) |' <<<"$pb_out" ||
+    ! grep -q 'rs resolved 0 of 4 requests' <<<"$pb_out"; then
+    echo "harness: FAIL: prepare_bench (exit $pb_rc):" >&2
+    echo "$pb_out" >&2
+    exit 1
+fi
+echo "harness: prepare_bench builds, loads the provider and reports its 4 declined requests"
 
 # 2. + 3.
 tests/harness/run.sh

@@ -3,7 +3,7 @@
 # scripts/package-deb into a temporary directory, runs lintian (fails on
 # errors), installs the packages, checks what they install (exported
 # symbols, pkg-config, a C program built against the installed header and
-# library, the CLI, its man page), then removes and purges them and checks
+# library, the CLI, its man page and bash completion), then removes and purges them and checks
 # that nothing is left.  Needs root (or sudo) for apt and dpkg.
 #
 # Timings on this project's 2-core machine (each step prints its time):
@@ -117,7 +117,11 @@ want "${debs[0]}" "$libdir/libovn_vif_rs.so.0.1.0" "$libdir/libovn_vif_rs.so.0"
 want "${debs[1]}" /usr/include/ovn-vif-rs/ovn-vif-rs.h "$libdir/libovn_vif_rs.so" \
     "$libdir/pkgconfig/ovn-vif-rs.pc"
 want "${debs[2]}" /usr/bin/ovn-vif-rs /usr/share/man/man1/ovn-vif-rs.1.gz \
+    /usr/share/bash-completion/completions/ovn-vif-rs /usr/share/zsh/vendor-completions/_ovn-vif-rs \
+    /usr/share/fish/vendor_completions.d/ovn-vif-rs.fish \
     /usr/share/doc/ovn-vif-rs/lsp-options.md /usr/share/doc/ovn-vif-rs/README.md.gz
+# The generator is a build tool, not shipped.
+if contents "${debs[2]}" | grep -q 'ovn-vif-rs-gen'; then fail "ovn-vif-rs ships ovn-vif-rs-gen"; fi
 dpkg-deb -I "${debs[0]}" symbols | grep -q '^ vif_plug_provider_classes@' ||
     fail "libovn-vif-rs0 has no symbols file"
 
@@ -262,7 +266,7 @@ rc=0
 scripts/ovn-provider-dir --lib "$work/nonexistent.so" "$work/bt2/ovn_vif_rs" 2>"$work/err" || rc=$?
 if [ $rc != 1 ] || ! grep -q 'not found' "$work/err"; then fail "a missing library: rc $rc"; fi
 
-step "the CLI and its man page"
+step "the CLI, its man page and completions"
 cli=/usr/bin/ovn-vif-rs
 help=$($cli --help)
 grep -q '^usage: ovn-vif-rs \[--snapshot FILE\] COMMAND' <<<"$help" || fail "--help"
@@ -278,8 +282,17 @@ for w in dump --json lookup --pf-mac --vf-num --sf-num resolve monitor --snapsho
     OVN_VIF_RS_SNAPSHOT vif-plug:representor:pf-mac vif-plug:representor:vf-num \
     vif-plug:representor:sf-num; do
     grep -qF -- "$w" <<<"$help" || fail "--help lacks $w (update this list)"
-    grep -qF -- "$w" <<<"$man" || fail "the man page lacks $w (docs/ovn-vif-rs.1)"
+    grep -qF -- "$w" <<<"$man" || fail "the man page lacks $w (cli/src/args.rs, cli/src/man-extra.roff)"
 done
+# The man page is dated by the package's changelog (SOURCE_DATE_EPOCH).
+date=$(date -u -d "@$(dpkg-parsechangelog -l debian/changelog -S Timestamp)" +%Y-%m-%d)
+zcat /usr/share/man/man1/ovn-vif-rs.1.gz | grep -q "^\.TH OVN-VIF-RS 1 $date " || fail "man page date (want $date)"
+# bash completion, installed where bash-completion looks, completes a command.
+compl=$(bash --norc -c 'source /usr/share/bash-completion/completions/ovn-vif-rs
+    COMP_WORDS=(ovn-vif-rs loo); COMP_CWORD=1
+    _ovn-vif-rs ovn-vif-rs loo ovn-vif-rs; echo "${COMPREPLY[*]}"')
+echo "bash completion of 'ovn-vif-rs loo': $compl"
+[ "$compl" = lookup ] || fail "bash completion: '$compl'"
 grep -q 'vif-plug:representor:vf-num' /usr/share/doc/ovn-vif-rs/lsp-options.md ||
     fail "lsp-options.md"
 
@@ -299,7 +312,8 @@ for p in "${pkgs[@]}"; do
 done
 left=0
 while IFS= read -r f; do
-    case $f in /usr|/usr/bin|/usr/lib|/usr/include|/usr/share|/usr/share/doc|/usr/share/man|/usr/share/man/man1|/usr/share/lintian|/usr/share/lintian/overrides|"$libdir"|"$libdir/pkgconfig"|/.) continue ;; esac
+    case $f in /usr|/usr/bin|/usr/lib|/usr/include|/usr/share|/usr/share/doc|/usr/share/man|/usr/share/man/man1|/usr/share/lintian|/usr/share/lintian/overrides|"$libdir"|"$libdir/pkgconfig"|/.) continue ;;
+        /usr/share/bash-completion|/usr/share/bash-completion/completions|/usr/share/zsh|/usr/share/zsh/vendor-completions|/usr/share/fish|/usr/share/fish/vendor_completions.d) continue ;; esac
     if [ -e "$f" ] || [ -L "$f" ]; then echo "left behind: $f"; left=1; fi
 done <<<"$files"
 [ $left = 0 ] || fail "files left after purge"

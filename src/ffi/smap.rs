@@ -119,63 +119,9 @@ pub fn text_of(bytes: &[u8]) -> Cow<'_, str> {
 }
 
 #[cfg(test)]
-pub mod testing {
-    //! Builds real smap layouts in Rust for tests (what OVS's smap_add
-    //! produces), so the walker is tested without libopenvswitch.
-    use super::*;
-    use crate::ffi::types::hmap;
-    use std::ffi::CString;
-
-    pub struct OwnedSmap {
-        pub map: Box<smap>,
-        // Boxed so node addresses stay put while the Vec grows.
-        #[allow(clippy::vec_box)]
-        _nodes: Vec<Box<smap_node>>,
-        _buckets: Vec<*mut hmap_node>,
-        _strings: Vec<CString>,
-    }
-
-    pub fn build(pairs: &[(&str, &str)], mask: usize) -> OwnedSmap {
-        let mut strings = Vec::new();
-        let mut nodes: Vec<Box<smap_node>> = Vec::new();
-        let mut buckets: Vec<*mut hmap_node> = vec![std::ptr::null_mut(); mask + 1];
-        for (i, (k, v)) in pairs.iter().enumerate() {
-            let k = CString::new(*k).unwrap_or_default();
-            let v = CString::new(*v).unwrap_or_default();
-            let b = i & mask;
-            let mut node = Box::new(smap_node {
-                node: hmap_node {
-                    hash: i,
-                    next: buckets[b],
-                },
-                key: k.as_ptr() as *mut _,
-                value: v.as_ptr() as *mut _,
-            });
-            buckets[b] = &mut node.node as *mut hmap_node;
-            strings.push(k);
-            strings.push(v);
-            nodes.push(node);
-        }
-        let map = Box::new(smap {
-            map: hmap {
-                buckets: buckets.as_mut_ptr(),
-                one: std::ptr::null_mut(),
-                mask,
-                n: pairs.len(),
-            },
-        });
-        OwnedSmap {
-            map,
-            _nodes: nodes,
-            _buckets: buckets,
-            _strings: strings,
-        }
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::ovs as testing;
 
     fn collect(m: *const smap) -> Vec<(String, String)> {
         // SAFETY: test maps are built by `testing::build` and outlive the call.
@@ -203,7 +149,7 @@ mod tests {
     #[test]
     fn null_and_empty_maps_are_empty() {
         assert!(collect(std::ptr::null()).is_empty());
-        let m = testing::build(&[], 0);
+        let m = testing::build::<&str, &str>(&[], 0);
         assert!(collect(&*m.map).is_empty());
     }
 

@@ -16,13 +16,11 @@
 //! (the first `init`) and answer "provider not initialised" while the
 //! provider is destroyed; a later `init` serves them again.
 
-use std::fmt::Write as _;
 use std::os::raw::{c_char, c_int, c_void};
 use std::sync::Once;
 
 use super::panic::boundary;
 use super::shim::{self, unixctl_conn};
-use crate::lookup::describe_pf;
 use crate::options::{self, OPT_PREFIX};
 use crate::provider::Provider;
 use crate::state::state;
@@ -139,7 +137,8 @@ unsafe extern "C" fn lookup_cb(
 }
 
 /// `vif-plug-representor/lookup` on `p`: `Ok` when the options plug a
-/// netdev, `Err` (an error reply, exit status 2 of ovs-appctl) otherwise.
+/// netdev, `Err` (an error reply, exit status 2 of ovs-appctl) otherwise;
+/// the decision line is [`crate::report::decision`]'s.
 pub fn lookup(p: &Provider, args: &[String]) -> Result<String, String> {
     let mut opts = Vec::with_capacity(args.len());
     for a in args {
@@ -156,8 +155,8 @@ pub fn lookup(p: &Provider, args: &[String]) -> Result<String, String> {
         };
         opts.push((key, v.to_owned()));
     }
-    let req = options::parse(opts).map_err(|e| format!("invalid options: {e}"))?;
-    p.lookup_explained(&req)
+    let req = options::parse(opts).map_err(|e| crate::report::bad_options(&e) + "\n")?;
+    crate::report::decision(p.table(), &req)
         .map(|s| s + "\n")
         .map_err(|s| s + "\n")
 }
@@ -181,103 +180,12 @@ pub fn lookup_loaded(args: &[String]) -> Result<String, String> {
 /// The table part of `show` ("PFs by MAC" and "ports") for any table, e.g.
 /// a fresh dump, rendered exactly as `show` renders the provider's.
 pub fn table_text(t: &Table) -> String {
-    let mut o = String::new();
-    show_table(t, &mut o);
-    o
+    crate::report::table(t)
 }
 
-fn yes_no(b: bool) -> &'static str {
-    if b {
-        "yes"
-    } else {
-        "no"
-    }
-}
-
-fn opt<T: ToString>(v: Option<T>) -> String {
-    v.map_or_else(|| "-".to_owned(), |v| v.to_string())
-}
-
-/// `vif-plug-representor/show` on `p`.
+/// `vif-plug-representor/show` on `p` (rendered by [`crate::report::show`]).
 pub fn show(p: &Provider) -> String {
-    let t = p.table();
-    let s = p.stats();
-    let mut o = String::new();
-    let _ = writeln!(o, "state: {}", p.state_text());
-    let _ = writeln!(o, "source: {}", p.source().describe());
-    let _ = writeln!(
-        o,
-        "freshness: {}",
-        if p.run_seen() {
-            "drained by run() every main-loop iteration; woken by the source's events"
-        } else {
-            "run() never called (stock host): prepare drains at most every 100 ms"
-        }
-    );
-    let _ = writeln!(
-        o,
-        "stats: prepares={} hits={} refusals={} removes={} runs={} drains={} \
-         drain_errors={} caught_panics={} claims={} claim_refusals={} contenders={} \
-         pending={}",
-        s.prepares,
-        s.hits,
-        s.refusals,
-        s.removes,
-        s.runs,
-        s.drains,
-        s.drain_errors,
-        super::panic::caught_panics(),
-        p.claims().len(),
-        s.claim_refusals,
-        p.claims().contests(),
-        p.pending()
-    );
-    let _ = writeln!(o, "wakeup descriptors: {}", p.fds().len());
-    show_table(t, &mut o);
-    o
-}
-
-fn show_table(t: &Table, o: &mut String) {
-    let pfs = t.pf_macs();
-    let _ = writeln!(o, "PFs by MAC ({}):", pfs.len());
-    for (k, _) in &pfs {
-        let (vfs, sfs) = t.children_of(k);
-        let _ = writeln!(o, "  {} - {vfs} VFs, {sfs} SFs", describe_pf(t, k));
-    }
-    let entries = t.entries();
-    let _ = writeln!(o, "ports ({}):", entries.len());
-    let _ = writeln!(
-        o,
-        "  {:<24} {:<8} {:>4} {:>3} {:>6} {:<17} {:<15} {:>7} {:<7}",
-        "PORT", "FLAVOUR", "CTRL", "PF", "VF/SF", "FUNCTION-MAC", "NETDEV", "IFINDEX", "SETTLED"
-    );
-    for e in entries {
-        let port = &e.port;
-        let function = match (port.vfnum, port.sfnum) {
-            (Some(v), _) => format!("vf{v}"),
-            (None, Some(s)) => format!("sf{s}"),
-            (None, None) => "-".to_owned(),
-        };
-        let ctrl = format!(
-            "{}{}",
-            port.controller,
-            if port.external { "e" } else { "" }
-        );
-        let _ = writeln!(
-            o,
-            "  {:<24} {:<8} {:>4} {:>3} {:>6} {:<17} {:<15} {:>7} {:<7}",
-            port.id.to_string(),
-            port.flavour.name(),
-            ctrl,
-            opt(port.pf_number()),
-            function,
-            opt(port.function.as_ref().and_then(|f| f.hw_addr)),
-            e.name.unwrap_or("-"),
-            opt(e.ifindex()),
-            yes_no(e.settled),
-        );
-    }
-    let _ = writeln!(o, "(CTRL: controller number, \"e\" = external)");
+    crate::report::show(p, super::panic::caught_panics())
 }
 
 #[cfg(test)]
@@ -297,7 +205,10 @@ mod tests {
     fn show_lists_pfs_and_ports() {
         let s = show(&provider());
         assert!(s.contains("source: snapshot file"), "{s}");
-        assert!(s.contains("00:53:00:00:10:00, from port-function"), "{s}");
+        assert!(
+            s.contains("c1pf0 (00:53:00:00:10:00, from port-function) — 2 VFs, 1 SFs\n"),
+            "{s}"
+        );
         assert!(s.contains("c1pf0vf3"), "{s}");
         assert!(s.contains("ports (7):"), "{s}");
     }
@@ -308,18 +219,19 @@ mod tests {
         let a = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let ok = lookup(&p, &a(&["pf-mac=00:53:00:00:10:00", "vf-num=3"]));
         assert!(
-            ok.as_deref().is_ok_and(|s| s.contains("plug c1pf0vf3")),
+            ok.as_deref()
+                .is_ok_and(|s| s.starts_with("PLUG c1pf0vf3 — VF 3 of PF 00:53:00:00:10:00: ")),
             "{ok:?}"
         );
         let full = lookup(
             &p,
             &a(&["vif-plug:representor:pf-mac=00:53:00:00:10:00", "sf-num=8"]),
         );
-        assert!(full.is_ok_and(|s| s.contains("c1pf0sf8")));
+        assert!(full.is_ok_and(|s| s.starts_with("PLUG c1pf0sf8 — ")));
         let miss = lookup(&p, &a(&["pf-mac=00:53:00:00:10:00", "vf-num=9"]));
-        assert!(miss.is_err_and(|s| s.contains("function-not-present")));
+        assert!(miss.is_err_and(|s| s.starts_with("NO (function-not-present) — ")));
         let bad = lookup(&p, &a(&["pf-mac=00:53:00:00:10:00", "vf-num=65536"]));
-        assert!(bad.is_err_and(|s| s.starts_with("invalid options")));
+        assert!(bad.is_err_and(|s| s.starts_with("NO (bad-options) — ") && s.ends_with('\n')));
         assert!(lookup(&p, &a(&["vf-num"])).is_err());
     }
 }

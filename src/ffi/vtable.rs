@@ -349,8 +349,8 @@ pub extern "C" fn ovn_vif_rs_version() -> *const c_char {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ffi::smap::testing;
     use crate::state::STATE;
+    use crate::testing::ovs as testing;
     use std::ffi::CStr;
     use std::sync::{Mutex, MutexGuard};
 

@@ -1,6 +1,6 @@
 //! Netlink socket I/O shared by devlink (generic netlink) and rtnetlink,
 //! factored behind [`Transport`] so that tests can replay kernel messages
-//! (`crate::kernel::testing`).
+//! (`crate::testing::FakeKernel`).
 //!
 //! The real transport is neli's low-level [`NlSocket`] (no router thread, no
 //! blocking receive): the fd is `O_NONBLOCK` and every `recv` also passes

@@ -54,8 +54,8 @@ pub const NLM_F_ACK: u16 = libc::NLM_F_ACK as u16;
 pub const NLM_F_DUMP_INTR: u16 = libc::NLM_F_DUMP_INTR as u16;
 pub const NLM_F_DUMP: u16 = libc::NLM_F_DUMP as u16;
 
-/// `IFNAMSIZ` including the NUL.
-pub const IFNAMSIZ: usize = 16;
+/// `IFNAMSIZ` including the NUL: the table's, the crate's one copy.
+pub use crate::table::IFNAMSIZ;
 /// `MAX_ADDR_LEN` (`linux/netdevice.h`): the longest hardware address a
 /// link or a port function reports.
 pub const MAX_ADDR_LEN: usize = 32;

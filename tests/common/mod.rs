@@ -17,18 +17,11 @@ use ovn_vif_rs::port::{
     DevHandle, DevlinkPort, Flavour, Link, Mac, NetdevRef, PortFunction, PortId,
 };
 use ovn_vif_rs::table::{PfKey, Table};
+/// Parses `aa:bb:cc:dd:ee:ff` (any MAC, including zero and multicast).
+pub use ovn_vif_rs::testing::mac;
 
 pub const D0: &str = "0000:03:00.0";
 pub const D1: &str = "0000:04:00.0";
-
-/// Parses `aa:bb:cc:dd:ee:ff` (any MAC, including zero and multicast).
-pub fn mac(s: &str) -> Mac {
-    let v: Vec<u8> = s
-        .split(':')
-        .map(|o| u8::from_str_radix(o, 16).unwrap_or_else(|_| panic!("bad MAC {s:?}")))
-        .collect();
-    Mac::from_slice(&v).unwrap_or_else(|| panic!("bad MAC {s:?}"))
-}
 
 pub fn handle(dev: &str) -> DevHandle {
     DevHandle::new("pci", dev)

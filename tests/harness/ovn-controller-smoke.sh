@@ -74,7 +74,7 @@ A=(timeout 10 "$OVS/utilities/ovs-appctl" -t "$W/ctl")
 "${A[@]}" vlog/list | grep -E '^vif_plug_representor +[A-Z]+ +[A-Z]+ +DBG$' ||
     fail "vif_plug_representor not in vlog/list with file:dbg from the command line"
 "${A[@]}" vif-plug-representor/show | head -4
-"${A[@]}" vif-plug-representor/lookup pf-mac=00:53:00:00:10:00 vf-num=3 | grep -q 'plug c1pf0vf3' ||
+"${A[@]}" vif-plug-representor/lookup pf-mac=00:53:00:00:10:00 vf-num=3 | grep -q '^PLUG c1pf0vf3 ' ||
     fail "lookup"
 grep -q '|vif_plug_representor|INFO|representor table loaded' "$W/oc.log" || fail "no INFO line in the log"
 
@@ -83,7 +83,7 @@ mv "$W/snap/new" "$W/snap/ports.snap"
 sleep 1
 if grep -q 'wakeup due to \[POLLIN\] on fd [0-9]* (.*) at vif-plug-representor' "$W/oc.log"; then
     echo "woken by the provider's descriptor"
-    "${A[@]}" vif-plug-representor/lookup pf-mac=00:53:00:00:10:00 vf-num=3 | grep -q 'plug eth14' ||
+    "${A[@]}" vif-plug-representor/lookup pf-mac=00:53:00:00:10:00 vf-num=3 | grep -q '^PLUG eth14 ' ||
         fail "rename not served"
 else
     echo "no wakeup from the provider (stock ovn-controller without run()?)"

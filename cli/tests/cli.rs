@@ -1,12 +1,17 @@
-//! Integration tests of the operator CLI (`ovn-vif-rs`, src/main.rs), run
+//! Integration tests of the operator CLI (`ovn-vif-rs`, cli/src/main.rs), run
 //! as a separate process on snapshot files: `dump` (text round trip, JSON),
 //! `lookup` (exit 0/1/2 and the reason for every kind of miss), `resolve`
 //! (per-line decisions, summary, exit status), usage errors, and the
 //! kernel source on a machine without devlink (a message and exit 2, never
 //! a panic).  The CLI against a real kernel is covered by scripts/dpu-demo.
 //!
-//! Snapshots: tests/data/dpu.snapshot (BlueField-like: DPU-local c0pf0 and
-//! host c1pf0 with VFs and an SF) and tests/data/cli/*.snapshot.
+//! Also the clap front end (`--help`, `help COMMAND`, a bad flag's exit
+//! status and message) and what `ovn-vif-rs-gen` writes from the same
+//! definition (the man page, the shell completions).
+//!
+//! Snapshots (the library's, ../tests/data): tests/data/dpu.snapshot
+//! (BlueField-like: DPU-local c0pf0 and host c1pf0 with VFs and an SF) and
+//! tests/data/cli/*.snapshot.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,10 +19,11 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ovn-vif-rs");
+const GEN: &str = env!("CARGO_BIN_EXE_ovn-vif-rs-gen");
 
 fn data(rel: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
+        .join("../tests/data")
         .join(rel)
         .display()
         .to_string()
@@ -684,6 +690,235 @@ fn monitor_on_a_snapshot_prints_changes() {
     );
 }
 
+// ---------------------------------------------------------------- clap: help, bad flags
+
+#[test]
+fn command_help_and_version() {
+    for args in [
+        &["help", "lookup"][..],
+        &["lookup", "--help"],
+        &["lookup", "-h"],
+    ] {
+        let r = cli(args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert_eq!(r.stderr, "", "{args:?}");
+        assert!(
+            r.stdout.contains(
+                "Usage: ovn-vif-rs [--snapshot FILE] lookup --pf-mac MAC [--vf-num N | --sf-num N]"
+            ),
+            "{args:?}: {}",
+            r.stdout
+        );
+        for flag in [
+            "--pf-mac <MAC>",
+            "--vf-num <N>",
+            "--sf-num <N>",
+            "--snapshot <FILE>",
+        ] {
+            assert!(r.stdout.contains(flag), "{args:?}: {flag} in {}", r.stdout);
+        }
+    }
+    let long = cli(&["help", "lookup"]).stdout;
+    assert!(long.contains("REASON is one of no-pf,"), "{long}");
+    let dump = cli(&["dump", "--help"]);
+    assert_eq!(dump.code, 0);
+    assert!(dump.stdout.contains("--json"), "{}", dump.stdout);
+    // `help` with an unknown command: the top-level text, as before.
+    let top = cli(&["help", "frobnicate"]);
+    assert_eq!(top.code, 0);
+    assert_eq!(top.stdout, cli(&["--help"]).stdout);
+    let v = cli(&["--version"]);
+    assert_eq!(
+        (v.code, v.stdout.as_str(), v.stderr.as_str()),
+        (
+            0,
+            concat!("ovn-vif-rs ", env!("CARGO_PKG_VERSION"), "\n"),
+            ""
+        )
+    );
+}
+
+#[test]
+fn bad_flags_exit_2_with_one_line_and_the_usage() {
+    let snap = data(DPU);
+    for (args, first) in [
+        (vec!["--bogus"], "ovn-vif-rs: unexpected \"--bogus\""),
+        (vec!["--bogus", "dump"], "ovn-vif-rs: dump: unexpected \"--bogus\""),
+        (
+            vec!["--snapshot", &snap, "dump", "--yaml"],
+            "ovn-vif-rs: dump: unexpected \"--yaml\"",
+        ),
+        (
+            vec!["--snapshot", &snap, "monitor", "-x"],
+            "ovn-vif-rs: monitor: unexpected \"-x\"",
+        ),
+        (
+            vec!["dmup"],
+            "ovn-vif-rs: unknown command \"dmup\" (did you mean \"dump\"?)",
+        ),
+        (vec!["lookup", "--pf-mac"], "ovn-vif-rs: --pf-mac needs a value"),
+        (
+            vec!["lookup", "--pf-mac", HOST_PF, "--pf-mac", HOST_PF],
+            "ovn-vif-rs: lookup: option vif-plug:representor:pf-mac given more than once",
+        ),
+        // A value that looks like a flag is the option's value, judged by
+        // the library's parser (as the LSP option would be).
+        (
+            vec!["lookup", "--pf-mac", HOST_PF, "--vf-num", "-1"],
+            "ovn-vif-rs: lookup: vif-plug:representor:vf-num=\"-1\" is invalid: only decimal digits are allowed",
+        ),
+    ] {
+        let r = cli(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}{}", r.stdout, r.stderr);
+        assert_eq!(r.stdout, "", "{args:?}");
+        let (line, rest) = r.stderr.split_once('\n').unwrap_or((&r.stderr, ""));
+        assert_eq!(line, first, "{args:?}");
+        assert!(
+            rest.starts_with("\nusage: ovn-vif-rs [--snapshot FILE] COMMAND [ARGS]\n"),
+            "{args:?}: the usage follows: {rest}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- ovn-vif-rs-gen
+
+/// The commands `--help` lists (first word of each entry).
+fn help_commands() -> Vec<String> {
+    let help = cli(&["--help"]).stdout;
+    let list = help
+        .split("commands:\n")
+        .nth(1)
+        .and_then(|s| s.split("\n\n").next())
+        .unwrap_or("")
+        .to_owned();
+    let cmds: Vec<String> = list
+        .lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter(|l| !l.starts_with(' '))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(cmds, ["dump", "lookup", "resolve", "monitor", "help"]);
+    cmds
+}
+
+#[test]
+fn man_page_is_generated_from_the_definition() {
+    let out = Command::new(GEN)
+        .arg("man")
+        .env("SOURCE_DATE_EPOCH", "1764547200")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let man = String::from_utf8(out.stdout).unwrap();
+    assert!(man.len() > 4000, "{} bytes", man.len());
+    assert!(
+        man.contains("\n.TH OVN-VIF-RS 1 2025-12-01 \"ovn-vif-rs 0.1.0\" \"User Commands\"\n"),
+        "the date comes from SOURCE_DATE_EPOCH:\n{man}"
+    );
+    let sections: Vec<&str> = man.lines().filter_map(|l| l.strip_prefix(".SH ")).collect();
+    assert_eq!(
+        sections,
+        [
+            "NAME",
+            "SYNOPSIS",
+            "DESCRIPTION",
+            "COMMANDS",
+            "OPTIONS",
+            "LOGICAL_SWITCH_PORT OPTIONS",
+            "ENVIRONMENT",
+            "EXIT STATUS",
+            "EXAMPLES",
+            "FILES",
+            "SEE ALSO",
+            "NOTES",
+        ]
+    );
+    let commands = man
+        .split("\n.SH COMMANDS\n")
+        .nth(1)
+        .and_then(|s| s.split("\n.SH ").next())
+        .unwrap();
+    for c in help_commands() {
+        assert!(
+            commands.contains(&format!(".TP\n\\fB{c}\\fR")),
+            "COMMANDS has no entry for {c}:\n{commands}"
+        );
+        assert!(
+            man.contains(&format!(
+                "\\fBovn\\-vif\\-rs\\fR [\\fB\\-\\-snapshot\\fR \\fIFILE\\fR] \\fB{c}\\fR"
+            )) || c == "help",
+            "SYNOPSIS has no line for {c}"
+        );
+    }
+    // Each command's own options, under it.
+    for flag in ["json", "pf\\-mac", "vf\\-num", "sf\\-num"] {
+        assert!(
+            commands.contains(&format!("\\fB\\-\\-{flag}\\fR")),
+            "--{flag} in COMMANDS"
+        );
+    }
+}
+
+#[test]
+fn completions_are_generated_and_complete() {
+    let bash = gen(&["completions", "bash"]);
+    assert!(bash.contains("complete -F _ovn-vif-rs"), "{bash}");
+    for w in [
+        "dump",
+        "lookup",
+        "resolve",
+        "monitor",
+        "--pf-mac",
+        "--snapshot",
+    ] {
+        assert!(bash.contains(w), "bash completion lacks {w}");
+    }
+    assert!(gen(&["completions", "zsh"]).starts_with("#compdef ovn-vif-rs"));
+    assert!(gen(&["completions", "fish"]).contains("complete -c ovn-vif-rs"));
+    // `all DIR`: the same files, where debian/rules picks them up.
+    let dir = scratch("gen-all");
+    let st = Command::new(GEN)
+        .arg("all")
+        .arg(&dir)
+        .env("SOURCE_DATE_EPOCH", "0")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("bash/ovn-vif-rs")).unwrap(),
+        bash
+    );
+    for f in ["ovn-vif-rs.1", "zsh/_ovn-vif-rs", "fish/ovn-vif-rs.fish"] {
+        assert!(std::fs::metadata(dir.join(f)).unwrap().len() > 100, "{f}");
+    }
+    // bash itself completes a command and a flag with it.
+    let Ok(probe) = Command::new("bash").arg("--version").output() else {
+        return; // no bash on this machine
+    };
+    assert!(probe.status.success());
+    let complete = |line: &str| {
+        let script = format!(
+            "source {}; COMP_WORDS=({line}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             _ovn-vif-rs ovn-vif-rs \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; \
+             echo \"${{COMPREPLY[@]}}\"",
+            dir.join("bash/ovn-vif-rs").display()
+        );
+        let out = Command::new("bash")
+            .args(["--norc", "-c", &script])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    assert_eq!(complete("ovn-vif-rs loo"), "lookup");
+    assert_eq!(complete("ovn-vif-rs lookup --pf"), "--pf-mac");
+}
+
 /// A minimal JSON checker (RFC 8259 grammar), enough to prove `dump --json`
 /// is well-formed without a dependency.
 mod json {
@@ -900,14 +1135,25 @@ mod json {
     }
 }
 
-/// docs/ovn-vif-rs.1 (shipped in the Debian package) names every command,
-/// option and environment variable that `--help` does.
+/// `ovn-vif-rs-gen ARGS`: exit status 0, stdout.
+fn gen(args: &[&str]) -> String {
+    let out = Command::new(GEN)
+        .args(args)
+        .output()
+        .expect("runs ovn-vif-rs-gen");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "ovn-vif-rs-gen {args:?}: {stderr}");
+    assert_eq!(stderr, "", "ovn-vif-rs-gen {args:?}");
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+/// The man page `ovn-vif-rs-gen man` writes (shipped in the Debian
+/// package) names every command, option and environment variable that
+/// `--help` does.
 #[test]
 fn man_page_covers_the_usage_text() {
     let help = cli(&["--help"]).stdout;
-    let man =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ovn-vif-rs.1"))
-            .expect("docs/ovn-vif-rs.1");
+    let man = gen(&["man"]);
     // troff source to plain words: \- is a hyphen, \fB..\fP are fonts.
     let man = man
         .replace("\\-", "-")
@@ -940,7 +1186,7 @@ fn man_page_covers_the_usage_text() {
         let w = w.trim_end_matches(['.', ':']);
         assert!(
             man.contains(w),
-            "docs/ovn-vif-rs.1 does not mention {w:?} (from --help)"
+            "the man page does not mention {w:?} (from --help)"
         );
     }
     assert!(man.contains(".SH EXIT STATUS"));
