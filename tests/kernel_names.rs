@@ -22,12 +22,13 @@ use std::time::{Duration, Instant};
 use ovn_vif_rs::kernel::{KernelSource, DISCARD_BOUND, MAX_DATAGRAMS_PER_DRAIN};
 use ovn_vif_rs::lookup::{self, Refusal};
 use ovn_vif_rs::options::{Function, Request};
-use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunction, PortId};
+use ovn_vif_rs::port::{DevlinkPort, Flavour, Mac, PortFunction};
 use ovn_vif_rs::provider::Provider;
 use ovn_vif_rs::report;
 use ovn_vif_rs::rtnl::parse::{emit_dellink_family, emit_newlink, LinkInfo, AF_BRIDGE};
 use ovn_vif_rs::rtnl::settled::SETTLE_TIMEOUT;
 use ovn_vif_rs::table::Table;
+use ovn_vif_rs::testing::{netdev as nd, port_id as id};
 use ovn_vif_rs::testing::{Channel, FakeKernel, FakeRoots as Dirs};
 
 const MAC_PF: Mac = Mac([0x00, 0x53, 0x00, 0x00, 0x10, 0x00]);
@@ -82,20 +83,6 @@ fn dirs(tag: &str, udev: bool) -> Dirs {
         d.udev_running();
     }
     d
-}
-
-fn id(index: u32) -> PortId {
-    PortId {
-        handle: DevHandle::new("pci", "0000:03:00.0"),
-        index,
-    }
-}
-
-fn nd(ifindex: u32, name: &str) -> Option<NetdevRef> {
-    Some(NetdevRef {
-        ifindex,
-        name: name.into(),
-    })
 }
 
 fn info(ifindex: u32, name: &str) -> LinkInfo {

@@ -12,11 +12,10 @@ use ovn_vif_rs::devlink::parse::{emit_port_message, parse_port_message, PortEven
 use ovn_vif_rs::kernel::{apply, Event, KernelOptions};
 use ovn_vif_rs::netlink::genl::{parse_family_payload, FamilyInfo, GENL_HDRLEN};
 use ovn_vif_rs::netlink::wire::{self, MsgBuilder, ParseErrorKind};
-use ovn_vif_rs::port::{
-    DevHandle, DevlinkPort, Flavour, Link, Mac, NetdevRef, PortFunction, PortId,
-};
+use ovn_vif_rs::port::{DevlinkPort, Flavour, Link, Mac, PortFunction};
 use ovn_vif_rs::rtnl::parse::{emit_newlink, parse_link_message, LinkEvent, LinkInfo};
 use ovn_vif_rs::table::{LinkPolicy, Table};
+use ovn_vif_rs::testing::{netdev as nd, port_id as id};
 use ovn_vif_rs::testing::{Channel, FakeKernel, FakeRoots, FAKE_DEVLINK_FAMILY};
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -28,20 +27,6 @@ fn fixture(name: &str) -> Vec<u8> {
 
 const MAC_PF: Mac = Mac([0x00, 0x53, 0x00, 0x00, 0x10, 0x00]);
 const MAC_VF: Mac = Mac([0x00, 0x53, 0x00, 0x00, 0x10, 0x03]);
-
-fn id(index: u32) -> PortId {
-    PortId {
-        handle: DevHandle::new("pci", "0000:03:00.0"),
-        index,
-    }
-}
-
-fn nd(ifindex: u32, name: &str) -> Option<NetdevRef> {
-    Some(NetdevRef {
-        ifindex,
-        name: name.into(),
-    })
-}
 
 fn physical() -> DevlinkPort {
     DevlinkPort {

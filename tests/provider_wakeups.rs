@@ -13,10 +13,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use ovn_vif_rs::options::OPT_PREFIX;
-use ovn_vif_rs::port::{DevHandle, DevlinkPort, Flavour, Mac, NetdevRef, PortFunction, PortId};
+use ovn_vif_rs::port::{DevlinkPort, Flavour, Mac, NetdevRef, PortFunction};
 use ovn_vif_rs::provider::{Provider, Source, Wakeup};
 use ovn_vif_rs::rtnl::parse::LinkInfo;
 use ovn_vif_rs::sources::Reopening;
+use ovn_vif_rs::testing::port_id as id;
 use ovn_vif_rs::testing::{Channel, FakeKernel, FakeRoots as Dirs};
 
 thread_local! {
@@ -66,13 +67,6 @@ fn lines_with(needle: &str) -> Vec<(log::Level, String)> {
 }
 
 const PF_MAC: Mac = Mac([0x00, 0x53, 0x00, 0x00, 0x10, 0x00]);
-
-fn id(index: u32) -> PortId {
-    PortId {
-        handle: DevHandle::new("pci", "0000:03:00.0"),
-        index,
-    }
-}
 
 fn link(ifindex: u32, name: &str) -> LinkInfo {
     LinkInfo {

@@ -28,7 +28,26 @@ pub use fake_kernel::{
 pub use rng::Rng;
 pub use roots::FakeRoots;
 
-use crate::port::Mac;
+use crate::port::{DevHandle, Mac, NetdevRef, PortId};
+
+/// The PCI device the fake-kernel tests put their ports on.
+pub const DEV: &str = "0000:03:00.0";
+
+/// Port `index` of `pci/`[`DEV`].
+pub fn port_id(index: u32) -> PortId {
+    PortId {
+        handle: DevHandle::new("pci", DEV),
+        index,
+    }
+}
+
+/// A port's netdev as devlink reports it.
+pub fn netdev(ifindex: u32, name: &str) -> Option<NetdevRef> {
+    Some(NetdevRef {
+        ifindex,
+        name: name.into(),
+    })
+}
 
 /// `aa:bb:cc:dd:ee:ff` as a [`Mac`], any address (zero and multicast too:
 /// tests build what the kernel may report); panics on anything else.
