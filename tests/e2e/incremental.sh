@@ -153,7 +153,9 @@ unrelated_netdevs() {
 }
 unrelated() {
 	local i
-	for i in 1 2 3 4 5; do nbctl --wait=hv ls-add "unrel-$LABEL-$N-$i" >/dev/null; done
+	for i in 1 2 3 4 5; do
+		timeout "$((PLUG_TMO + 10))" ovn-nbctl --timeout="$PLUG_TMO" --wait=hv ls-add "unrel-$LABEL-$N-$i" >/dev/null
+	done
 }
 wait_plugged() { # NETDEV LSP
 	local i v
@@ -206,7 +208,9 @@ for N in $PORTS; do
 		done
 		[ "$(plugged_count)" -ge "$N" ] || die "$LABEL: only $(plugged_count) of $N plugged after $PLUG_TMO s"
 		echo "# $LABEL: $N plugged after $(($(date +%s) - t0)) s (had $want at start)"
-		nbctl --wait=hv sync || die "sync"
+		# Under TCG, ovn-controller may need minutes to catch up after plugging
+		# thousands of ports: wait as long as for the plugging itself.
+		timeout "$((PLUG_TMO + 10))" ovn-nbctl --timeout="$PLUG_TMO" --wait=hv sync || die "sync"
 		sleep 5
 		phase idle && measure "idle ${IDLE} s" "$pid" idle
 		phase unrelated && measure "5 unrelated NB changes" "$pid" unrelated
