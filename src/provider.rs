@@ -1,7 +1,7 @@
 //! The provider's state and decisions, in safe Rust: a [`Table`], the
 //! [`Source`] that keeps it fresh (the kernel, or a snapshot file), and the
-//! rules for when to look at the source.  `ffi::vtable` is a thin shell
-//! around this.
+//! rules for when to look at the source.  The C entry points (the `ffi`
+//! layer, which this module does not import) are a thin shell around this.
 //!
 //! ## Freshness without syscalls on the hit path
 //! ovn-controller calls `prepare` for every plugged port on every main-loop
