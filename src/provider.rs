@@ -1,7 +1,7 @@
 //! The provider's state and decisions, in safe Rust: a [`Table`], the
 //! [`Source`] that keeps it fresh (the kernel, or a snapshot file), and the
-//! rules for when to look at the source.  `ffi::vtable` is a thin shell
-//! around this.
+//! rules for when to look at the source.  The C entry points (the `ffi`
+//! layer, which this module does not import) are a thin shell around this.
 //!
 //! ## Freshness without syscalls on the hit path
 //! ovn-controller calls `prepare` for every plugged port on every main-loop
@@ -763,6 +763,14 @@ impl Provider {
     /// `show`'s state line.
     pub fn state_text(&self) -> String {
         match &self.outage {
+            // Behind (table module docs): the kernel has queued or lost
+            // events not applied yet, so no name is handed out; an operator
+            // asking why a port waits should see it here, not only in logs.
+            None if self.table.behind() => {
+                "serving, behind: kernel events pending; no name is handed out until \
+                 they are applied"
+                    .to_owned()
+            }
             None => "serving".to_owned(),
             Some(o) => o.describe((self.clock)()),
         }
@@ -988,6 +996,23 @@ mod tests {
         let mut p = Provider::new(Box::new(Fixed(t)), fast_clock).unwrap();
         p.run();
         p
+    }
+
+    /// `show`'s state line says when the table is behind (names withheld),
+    /// not only the logs.
+    #[test]
+    fn the_state_line_says_when_the_table_is_behind() {
+        let mut p = provider();
+        assert_eq!(p.state_text(), "serving");
+        p.table.set_behind(true);
+        assert!(
+            p.state_text()
+                .starts_with("serving, behind: kernel events pending"),
+            "{}",
+            p.state_text()
+        );
+        p.table.set_behind(false);
+        assert_eq!(p.state_text(), "serving");
     }
 
     /// Issue 12 item 7: lports refused and deleted before they ever plug

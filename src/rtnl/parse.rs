@@ -14,7 +14,7 @@
 //! change always comes with its own `AF_UNSPEC` `RTM_NEWLINK`.
 //!
 //! The `ifinfomsg` header is neli's [`Ifinfomsg`] (read alone, without its
-//! attributes), the `RTM_GETLINK` request a neli [`Nlmsghdr`], the numbers
+//! attributes), the `RTM_GETLINK` request a neli [`Nlmsghdr`](neli::nl::Nlmsghdr), the numbers
 //! libc's.  The `IFLA_*` attributes are walked by the hand-written
 //! [`crate::netlink::wire::attrs`]: neli's `RtBuffer` copies every one of
 //! the ~50 attributes of a real `RTM_NEWLINK` into its own `Vec`, more than

@@ -198,7 +198,7 @@ impl UdevProbe {
     }
 
     /// [`snapshot`](Self::snapshot) for the ifindexes `want` accepts only:
-    /// a listed file is also read (for `ID_RENAMING`, see [`db_final`]), so
+    /// a listed file is also read (for `ID_RENAMING`, see `db_final`), so
     /// a recheck of a few links does not read every netdev's file.
     pub fn snapshot_where(&self, want: impl Fn(u32) -> bool) -> UdevSnapshot {
         if !self.udev_running() {

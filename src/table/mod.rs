@@ -30,7 +30,7 @@
 //! A zero or multicast MAC is never a key.
 //!
 //! ## Memory
-//! A port is stored once, compactly ([`Stored`]): its device as an interned
+//! A port is stored once, compactly (`Stored`): its device as an interned
 //! [`DevIdx`] (the handle's strings are kept once per device), devlink's
 //! netdev name inline (a kernel name fits [`IFNAMSIZ`]; a longer one, which
 //! only a snapshot can carry, goes to a side map), and no copy of the name
