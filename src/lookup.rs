@@ -171,7 +171,7 @@ pub fn explain(table: &Table, req: &Request, refusal: &Refusal) -> String {
                     s.push_str(&format!(" and {} more", known.len() - 8));
                 }
             }
-            if let Some(e) = vf_with_function_mac(table, *mac) {
+            if let Some(e) = table.vf_with_function_mac(*mac) {
                 s.push_str(&format!(
                     "; note: {mac} is the MAC of function {} — pf-mac must be the PF's MAC",
                     describe_port(&e)
@@ -259,12 +259,6 @@ fn short_pf(table: &Table, k: &PfKey) -> String {
         k.controller,
         k.pfnum
     )
-}
-
-/// A VF/SF whose own function MAC equals `mac` (a common operator mistake:
-/// passing the VM's MAC as pf-mac).  A scan: only used when explaining.
-fn vf_with_function_mac(table: &Table, mac: Mac) -> Option<Entry<'_>> {
-    table.vf_with_function_mac(mac)
 }
 
 impl fmt::Display for Refusal {
