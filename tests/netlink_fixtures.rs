@@ -563,7 +563,9 @@ fn monitor_add_rename_remove() {
     let p = vf_port(5);
     k.add_port_61(&p);
     k.link_new(&info(105, "c1pf0vf5", MAC_VF));
-    assert!(src.drain(&mut t).unwrap());
+    // A new function only turns refusals into answers: nothing to report
+    // (src/table/mod.rs, "Decisions"); a rename and a removal are.
+    assert!(!src.drain(&mut t).unwrap());
     let e = t.entry_by_id(&p.id).unwrap();
     assert_eq!(e.name, Some("c1pf0vf5"));
     // Rename: rtnetlink only.
@@ -684,11 +686,10 @@ fn malformed_notifications_are_counted_and_skipped() {
     let n = bad.len();
     bad[n - 8] = 0xff; // the last attribute (EXTERNAL, 8 bytes) claims 255
     k.push(Channel::DevlinkMon, Ok(bad));
-    // VF 8 with its link: a new plug-ready function, so the drain reports
-    // a change (a port without a known link would change no answer).
+    // VF 8 with its link, after the bad message: still applied.
     k.link_new(&info(108, "c1pf0vf8", Mac([0, 0x53, 0, 1, 0, 8])));
     k.port_new(&vf_port(8));
-    assert!(src.drain(&mut t).unwrap());
+    src.drain(&mut t).unwrap();
     assert_eq!(src.stats().parse_errors, 1);
     assert!(src
         .stats()
@@ -727,7 +728,10 @@ fn udev_database_write_wakes_and_settles() {
         ovn_vif_rs::os::poll_readable(&[fd], 1000),
         "udev's write makes the fd readable"
     );
-    assert!(src.drain(&mut t).unwrap(), "the drain settles the link");
+    assert!(
+        !src.drain(&mut t).unwrap(),
+        "a name settling is an appearance: nothing to report"
+    );
     assert!(t.entry_by_id(&vf_port(2).id).unwrap().settled);
     assert!(src.unsettled().is_empty());
     assert!(!ovn_vif_rs::os::poll_readable(&[fd], 0), "drained: no spin");
@@ -756,14 +760,15 @@ fn udev_recheck_is_rate_limited() {
     src.drain(&mut t).unwrap();
     assert_eq!(src.unsettled(), vec![102, 103]);
     d.udev_done(102);
-    assert!(src.recheck_unsettled(&mut t), "first pass sees udev's file");
-    assert_eq!(src.unsettled(), vec![103]);
+    src.recheck_unsettled(&mut t);
+    assert_eq!(src.unsettled(), vec![103], "first pass sees udev's file");
     d.udev_done(103);
-    assert!(
-        !src.recheck_unsettled(&mut t),
+    src.recheck_unsettled(&mut t);
+    assert_eq!(
+        src.unsettled(),
+        vec![103],
         "second pass within the interval is skipped"
     );
-    assert_eq!(src.unsettled(), vec![103]);
     // The link's next event settles it regardless of the recheck interval.
     k.link_new(&info(103, "c1pf0vf3", MAC_VF));
     src.drain(&mut t).unwrap();
@@ -816,7 +821,8 @@ fn udev_settling() {
     src.drain(&mut t).unwrap();
     assert!(!t.entry_by_id(&p.id).unwrap().settled);
     d.udev_done(102);
-    assert!(src.recheck_unsettled(&mut t));
+    // Settling is an appearance: no decision changes (nothing to report).
+    assert!(!src.recheck_unsettled(&mut t));
     let e = t.entry_by_id(&p.id).unwrap();
     assert!(e.settled);
     assert_eq!(e.name, Some("c1pf0vf2"));
@@ -830,7 +836,7 @@ fn udev_settling() {
     assert!(!t.entry_by_id(&p.id).unwrap().settled);
     k.link_new(&info(103, "c1pf0vf3", MAC_VF));
     d.udev_done(103);
-    assert!(src.recheck_unsettled(&mut t));
+    src.recheck_unsettled(&mut t);
     let e = t.entry_by_id(&p.id).unwrap();
     assert!(e.settled);
     assert_eq!(e.name, Some("c1pf0vf3"));

@@ -56,31 +56,42 @@ impl Source for Queued {
 }
 
 fn provider() -> (Provider, Arc<Mutex<Option<Table>>>) {
+    provider_with(PF)
+}
+
+fn provider_with(initial: &str) -> (Provider, Arc<Mutex<Option<Table>>>) {
     let next = Arc::new(Mutex::new(None));
     let source = Queued {
-        initial: PF.to_string(),
+        initial: initial.to_string(),
         next: Arc::clone(&next),
     };
     (Provider::new(Box::new(source), || 0).expect("load"), next)
 }
 
-fn vf3_request() -> Vec<(&'static str, &'static str)> {
+fn vf_request(n: u16) -> Vec<(&'static str, String)> {
     vec![
-        ("vif-plug-type", "representor"),
-        ("vif-plug:representor:pf-mac", "00:53:00:00:10:00"),
-        ("vif-plug:representor:vf-num", "3"),
+        ("vif-plug-type", "representor".into()),
+        ("vif-plug:representor:pf-mac", "00:53:00:00:10:00".into()),
+        ("vif-plug:representor:vf-num", n.to_string()),
     ]
+}
+
+fn vf3_request() -> Vec<(&'static str, String)> {
+    vf_request(3)
 }
 
 #[test]
 fn run_reports_a_change_drained_by_prepare() {
-    let (mut p, next) = provider();
+    let (mut p, next) = provider_with(&format!("{PF}{VF3}"));
     assert!(!p.run(), "nothing pending, nothing to report");
-
-    // VF 3 appears; the miss path of the next prepare drains it.
-    *next.lock().unwrap() = Some(table(&format!("{PF}{VF3}")));
     let name = p.prepare_create("lsp1", vf3_request(), None, |n| n.to_string());
     assert_eq!(name.as_deref(), Some("pf0vf3"));
+
+    // VF 3 is renamed; the miss path of another lport's prepare drains it.
+    *next.lock().unwrap() = Some(table(&format!("{PF}{}", VF3.replace("pf0vf3", "vm1"))));
+    assert!(p
+        .prepare_create("lsp2", vf_request(4), None, |n| n.to_string())
+        .is_none());
 
     // The table changed since the last run: run must say so once, although
     // its own drain finds nothing new.
@@ -91,12 +102,29 @@ fn run_reports_a_change_drained_by_prepare() {
     assert!(!p.run(), "reported once");
 }
 
+/// A new function only turns a refusal into an answer: no plugged lport's
+/// answer changes, and OVN asks a declined lport again anyway (stock OVN:
+/// every lport, every iteration; 0008: every declined one), so `run`
+/// reports nothing, whether `run` or a `prepare` drained it.
 #[test]
-fn run_reports_its_own_drain_once() {
+fn run_does_not_report_a_new_function() {
     let (mut p, next) = provider();
     assert!(!p.run());
     *next.lock().unwrap() = Some(table(&format!("{PF}{VF3}")));
-    assert!(p.run());
+    assert!(!p.run(), "drained by run");
+    let (mut p, next) = provider();
+    *next.lock().unwrap() = Some(table(&format!("{PF}{VF3}")));
+    let name = p.prepare_create("lsp1", vf3_request(), None, |n| n.to_string());
+    assert_eq!(name.as_deref(), Some("pf0vf3"), "the waiting lport plugs");
+    assert!(!p.run(), "drained by prepare");
+}
+
+#[test]
+fn run_reports_its_own_drain_once() {
+    let (mut p, next) = provider_with(&format!("{PF}{VF3}"));
+    assert!(!p.run());
+    *next.lock().unwrap() = Some(table(PF));
+    assert!(p.run(), "VF 3 gone");
     assert!(!p.run());
 }
 
@@ -126,7 +154,7 @@ fn run_does_not_report_a_drain_that_changed_no_answer() {
     let (mut p, next) = provider();
     assert!(!p.run());
     *next.lock().unwrap() = Some(table(&format!("{PF}{VF3}")));
-    assert!(p.run());
+    assert!(!p.run(), "a new function");
     // A link no port shows changes the table, not an answer.
     let extra = "link ifindex 99 name eth99 mac 00:53:00:00:99:99\n";
     let t = table(&format!("{PF}{VF3}{extra}"));
@@ -216,8 +244,10 @@ fn run_reports_kernel_events_that_can_change_an_answer_and_no_other() {
     assert!(!p.run(), "a function without a netdev plugs nothing yet");
     k.link_new(&info(12, "eth12", None));
     k.port_new(&vf_port(3, 12, "eth12"));
-    assert!(p.run(), "a new VF with its netdev can plug a waiting lport");
-    assert!(!p.run(), "reported once");
+    assert!(
+        !p.run(),
+        "a new VF with its netdev: an appearance (a waiting lport is asked anyway)"
+    );
 
     k.link_new(&info(12, "eth12", Some("00:53:00:00:12:00")));
     assert!(!p.run(), "the VF netdev's MAC is no PF MAC");
@@ -284,7 +314,18 @@ fn run_reports_what_a_prepare_drained_from_the_kernel() {
             .as_deref(),
         Some("pf0vf0")
     );
-    assert!(p.run(), "the prepare drained a new VF");
+    assert!(!p.run(), "the prepare drained a new VF: an appearance");
+    // VF 0 renamed, drained by the miss of lsp1's prepare (VF 1 absent).
+    k.link_new(&info(13, "vm0", None));
+    let vf1 = [
+        ("vif-plug-type", "representor"),
+        ("vif-plug:representor:pf-mac", PF_MAC),
+        ("vif-plug:representor:vf-num", "1"),
+    ];
+    assert!(p
+        .prepare_create("lsp1", vf1.to_vec(), None, |n| n.to_string())
+        .is_none());
+    assert!(p.run(), "the prepare drained a rename");
     assert!(!p.run());
 }
 
@@ -295,7 +336,7 @@ fn run_reports_an_outage_and_its_end() {
     let (mut p, k) = kernel_provider("outage");
     k.link_new(&info(12, "pf0vf3", None));
     k.port_new(&vf_port(3, 12, "pf0vf3"));
-    assert!(p.run());
+    assert!(!p.run(), "a new VF: an appearance");
     // Lost events, and the resync's dump fails: an outage.
     k.overflow(Channel::DevlinkMon);
     k.state().per_datagram = 1;
@@ -390,6 +431,65 @@ fn a_holder_that_stopped_asking_is_taken_over_under_0008() {
         "taken over on its TAKEOVER_ASKS-th ask"
     );
     assert!(p.run(), "the takeover is reported");
+}
+
+/// Issue 15's goal at the provider's end: on a host with 0008, 64 plugged
+/// VFs and one lport waiting for VF 64, the VF's arrival costs one
+/// `prepare` (the waiting lport's), not a pass over the plugged ones; its
+/// removal is reported, so its lport is asked again and declined.
+#[test]
+fn a_new_vf_costs_one_prepare_under_0008() {
+    const PLUGGED: u16 = 64;
+    let (mut p, k) = kernel_provider("one-prepare");
+    for n in 0..PLUGGED {
+        let ifindex = 100 + u32::from(n);
+        k.link_new(&info(ifindex, &format!("pf0vf{n}"), None));
+        k.port_new(&vf_port(n, ifindex, &format!("pf0vf{n}")));
+    }
+    let mut lports: Vec<(String, u16, Option<String>)> = (0..=PLUGGED)
+        .map(|n| (format!("lsp{n}"), n, None))
+        .collect();
+    // One iteration of OVN with 0008; returns the prepares it made.
+    let iteration = |p: &mut Provider, lports: &mut [(String, u16, Option<String>)]| {
+        let full = p.run();
+        let mut asked = 0;
+        for (lsp, n, plugged) in lports.iter_mut() {
+            if plugged.is_some() && !full {
+                continue;
+            }
+            asked += 1;
+            *plugged = p.prepare_create(lsp, vf_request(*n), None, |s| s.to_string());
+        }
+        asked
+    };
+    assert_eq!(iteration(&mut p, &mut lports), usize::from(PLUGGED) + 1);
+    assert!(lports[..usize::from(PLUGGED)].iter().all(|l| l.2.is_some()));
+    assert_eq!(
+        lports[usize::from(PLUGGED)].2,
+        None,
+        "VF 64 does not exist yet"
+    );
+    assert_eq!(
+        iteration(&mut p, &mut lports),
+        1,
+        "idle: the waiting lport only"
+    );
+
+    let ifindex = 100 + u32::from(PLUGGED);
+    k.link_new(&info(ifindex, "pf0vf64", None));
+    k.port_new(&vf_port(PLUGGED, ifindex, "pf0vf64"));
+    assert_eq!(iteration(&mut p, &mut lports), 1, "the new VF: one prepare");
+    assert_eq!(lports[usize::from(PLUGGED)].2.as_deref(), Some("pf0vf64"));
+    assert_eq!(iteration(&mut p, &mut lports), 0, "then nothing");
+
+    k.remove_port_61(&vf_port(PLUGGED, ifindex, "pf0vf64").id);
+    k.link_del(ifindex);
+    assert_eq!(
+        iteration(&mut p, &mut lports),
+        usize::from(PLUGGED) + 1,
+        "a function gone: reported, every plugged lport asked"
+    );
+    assert_eq!(lports[usize::from(PLUGGED)].2, None, "declined: unplugged");
 }
 
 // ---- random kernel histories on a host with ovn-patch 0008 ----

@@ -204,9 +204,11 @@ fn run_hands_over_drained_descriptors() {
     let k = FakeKernel::new();
     populate(&k, 1);
     let mut p = provider(&k, &d);
-    // A new VF with its netdev's link: a change `run` reports.
+    // A new VF with its netdev's link, and VF 0's representor renamed (a
+    // change `run` reports).
     k.link_new(&link(103, "c1pf0vf3"));
     k.add_port_61(&vf(3));
+    k.link_new(&link(100, "vm0"));
     let before = p.stats().drains;
     assert!(p.run());
     assert_eq!(p.wakeup(before), Wakeup::Readable(p.fds()));
@@ -237,7 +239,11 @@ fn udev_watch_is_registered_only_while_a_link_waits_for_udev() {
     assert_eq!(src.fds().len(), 3, "a link waits: udev's watch too");
 
     d.udev_done(104);
-    assert!(src.drain(&mut t).unwrap(), "settled by the watch's event");
+    src.drain(&mut t).unwrap();
+    assert!(
+        t.entry_by_id(&vf(4).id).unwrap().settled,
+        "settled by the watch's event"
+    );
     assert_eq!(src.fds().len(), 2);
 }
 

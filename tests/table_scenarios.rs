@@ -936,8 +936,9 @@ fn duplicate_ifindex_uplink_mac_change() {
 }
 
 /// Steps one table and checks that `Table::decisions` moves exactly when
-/// expected, agrees with a whole-table comparison (`same_decisions`), and
-/// that an uncounted step leaves every answer as it was.
+/// expected, agrees with a whole-table comparison (`decision_changed`),
+/// and that an uncounted step leaves every answer given before as it was
+/// (it may only add answers).
 struct Decisions {
     t: Table,
     reqs: Vec<ovn_vif_rs::options::Request>,
@@ -952,20 +953,23 @@ impl Decisions {
         let counted = self.t.decisions() != d;
         assert_eq!(counted, expect, "{what}: decision counted");
         assert_eq!(
-            !before.same_decisions(&self.t),
+            before.decision_changed(&self.t),
             expect,
             "{what}: answers differ"
         );
         if !counted {
             for r in &self.reqs {
-                // The same netdev plugged (refusal reasons may differ: a
-                // decline is a decline).
+                // A plug given before is given again (a refusal may turn
+                // into a plug; refusal reasons may differ: a decline is a
+                // decline).
                 let plug = |t: &Table| {
                     lookup(t, r)
                         .ok()
                         .map(|f| (f.name.to_owned(), f.entry.ifindex()))
                 };
-                assert_eq!(plug(&before), plug(&self.t), "{what}: {r}");
+                if let Some(p) = plug(&before) {
+                    assert_eq!(Some(p), plug(&self.t), "{what}: {r}");
+                }
             }
         }
         assert_check(&self.t);
@@ -974,11 +978,11 @@ impl Decisions {
 
 /// What counts as a change that can change a decision (src/table/mod.rs,
 /// "Decisions"), step by step, on a 6.1-like kernel table: a function's
-/// plug-ready netdev appearing, going or being renamed, a PF MAC change and
-/// the behind state count; links no port shows, a VF netdev's or the
-/// uplink's MAC (on a device with a PCI_PF port), port function state and
-/// VF hw_addr, ports without a netdev or not settled, a shadowed duplicate
-/// do not.
+/// plug-ready netdev going, renamed or re-created, a PF MAC change and the
+/// behind state count; answers appearing (a PF MAC, a settled function),
+/// links no port shows, a VF netdev's or the uplink's MAC (on a device
+/// with a PCI_PF port), port function state and VF hw_addr, ports without
+/// a netdev or not settled, a shadowed duplicate do not.
 #[test]
 fn decisions_count_only_what_can_change_an_answer() {
     let new_pf = "00:53:00:00:00:43";
@@ -1001,7 +1005,7 @@ fn decisions_count_only_what_can_change_an_answer() {
     s.step("unrelated link renamed", false, |t| {
         t.upsert_link(link(999, "eth9b", "00:53:00:00:09:99", true));
     });
-    s.step("PF port with a MAC: PF MAC appears", true, |t| {
+    s.step("PF port with a MAC: PF MAC appears", false, |t| {
         t.upsert_port(pf(D0, 1, 0, 0, PF_MAC, 100, "p0hpf"));
     });
     s.step("uplink port beside a PCI_PF: no PF-MAC input", false, |t| {
@@ -1012,7 +1016,7 @@ fn decisions_count_only_what_can_change_an_answer() {
     });
     s.step(
         "PF representor link settles: PF answer appears",
-        true,
+        false,
         |t| {
             t.upsert_link(link(100, "p0hpf", "", true));
         },
@@ -1029,7 +1033,7 @@ fn decisions_count_only_what_can_change_an_answer() {
     s.step("udev renames it, not done", false, |t| {
         t.upsert_link(link(1000, "pf0vf0", "", false));
     });
-    s.step("udev done: a new function is plug-ready", true, |t| {
+    s.step("udev done: a new function is plug-ready", false, |t| {
         t.upsert_link(link(1000, "pf0vf0", "", true));
     });
     s.step("VF netdev MAC set", false, |t| {
@@ -1067,7 +1071,7 @@ fn decisions_count_only_what_can_change_an_answer() {
         t.upsert_link(link(1001, "vm1-rep", "", true));
         t.remove_link(1000);
     });
-    s.step("second VF", true, |t| {
+    s.step("second VF", false, |t| {
         t.upsert_link(link(1002, "pf0vf1", "", true));
         t.upsert_port(vf(D0, 3, 0, 0, 1, 1002, "pf0vf1"));
     });
@@ -1098,6 +1102,59 @@ fn decisions_count_only_what_can_change_an_answer() {
     });
 }
 
+/// A PF MAC appearing counts only when another PF already has it: the
+/// requests that PF answered become ambiguous (refused), so a host must
+/// ask its plugged lports again.  The second PF going makes them
+/// answerable again, which is an appearance and does not count.
+#[test]
+fn decisions_count_a_pf_mac_that_makes_answers_ambiguous() {
+    let mut s = Decisions {
+        t: Table::new(LinkPolicy::RequireLink),
+        reqs: vec![req_pf(PF_MAC), req_vf(PF_MAC, 0), req_vf(PF_MAC, 1)],
+    };
+    s.step("PF on device 0", false, |t| {
+        t.upsert_link(link(100, "p0hpf", "", true));
+        t.upsert_port(pf(D0, 1, 1, 0, PF_MAC, 100, "p0hpf"));
+    });
+    s.step("its VF 0", false, |t| {
+        t.upsert_link(link(1000, "pf0vf0", "", true));
+        t.upsert_port(vf(D0, 2, 1, 0, 0, 1000, "pf0vf0"));
+    });
+    assert_eq!(resolve(&s.t, &req_vf(PF_MAC, 0)).as_deref(), Ok("pf0vf0"));
+    s.step("a PF on device 1 without a MAC yet", false, |t| {
+        t.upsert_link(link(200, "p1hpf", "", true));
+        t.upsert_port(pf(D1, 1, 1, 0, "", 200, "p1hpf"));
+    });
+    s.step("device 1's PF gets the same MAC: ambiguous", true, |t| {
+        t.upsert_port(pf(D1, 1, 1, 0, PF_MAC, 200, "p1hpf"));
+    });
+    assert!(resolve(&s.t, &req_vf(PF_MAC, 0)).is_err());
+    s.step(
+        "a VF under the ambiguous MAC: nothing answered",
+        false,
+        |t| {
+            t.upsert_link(link(1001, "pf0vf1", "", true));
+            t.upsert_port(vf(D0, 3, 1, 0, 1, 1001, "pf0vf1"));
+        },
+    );
+    s.step("device 1's PF goes: its MAC going counts", true, |t| {
+        // Counted like any PF MAC that goes, though here it only makes
+        // answers reappear (the rule stays simple: MACs rarely go).
+        t.remove_port(&pid(D1, 1));
+    });
+    assert_eq!(resolve(&s.t, &req_vf(PF_MAC, 1)).as_deref(), Ok("pf0vf1"));
+    s.step(
+        "a third PF with the same MAC, whole table swapped in",
+        true,
+        |t| {
+            let mut fresh = t.clone();
+            fresh.upsert_link(link(300, "p2hpf", "", true));
+            fresh.upsert_port(pf(D1, 5, 1, 1, PF_MAC, 300, "p2hpf"));
+            assert!(t.replace_with(fresh));
+        },
+    );
+}
+
 /// A device without PCI_PF ports (ConnectX-6 in switchdev mode): the
 /// uplink's netdev MAC is the PF MAC, so its change counts; on a device
 /// with a PCI_PF it does not (above).  A smart_nic MAC counts only when it
@@ -1115,10 +1172,10 @@ fn decisions_count_pf_mac_inputs_only_when_they_are_used() {
     s.step("uplink port, no link yet", false, |t| {
         t.upsert_port(physical(D0, 0, 0, 10, "p0"));
     });
-    s.step("uplink link with a MAC: PF MAC appears", true, |t| {
+    s.step("uplink link with a MAC: PF MAC appears", false, |t| {
         t.upsert_link(link(10, "p0", "00:53:00:00:6a:00", true));
     });
-    s.step("VF", true, |t| {
+    s.step("VF", false, |t| {
         t.upsert_link(link(1000, "pf0vf0", "", true));
         t.upsert_port(vf(D0, 2, 0, 0, 0, 1000, "pf0vf0"));
     });

@@ -69,13 +69,24 @@ impl Table {
         self.touched.push(Touched::Mac(pf, before));
     }
 
-    /// Ends a public mutator: bumps [`Table::decisions`] if anything it
-    /// touched differs from before.  Returns whether it did.
+    /// Ends a public mutator: bumps [`Table::decisions`] if it changed an
+    /// answer some request had (module docs, "Decisions").  Returns whether
+    /// it did.
     pub(super) fn settle_decisions(&mut self) -> bool {
         let touched = std::mem::take(&mut self.touched);
         let changed = touched.iter().any(|t| match t {
-            Touched::Answer(k, before) => self.answer(*k) != *before,
-            Touched::Mac(k, before) => self.pf_mac.get(k).map(|m| m.mac) != *before,
+            // A refusal turning into an answer (a new function, udev done)
+            // is no change: no lport holds it, and hosts ask a declined
+            // lport again anyway.
+            Touched::Answer(k, before) => before.is_some() && self.answer(*k) != *before,
+            Touched::Mac(k, before) => match (before, self.pf_mac.get(k).map(|m| m.mac)) {
+                (Some(b), now) => now != Some(*b),
+                // A new PF MAC changes nothing held unless another PF
+                // already had it (the requests it answered become
+                // ambiguous).
+                (None, Some(m)) => matches!(self.by_mac.get(&m.as_u64()), Some(PfSet::Many(_))),
+                (None, None) => false,
+            },
         });
         self.touched = touched;
         self.touched.clear();
@@ -114,16 +125,30 @@ impl Table {
         }
     }
 
-    /// Whether every request gets the same answer from both tables.
-    pub fn same_decisions(&self, other: &Table) -> bool {
-        self.decision_view() == other.decision_view()
+    /// Whether going from this table to `after` changes a decision (module
+    /// docs, "Decisions"): an answer gone or different, a PF MAC gone or
+    /// different, a new PF MAC another PF also has, or the behind state
+    /// flipped.  The whole-table form of what the mutators count.
+    pub fn decision_changed(&self, after: &Table) -> bool {
+        let (old, new) = (self.decision_view(), after.decision_view());
+        let mac_shared = |m: &Mac| new.macs.values().filter(|x| *x == m).count() > 1;
+        old.behind != new.behind
+            || old
+                .answers
+                .iter()
+                .any(|(k, a)| new.answers.get(k) != Some(a))
+            || old.macs.iter().any(|(k, m)| new.macs.get(k) != Some(m))
+            || new
+                .macs
+                .iter()
+                .any(|(k, m)| !old.macs.contains_key(k) && mac_shared(m))
     }
 
     /// Swaps in a table built afresh (a resync, a re-read snapshot),
-    /// carrying [`Table::decisions`] on: bumped once if some request gets
-    /// another answer from `fresh`.  Returns whether it was.
+    /// carrying [`Table::decisions`] on: bumped once if that changes a
+    /// decision ([`Table::decision_changed`]).  Returns whether it was.
     pub fn replace_with(&mut self, mut fresh: Table) -> bool {
-        let changed = !self.same_decisions(&fresh);
+        let changed = self.decision_changed(&fresh);
         fresh.decisions = self.decisions + u64::from(changed);
         *self = fresh;
         changed

@@ -42,19 +42,27 @@
 //! gives the bytes per port.
 //!
 //! ## Decisions
-//! [`Table::decisions`] counts the changes that can change a decision: the
-//! answer [`crate::lookup::lookup`] gives some request.  That is
-//! (a) a function's plug-ready netdev (the settled name and ifindex of the
-//! PCI_PF, VF or SF port indexed under a PF) appearing, disappearing or
-//! changing — a new or removed function, a rename, udev settling a name;
-//! (b) a PF's effective MAC appearing, disappearing or changing; (c) the
-//! table going behind or catching up.  Nothing else counts: a link no
-//! port shows, the MAC of a netdev that is no PF-MAC input, a port
-//! function's `state`/`opstate`, a port without a netdev, a shadowed
-//! duplicate, or a MAC whose source changes but not its value.  Each
-//! public mutator compares what it touched before and after, so a port
-//! re-sent with an unrelated attribute changed (removed and re-added
-//! inside) is no change.  The provider's `run` reports exactly these
+//! [`Table::decisions`] counts the changes that can change a decision
+//! already given: an answer [`crate::lookup::lookup`] gives some request,
+//! which a host may hold as a plug.  That is (a) a function's plug-ready
+//! netdev (the settled name and ifindex of the PCI_PF, VF or SF port
+//! indexed under a PF) disappearing or changing — a removed function, a
+//! rename, a netdev re-created under the same name; (b) a PF's effective
+//! MAC disappearing or changing, or appearing on a PF while another PF has
+//! it (the requests that one answered become ambiguous); (c) the table
+//! going behind or catching up.  An answer *appearing* — a new function,
+//! udev settling a name, a PF MAC no other PF has — does not count: it
+//! only turns a refusal into an answer, no host holds a refusal as a plug,
+//! and hosts ask a declined lport again on every iteration (stock OVN
+//! asks every lport; ovn-patch 0008 every declined one), so counting it
+//! would make one new VF cost a pass over every plugged lport.  Nothing
+//! else counts either: a link no port shows, the MAC of a netdev that is
+//! no PF-MAC input, a port function's `state`/`opstate`, a port without a
+//! netdev, a shadowed duplicate, or a MAC whose source changes but not its
+//! value.  Each public mutator compares what it touched before and after,
+//! so a port re-sent with an unrelated attribute changed (removed and
+//! re-added inside) is no change; [`Table::decision_changed`] is the same
+//! rule over two whole tables.  The provider's `run` reports exactly these
 //! (ovn-patch 0008 reconsiders a plugged lport only then).
 //!
 //! ## Files
