@@ -6,7 +6,8 @@
 #   OVN_BUILDDIR=... OVS_BUILDDIR=... tests/bench/e2e-side-by-side.sh LABEL=OVN_CONTROLLER...
 #
 # Runs as root in the guest (tests/bench/side-by-side-guest.sh calls it;
-# the daemons are set up as tests/e2e/representor.sh does).  Per binary:
+# the daemons are tests/e2e/lib-stack.sh's, as for tests/e2e/representor.sh).
+# Per binary:
 #   present  E2E_REPS times: VF 3's representor exists; lsp-add with
 #            pf-mac + vf-num=3; ms to ovn-controller's "Plugging port" log
 #            line, to the Interface with iface-id in OVSDB (an
@@ -26,11 +27,10 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-OVN=$(cd "${OVN_BUILDDIR:?set OVN_BUILDDIR to a built OVN tree}" && pwd)
-OVS=$(cd "${OVS_BUILDDIR:-$OVN/ovs}" && pwd)
-VS_SCHEMA=$OVS/vswitchd/vswitch.ovsschema
-[ -e "$VS_SCHEMA" ] ||
-	VS_SCHEMA=$(sed -n 's/^abs_top_srcdir = //p' "$OVS/Makefile" 2>/dev/null)/vswitchd/vswitch.ovsschema
+# shellcheck source=tests/e2e/lib-stack.sh
+. "$REPO/tests/e2e/lib-stack.sh"
+# shellcheck source=tests/e2e/lib-checks.sh
+. "$REPO/tests/e2e/lib-checks.sh"
 REPS=${E2E_REPS:-5}
 TMO=${E2E_TIMEOUT:-60}
 LATE_REPS=${E2E_LATE_REPS:-$REPS}
@@ -38,42 +38,15 @@ LATE_WAIT=${E2E_LATE_WAIT:-30}
 RENAME_WAIT=${E2E_RENAME_WAIT:-60}
 W0=${E2E_WORKDIR:-${VM_RESULTS:+$VM_RESULTS/e2e-side-by-side}}
 [ -n "$W0" ] || W0=$(mktemp -d /tmp/e2e-side-by-side.XXXXXX)
-CHASSIS=hv1
-PF_MAC=00:53:00:00:10:00
 SIM=0
 [ $# -gt 0 ] || { echo "usage: $0 LABEL=OVN_CONTROLLER..." >&2; exit 2; }
 
 # shellcheck source=tests/vm/bluefield-layout.sh
 . "$REPO/tests/vm/bluefield-layout.sh"
-export PATH=$OVS/utilities:$OVS/ovsdb:$OVS/vswitchd:$OVN/utilities:$OVN/northd:$PATH
 
-npass=0 nfail=0 monitors=()
-pass() { echo "PASS: $*"; npass=$((npass + 1)); }
-fail() { echo "FAIL: $*"; nfail=$((nfail + 1)); }
-# (ovs-vsctl warns on stderr about long poll intervals under TCG: to a file.)
+# lib-stack.sh's vsctl, but ovs-vsctl warns on stderr about long poll
+# intervals under TCG: that goes to a file.
 vsctl() { timeout "$((TMO + 10))" ovs-vsctl --timeout="$TMO" "$@" 2>>"$W/log/vsctl.stderr"; }
-nbctl() { timeout "$((TMO + 10))" ovn-nbctl --timeout="$TMO" "$@"; }
-now() { echo "$EPOCHREALTIME"; }
-ms() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "NA"; else printf "%d", (b - a) * 1000 }'; }
-median() { tr ' ' '\n' | grep -v '^NA$' | grep . | sort -n |
-	awk '{ v[NR] = $1 } END { if (!NR) print "NA"; else if (NR % 2) print v[(NR + 1) / 2];
-		else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
-rep_netdev() { # pcivf NUM: the netdev of c1 pf0 vf NUM
-	devlink -j port show | jq -r --arg h "platform/devlink_sim.$SIM/" --argjson n "$2" \
-		'.port | to_entries[] | select(.key | startswith($h)) | .value
-		| select(.flavour == "pcivf" and .controller == 1 and .pfnum == 0 and .vfnum == $n) | .netdev // empty'
-}
-rep_index() {
-	devlink -j port show | jq -r --arg h "platform/devlink_sim.$SIM/" --argjson n "$2" \
-		'.port | to_entries[] | select(.key | startswith($h))
-		| select(.value.flavour == "pcivf" and .value.controller == 1 and .value.pfnum == 0 and .value.vfnum == $n)
-		| .key | split("/") | last'
-}
-lsp_add() { # NAME VF
-	nbctl lsp-add sw0 "$1" -- lsp-set-options "$1" requested-chassis=$CHASSIS \
-		vif-plug-type=representor vif-plug:representor:pf-mac=$PF_MAC \
-		vif-plug:representor:vf-num="$2"
-}
 iface_of() { vsctl --bare --columns=name find Interface external_ids:iface-id="$1"; }
 # wait_iface LSP SECONDS: poll until an Interface has iface-id LSP.
 wait_iface() {
@@ -92,15 +65,6 @@ wait_gone() {
 	done
 	return 1
 }
-# first_ts FILE REGEX AFTER: the first monitor update at or after AFTER
-# (epoch s) with a line matching REGEX, as epoch s.
-first_ts() {
-	local a ts
-	a=$(date -u -d "@$3" '+%Y-%m-%d %H:%M:%S.%3N')
-	ts=$(awk -v re="$2" -v a="$a" '/^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9:.]+$/ { ts = $0; next }
-		ts >= a && $0 ~ re { print ts; exit }' "$1")
-	[ -n "$ts" ] && date -u -d "$ts" +%s.%N
-}
 log_ts() { # LOG REGEX AFTER: the first log line matching REGEX at or after AFTER
 	local a ts
 	a=$(date -u -d "@$3" +%Y-%m-%dT%H:%M:%S.%3NZ)
@@ -110,54 +74,21 @@ log_ts() { # LOG REGEX AFTER: the first log line matching REGEX at or after AFTE
 
 start_daemons() { # CONTROLLER
 	RUN=$(mktemp -d /tmp/e2e-sbs.XXXXXX) || return 1
-	export OVS_RUNDIR=$RUN OVS_DBDIR=$RUN OVS_LOGDIR=$W/log OVN_RUNDIR=$RUN \
-		OVS_SYSCONFDIR=$RUN OVN_SYSCONFDIR=$RUN
-	export OVN_NB_DB=unix:$RUN/nb.sock OVN_SB_DB=unix:$RUN/sb.sock
-	local db
-	for db in nb:$OVN/ovn-nb.ovsschema sb:$OVN/ovn-sb.ovsschema conf:$VS_SCHEMA; do
-		ovsdb-tool create "$RUN/${db%%:*}.db" "${db#*:}" || return 1
-	done
-	for db in nb sb; do
-		ovsdb-server --detach --no-chdir --pidfile="$RUN/$db.pid" --unixctl="$RUN/$db.ctl" \
-			--log-file="$W/log/$db.log" -vconsole:off -vsyslog:off \
-			--remote=punix:"$RUN/$db.sock" "$RUN/$db.db" || return 1
-	done
-	ovsdb-server --detach --no-chdir --pidfile="$RUN/db.pid" --unixctl="$RUN/db.ctl" \
-		--log-file="$W/log/ovsdb-server.log" -vconsole:off -vsyslog:off \
-		--remote=punix:"$RUN/db.sock" "$RUN/conf.db" || return 1
-	ovn-northd --detach --no-chdir --pidfile="$RUN/ovn-northd.pid" --log-file="$W/log/ovn-northd.log" \
-		-vconsole:off -vsyslog:off --ovnnb-db="$OVN_NB_DB" --ovnsb-db="$OVN_SB_DB" || return 1
-	vsctl --no-wait init -- set open_vswitch . external_ids:system-id=$CHASSIS \
-		external_ids:ovn-remote="$OVN_SB_DB" external_ids:ovn-encap-type=geneve \
-		external_ids:ovn-encap-ip=127.0.0.1 || return 1
-	ovs-vswitchd --detach --no-chdir --pidfile="$RUN/ovs-vswitchd.pid" --log-file="$W/log/ovs-vswitchd.log" \
-		-vconsole:off -vsyslog:off unix:"$RUN/db.sock" || return 1
-	vsctl add-br br-int -- set bridge br-int fail-mode=secure other-config:disable-in-band=true || return 1
-	"$1" --detach --no-chdir --pidfile="$RUN/ovn-controller.pid" --unixctl="$RUN/ovn-controller.ctl" \
-		--log-file="$W/log/ovn-controller.log" -vconsole:off -vsyslog:off \
-		-vvif_plug_representor:file:dbg -vvif_plug:file:dbg unix:"$RUN/db.sock" || return 1
-	OC_PID=$(cat "$RUN/ovn-controller.pid")
+	stack_env "$RUN" "$W/log"
+	stack_start system || { echo "$STACK_ERR failed" >&2; return 1; }
+	controller_start "$1" "$W/log/ovn-controller.log" --unixctl="$RUN/ovn-controller.ctl" \
+		-vvif_plug_representor:file:dbg -vvif_plug:file:dbg || return 1
 	timeout "$TMO" ovn-sbctl --timeout="$TMO" wait-until Chassis $CHASSIS || return 1
 	nbctl ls-add sw0 || return 1
-	ovsdb-client --timestamp -f csv monitor unix:"$RUN/db.sock" Open_vSwitch Interface name,external_ids \
-		>"$W/log/monitor-interface.csv" 2>&1 &
-	monitors+=($!)
-	ovsdb-client --timestamp -f csv monitor "$OVN_NB_DB" OVN_Northbound Logical_Switch_Port name,up \
-		>"$W/log/monitor-lsp.csv" 2>&1 &
-	monitors+=($!)
+	monitor_interfaces "$W/log/monitor-interface.csv"
+	monitor_lsps "$W/log/monitor-lsp.csv"
 	sleep 1
 }
 stop_daemons() {
-	local p
-	for p in "${monitors[@]}"; do kill "$p" 2>/dev/null; done
-	monitors=()
-	for p in ovn-controller ovs-vswitchd ovn-northd db nb sb; do
-		[ -s "$RUN/$p.pid" ] && kill "$(cat "$RUN/$p.pid")" 2>/dev/null
-	done
-	sleep 1
+	stack_stop
+	sleep 0.5
 	rm -rf "$RUN"
 }
-oc_alive() { kill -0 "$OC_PID" 2>/dev/null && [ "$(cat "$RUN/ovn-controller.pid")" = "$OC_PID" ]; }
 
 # delays T0 LSP: "plug iface up" ms from T0 (NA where not seen).
 delays() {
@@ -188,7 +119,7 @@ for arg in "$@"; do
 	for ((r = 1; r <= REPS; r++)); do
 		lsp=present$r
 		t0=$(now)
-		lsp_add "$lsp" 3 || { fail "$label present $r: lsp-add"; continue; }
+		lsp_add "$lsp" vf-num=3 || { fail "$label present $r: lsp-add"; continue; }
 		if wait_iface "$lsp" "$TMO" && nbctl wait-until Logical_Switch_Port "$lsp" up=true; then
 			read -r a b c <<<"$(delays "$t0" "$lsp")"
 			p_plug+=" $a" p_iface+=" $b" p_up+=" $c"
@@ -203,7 +134,7 @@ for arg in "$@"; do
 	l_plug="" l_iface="" l_up="" n_renamed=0 r_plug="" r_iface="" r_up=""
 	for ((r = 1; r <= LATE_REPS; r++)); do
 		lsp=late$r
-		lsp_add "$lsp" 8 || { fail "$label late $r: lsp-add"; continue; }
+		lsp_add "$lsp" vf-num=8 || { fail "$label late $r: lsp-add"; continue; }
 		sleep 4
 		[ -z "$(iface_of "$lsp")" ] || fail "$label late $r: plugged before VF 8 existed"
 		t0=$(now)

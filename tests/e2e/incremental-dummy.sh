@@ -10,167 +10,69 @@
 #   OVN_BUILDDIR=... OVS_BUILDDIR=... INC_CONTROLLERS="before=BIN after=BIN" \
 #       INC_PORTS="10 1000 4096" tests/e2e/incremental-dummy.sh
 #
-# For each port count (ascending) and binary it prints the vif-plug-run
-# stopwatch (samples = iterations that ran vif_plug_run; min, max, OVS's
-# long-term average, in ms) and ovn-controller's CPU time over: INC_IDLE
-# idle seconds, 5 unrelated NB changes (ls-add --wait=hv), and one new
-# plugged LSP; then the dummy provider's prepare calls (its debug log)
-# during 5 more unrelated changes.  Runs as any user; everything lives in
-# INC_WORKDIR (default: a mktemp dir).
+# For each port count (ascending) and binary (LABEL=BINARY[@MAXPORTS]; a
+# binary is skipped above MAXPORTS) it prints the vif-plug-run stopwatch
+# (samples = iterations that ran vif_plug_run; min, max, OVS's long-term
+# average, in ms) and ovn-controller's CPU time over: INC_IDLE idle seconds,
+# 5 unrelated NB changes (ls-add --wait=hv), and one new plugged LSP; then
+# the dummy provider's prepare calls (its debug log) during 5 more unrelated
+# changes.  Runs as any user; everything lives in INC_WORKDIR (default: a
+# mktemp dir).  The stack: lib-stack.sh; the loop: lib-incremental.sh.
 set -u
-OVN=$(cd "${OVN_BUILDDIR:?set OVN_BUILDDIR to a built OVN tree}" && pwd)
-OVS=$(cd "${OVS_BUILDDIR:-$OVN/ovs}" && pwd)
-CONTROLLERS=${INC_CONTROLLERS:-tree=$OVN/controller/ovn-controller}
-PORTS=${INC_PORTS:-1000}
-IDLE=${INC_IDLE:-20}
-PLUG_TMO=${INC_TIMEOUT:-900}
-TMO=120
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/e2e/lib-stack.sh
+. "$HERE/lib-stack.sh"
+# shellcheck source=tests/e2e/lib-incremental.sh
+. "$HERE/lib-incremental.sh"
+TMO=120 SYNC_TMO=120 POLL=1
+PLUG=dummy LSP=lsp
+CONTROLLER_OPTS=(--enable-dummy-vif-plug)
 W=${INC_WORKDIR:-$(mktemp -d /tmp/incremental-dummy.XXXXXX)}
-CHASSIS=hv1
-mkdir -p "$W" && rm -rf "${W:?}/log" "${W:?}/run" "${W:?}/results.txt" && mkdir -p "$W/log" "$W/run" || exit 2
-RUN=$W/run RES=$W/results.txt
-export OVS_RUNDIR=$RUN OVS_DBDIR=$RUN OVS_LOGDIR=$W/log OVN_RUNDIR=$RUN \
-	OVS_SYSCONFDIR=$RUN OVN_SYSCONFDIR=$RUN
-export OVN_NB_DB=unix:$RUN/nb.sock OVN_SB_DB=unix:$RUN/sb.sock
-export PATH=$OVS/utilities:$OVS/ovsdb:$OVS/vswitchd:$OVN/utilities:$OVN/northd:$PATH
+inc_workdir "$W/run"
 
-say() { echo "$*" | tee -a "$RES"; }
-stop_all() {
-	local p
-	for p in ovn-controller ovs-vswitchd ovn-northd db nb sb; do
-		[ -s "$RUN/$p.pid" ] && kill "$(cat "$RUN/$p.pid")" 2>/dev/null
-	done
-	sleep 0.5
-}
-die() { say "ERROR: $*"; stop_all; exit 1; }
-vsctl() { timeout "$((TMO + 10))" ovs-vsctl --timeout="$TMO" "$@"; }
-nbctl() { timeout "$((TMO + 10))" ovn-nbctl --timeout="$TMO" "$@"; }
-appctl() { timeout 20 ovn-appctl -t "$RUN/ovn-controller.ctl" "$@"; }
-
-# An out-of-tree OVS build has the schema in its source directory.
-VSWITCH_SCHEMA=$OVS/vswitchd/vswitch.ovsschema
-[ -f "$VSWITCH_SCHEMA" ] ||
-	VSWITCH_SCHEMA=$(sed -n 's/^abs_top_srcdir = //p' "$OVS/Makefile" 2>/dev/null)/vswitchd/vswitch.ovsschema
-for db in nb:$OVN/ovn-nb.ovsschema sb:$OVN/ovn-sb.ovsschema conf:$VSWITCH_SCHEMA; do
-	ovsdb-tool create "$RUN/${db%%:*}.db" "${db#*:}" || die "ovsdb-tool create ${db%%:*}"
-done
-for db in nb sb; do
-	ovsdb-server --detach --no-chdir --pidfile="$RUN/$db.pid" --unixctl="$RUN/$db.ctl" \
-		--log-file="$W/log/$db.log" -vconsole:off -vsyslog:off \
-		--remote=punix:"$RUN/$db.sock" "$RUN/$db.db" || die "ovsdb-server $db"
-done
-ovsdb-server --detach --no-chdir --pidfile="$RUN/db.pid" --unixctl="$RUN/db.ctl" \
-	--log-file="$W/log/ovsdb-server.log" -vconsole:off -vsyslog:off \
-	--remote=punix:"$RUN/db.sock" "$RUN/conf.db" || die "ovsdb-server conf"
-ovn-northd --detach --no-chdir --pidfile="$RUN/ovn-northd.pid" --log-file="$W/log/ovn-northd.log" \
-	-vconsole:off -vsyslog:off --ovnnb-db="$OVN_NB_DB" --ovnsb-db="$OVN_SB_DB" || die "ovn-northd"
-vsctl --no-wait init -- set open_vswitch . external_ids:system-id=$CHASSIS \
-	external_ids:ovn-remote="$OVN_SB_DB" external_ids:ovn-encap-type=geneve \
-	external_ids:ovn-encap-ip=127.0.0.1 || die "ovs-vsctl init"
-ovs-vswitchd --detach --no-chdir --pidfile="$RUN/ovs-vswitchd.pid" --log-file="$W/log/ovs-vswitchd.log" \
-	-vconsole:off -vsyslog:off --enable-dummy=override unix:"$RUN/db.sock" || die "ovs-vswitchd"
-vsctl add-br br-int -- set bridge br-int fail-mode=secure other-config:disable-in-band=true \
-	datapath-type=dummy || die "add-br br-int"
+stack_start dummy || die "$STACK_ERR"
 nbctl ls-add sw0 || die "ls-add"
 
-lsp_cmds() { # FIRST LAST
-	local i
-	for ((i = $1; i <= $2; i++)); do
-		printf -- '-- lsp-add sw0 lsp%d -- lsp-set-options lsp%d requested-chassis=%s vif-plug-type=dummy ' \
-			"$i" "$i" "$CHASSIS"
-	done
+grow() { # FROM TO
+	# shellcheck disable=SC2046 # one argument per word
+	nbctl $(lsp_cmds "$1" $(($2 - 1))) >/dev/null || die "adding LSPs"
 }
-plugged_count() { vsctl --bare --columns=name find Interface external_ids:ovn-plugged=dummy | grep -c .; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-sw_stats() {
-	appctl stopwatch/show vif-plug-run | awk '
-		/Total samples/ { n = $3 }
-		/Maximum/ { mx = $2 }
-		/Minimum/ { mn = $2 }
-		/Long term average/ { lt = $4 }
-		END { printf "%d %s %s %.1f\n", n, (mn == "" ? "-" : mn), (mx == "" ? "-" : mx), lt }'
-}
-measure() { # PHASE PID COMMAND...
-	local what=$1 pid=$2 c0 c1 n mn mx lt
-	shift 2
-	sleep 1
-	appctl stopwatch/reset vif-plug-run >/dev/null
-	c0=$(cpu_ticks "$pid")
-	"$@"
-	sleep 1
-	c1=$(cpu_ticks "$pid")
-	read -r n mn mx lt < <(sw_stats)
-	say "| $LABEL | $N | $what | $n | $mn | $mx | $lt | $(((c1 - c0) * 10)) |"
-}
-idle() { sleep "$IDLE"; }
-K=0
-unrelated() {
-	local i
-	for i in 1 2 3 4 5; do K=$((K + 1)); nbctl --wait=hv ls-add "unrel$K" >/dev/null; done
-}
-EXTRA=100000
-new_lsp() {
+# new_lsp_up: one more LSP, until ovn-controller has handled it and it is up.
+new_lsp_up() {
 	EXTRA=$((EXTRA + 1))
 	# shellcheck disable=SC2046 # one argument per word
 	nbctl --wait=hv $(lsp_cmds "$EXTRA" "$EXTRA") >/dev/null
-	nbctl --timeout="$TMO" wait-until Logical_Switch_Port "lsp$EXTRA" up=true >/dev/null
+	nbctl --timeout="$TMO" wait-until Logical_Switch_Port "$LSP$EXTRA" up=true >/dev/null
 }
-prepares() { grep -c "vif_plug_dummy_port_prepare" "$LOG"; }
+# dummy_prepares: the dummy provider's prepare calls so far (its debug log).
+dummy_prepares() { grep -c "vif_plug_dummy_port_prepare" "$LOG"; }
+counts=()
+phases() {
+	local p0 p1 p2
+	measure "idle ${IDLE} s" idle
+	measure "5 unrelated NB changes" unrelated
+	measure "1 new LSP plugged" new_lsp_up
+	appctl vlog/set vif_plug_dummy:file:dbg >/dev/null
+	sleep 2
+	p0=$(dummy_prepares)
+	unrelated
+	sleep 1
+	p1=$(dummy_prepares)
+	new_lsp_up
+	sleep 1
+	p2=$(dummy_prepares)
+	appctl vlog/set vif_plug_dummy:file:info >/dev/null
+	counts+=("| $LABEL | $N | $((p1 - p0)) | $((p2 - p1)) |")
+}
 
 say "## host: $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
 say "controllers: $CONTROLLERS"
-say ""
-say "| binary | ports | phase | vif_plug_run samples | min ms | max ms | long-term avg ms | CPU ms |"
-say "|---|---|---|---|---|---|---|---|"
-have=0
-counts=()
-for N in $PORTS; do
-	if [ "$N" -gt "$have" ]; then
-		# shellcheck disable=SC2046 # one argument per word
-		nbctl $(lsp_cmds "$have" $((N - 1))) >/dev/null || die "adding LSPs"
-		have=$N
-	fi
-	for entry in $CONTROLLERS; do
-		LABEL=${entry%%=*} bin=${entry#*=}
-		LOG=$W/log/ovn-controller-$LABEL-$N.log
-		"$bin" --detach --no-chdir --pidfile="$RUN/ovn-controller.pid" \
-			--unixctl="$RUN/ovn-controller.ctl" --enable-dummy-vif-plug \
-			--log-file="$LOG" -vconsole:off -vsyslog:off \
-			unix:"$RUN/db.sock" || die "ovn-controller $LABEL"
-		pid=$(cat "$RUN/ovn-controller.pid")
-		t0=$(date +%s)
-		for ((i = 0; i < PLUG_TMO; i++)); do
-			[ "$(plugged_count)" -ge "$N" ] && break
-			sleep 1
-		done
-		[ "$(plugged_count)" -ge "$N" ] || die "$LABEL: $(plugged_count) of $N plugged"
-		echo "# $LABEL: $N plugged after $(($(date +%s) - t0)) s"
-		nbctl --timeout="$TMO" --wait=hv sync
-		sleep 5
-		measure "idle ${IDLE} s" "$pid" idle
-		measure "5 unrelated NB changes" "$pid" unrelated
-		measure "1 new LSP plugged" "$pid" new_lsp
-		appctl vlog/set vif_plug_dummy:file:dbg >/dev/null
-		sleep 2
-		p0=$(prepares)
-		unrelated
-		sleep 1
-		p1=$(prepares)
-		new_lsp
-		sleep 1
-		p2=$(prepares)
-		appctl vlog/set vif_plug_dummy:file:info >/dev/null
-		counts+=("| $LABEL | $N | $((p1 - p0)) | $((p2 - p1)) |")
-		kill "$pid"
-		sleep 2
-	done
-done
+inc_table_head
+inc_run
 say ""
 say "Dummy provider prepare calls (its debug log):"
 say ""
 say "| binary | ports | during 5 unrelated NB changes | for 1 new LSP until up |"
 say "|---|---|---|---|"
 for c in "${counts[@]}"; do say "$c"; done
-say ""
-say "logs: $W/log"
-stop_all
+inc_finish

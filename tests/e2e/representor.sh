@@ -35,15 +35,14 @@
 #                   exited: `udevadm control --exit` after the DPU is set up,
 #                   which leaves a stale /run/udev/control (the provider must
 #                   then treat udev as not running, and say so once)
+# The stack: lib-stack.sh; PASS/FAIL, devlink lookups, delays: lib-checks.sh.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-OVN=$(cd "${OVN_BUILDDIR:?set OVN_BUILDDIR to a built OVN tree}" && pwd)
-OVS=$(cd "${OVS_BUILDDIR:-$OVN/ovs}" && pwd)
-# The schema is in the source tree; an OVS built out of tree has it there.
-VS_SCHEMA=$OVS/vswitchd/vswitch.ovsschema
-[ -e "$VS_SCHEMA" ] ||
-	VS_SCHEMA=$(sed -n 's/^abs_top_srcdir = //p' "$OVS/Makefile" 2>/dev/null)/vswitchd/vswitch.ovsschema
+# shellcheck source=tests/e2e/lib-stack.sh
+. "$HERE/lib-stack.sh"
+# shellcheck source=tests/e2e/lib-checks.sh
+. "$HERE/lib-checks.sh"
 CONTROLLER=${OVN_CONTROLLER:-$OVN/controller/ovn-controller}
 REPS=${E2E_REPS:-5}
 TMO=${E2E_TIMEOUT:-60}
@@ -51,8 +50,6 @@ LABEL=${E2E_LABEL:-$(basename "$CONTROLLER")}
 UDEV=${E2E_UDEV:-running}
 W=${E2E_WORKDIR:-${VM_RESULTS:+$VM_RESULTS/e2e-representor}}
 [ -n "$W" ] || W=$(mktemp -d /tmp/e2e-representor.XXXXXX)
-CHASSIS=hv1
-PF_MAC=00:53:00:00:10:00
 SIM=0
 
 # shellcheck source=tests/vm/bluefield-layout.sh
@@ -62,32 +59,12 @@ rm -rf "$W" && mkdir -p "$W/log" || exit 2
 # Sockets (and the databases, for their locks) on a guest-local file system:
 # the directories the host shares (9p) cannot hold a Unix socket.
 RUN=$(mktemp -d /tmp/e2e-representor.XXXXXX) || exit 2
-export OVS_RUNDIR=$RUN OVS_DBDIR=$RUN OVS_LOGDIR=$W/log OVN_RUNDIR=$RUN \
-	OVS_SYSCONFDIR=$RUN OVN_SYSCONFDIR=$RUN
-export OVN_NB_DB=unix:$RUN/nb.sock OVN_SB_DB=unix:$RUN/sb.sock
-export PATH=$OVS/utilities:$OVS/ovsdb:$OVS/vswitchd:$OVN/utilities:$OVN/northd:$PATH
+stack_env "$RUN" "$W/log"
 
-npass=0 nfail=0
-pass() { echo "PASS: $*"; npass=$((npass + 1)); }
-fail() { echo "FAIL: $*"; nfail=$((nfail + 1)); }
-check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
 die() { echo "FAIL: $*"; nfail=$((nfail + 1)); finish; }
-vsctl() { timeout "$((TMO + 10))" ovs-vsctl --timeout="$TMO" "$@"; }
-nbctl() { timeout "$((TMO + 10))" ovn-nbctl --timeout="$TMO" "$@"; }
 appctl() { timeout 10 ovn-appctl "$@"; }
-now() { echo "$EPOCHREALTIME"; }
-
-monitors=()
-stop_daemons() {
-	local p
-	for p in "${monitors[@]}"; do kill "$p" 2>/dev/null; done
-	for p in ovn-controller ovs-vswitchd ovn-northd db nb sb; do
-		[ -s "$RUN/$p.pid" ] && kill "$(cat "$RUN/$p.pid")" 2>/dev/null
-	done
-	sleep 0.5
-}
 finish() {
-	stop_daemons
+	stack_stop
 	echo "logs: $W/log"
 	echo "$npass passed, $nfail failed"
 	[ "$nfail" = 0 ]
@@ -118,72 +95,22 @@ esac
 echo "udev: $UDEV; udevd processes: $(pgrep -xc systemd-udevd);" \
 	"/run/udev/control: $([ -S /run/udev/control ] && echo socket || echo absent);" \
 	"stream connect: $(udev_probe)"
-# rep_netdev FLAVOUR [NUM]: the netdev of c1 pf0's pcipf / pcivf NUM / pcisf NUM.
-rep_netdev() {
-	devlink -j port show | jq -r --arg h "platform/devlink_sim.$SIM/" --arg f "$1" \
-		--argjson n "${2:-0}" '.port | to_entries[] | select(.key | startswith($h)) | .value
-		| select(.flavour == $f and .controller == 1 and .pfnum == 0)
-		| select($f == "pcipf" or .vfnum == $n or .sfnum == $n) | .netdev // empty'
-}
-rep_index() {
-	devlink -j port show | jq -r --arg h "platform/devlink_sim.$SIM/" --arg f "$1" \
-		--argjson n "$2" '.port | to_entries[] | select(.key | startswith($h))
-		| select(.value.flavour == $f and .value.controller == 1 and .value.pfnum == 0)
-		| select(.value.vfnum == $n or .value.sfnum == $n) | .key | split("/") | last'
-}
-
 # --- Daemons --------------------------------------------------------------
-modprobe openvswitch || die "modprobe openvswitch"
-for db in nb:$OVN/ovn-nb.ovsschema sb:$OVN/ovn-sb.ovsschema conf:$VS_SCHEMA; do
-	ovsdb-tool create "$RUN/${db%%:*}.db" "${db#*:}" || die "ovsdb-tool create ${db%%:*}"
-done
-for db in nb sb; do
-	ovsdb-server --detach --no-chdir --pidfile="$RUN/$db.pid" --unixctl="$RUN/$db.ctl" \
-		--log-file="$W/log/$db.log" -vconsole:off -vsyslog:off \
-		--remote=punix:"$RUN/$db.sock" "$RUN/$db.db" || die "ovsdb-server $db"
-done
-ovsdb-server --detach --no-chdir --pidfile="$RUN/db.pid" --unixctl="$RUN/db.ctl" \
-	--log-file="$W/log/ovsdb-server.log" -vconsole:off -vsyslog:off \
-	--remote=punix:"$RUN/db.sock" "$RUN/conf.db" || die "ovsdb-server conf"
-ovn-northd --detach --no-chdir --pidfile="$RUN/ovn-northd.pid" --log-file="$W/log/ovn-northd.log" \
-	-vconsole:off -vsyslog:off --ovnnb-db="$OVN_NB_DB" --ovnsb-db="$OVN_SB_DB" || die "ovn-northd"
-vsctl --no-wait init -- set open_vswitch . external_ids:system-id=$CHASSIS \
-	external_ids:ovn-remote="$OVN_SB_DB" external_ids:ovn-encap-type=geneve \
-	external_ids:ovn-encap-ip=127.0.0.1 || die "ovs-vsctl init"
-ovs-vswitchd --detach --no-chdir --pidfile="$RUN/ovs-vswitchd.pid" --log-file="$W/log/ovs-vswitchd.log" \
-	-vconsole:off -vsyslog:off unix:"$RUN/db.sock" || die "ovs-vswitchd"
-vsctl add-br br-int -- set bridge br-int fail-mode=secure other-config:disable-in-band=true ||
-	die "add-br br-int"
+stack_start system || die "$STACK_ERR"
 # OVN before v24.09 has no --unixctl for ovn-controller: its control socket
 # is then $OVN_RUNDIR/<program name>.<pid>.ctl (the binary's file name).
 ctl_opt=()
 if "$CONTROLLER" --help 2>/dev/null | grep -q -- '--unixctl'; then
 	ctl_opt=(--unixctl="$RUN/ovn-controller.ctl")
 fi
-"$CONTROLLER" --detach --no-chdir --pidfile="$RUN/ovn-controller.pid" \
-	"${ctl_opt[@]}" \
-	--log-file="$W/log/ovn-controller.log" -vconsole:off -vsyslog:off \
-	-vvif_plug_representor:file:dbg -vvif_plug:file:dbg -vpoll_loop:file:dbg \
-	unix:"$RUN/db.sock" || die "ovn-controller"
-OC_PID=$(cat "$RUN/ovn-controller.pid")
+controller_start "$CONTROLLER" "$W/log/ovn-controller.log" "${ctl_opt[@]}" \
+	-vvif_plug_representor:file:dbg -vvif_plug:file:dbg -vpoll_loop:file:dbg || die "ovn-controller"
 OC_CTL=$RUN/ovn-controller.ctl
 [ ${#ctl_opt[@]} -gt 0 ] || OC_CTL=$RUN/$(basename "$CONTROLLER").$OC_PID.ctl
 echo "ovn-controller: $CONTROLLER (pid $OC_PID)${LD_LIBRARY_PATH:+ LD_LIBRARY_PATH=$LD_LIBRARY_PATH}"
 timeout "$TMO" ovn-sbctl --timeout="$TMO" wait-until Chassis $CHASSIS || die "chassis $CHASSIS not registered"
 nbctl ls-add sw0 || die "ls-add"
-# Called only through check, which shellcheck cannot follow: 0.10+ reports
-# that as SC2329 (function never invoked), 0.9 as SC2317 (unreachable).
-# shellcheck disable=SC2317,SC2329
-oc_alive() { kill -0 "$OC_PID" 2>/dev/null && [ "$(cat "$RUN/ovn-controller.pid")" = "$OC_PID" ]; }
 
-# lsp_add NAME [OPTION=VALUE...]: an LSP to plug with the representor provider here.
-lsp_add() {
-	local lsp=$1 o opts=()
-	shift
-	for o in pf-mac="$PF_MAC" "$@"; do opts+=("vif-plug:representor:$o"); done
-	nbctl lsp-add sw0 "$lsp" -- lsp-set-options "$lsp" requested-chassis=$CHASSIS \
-		vif-plug-type=representor "${opts[@]}"
-}
 # plugged NETDEV LSP: the netdev is in br-int with our external_ids.
 plugged() {
 	vsctl wait-until Interface "$1" external_ids:iface-id="$2" \
@@ -252,9 +179,6 @@ check "vf-num=65539: our refusal in the ovn-controller log (vlog)" test -n "$lin
 check "vf-num=65539: ovn-controller still running (pid $OC_PID)" oc_alive
 nbctl lsp-del lsp-bad
 
-# ms T0 T1: milliseconds from T0 to T1 (epoch seconds), NA if one is missing.
-ms() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "NA"; else printf "%d", (b - a) * 1000 }'; }
-
 # --- A removed VF's name taken by another VF (issue 12 item 13) -------------
 # g0 is plugged on VF 0's representor; VF 0 is removed; VF 6 is created
 # with VF 0's old netdev name (as the kernel's eth%d does at once).  g0 must
@@ -283,13 +207,10 @@ gone_case() { # MODE (after|race)
 	lsp_add g0 vf-num=0 || { fail "gone $mode: lsp-add g0"; return; }
 	check "gone $mode: g0 plugged on VF 0's $vf0" plugged "$vf0" g0
 	check "gone $mode: g0 NB up=true" nb_up g0
-	ovsdb-client --timestamp -f csv monitor "$OVN_NB_DB" OVN_Northbound Logical_Switch_Port name,up \
-		>"$W/log/monitor-g0-$mode.csv" 2>&1 &
-	local mon=$!
-	ovsdb-client --timestamp -f csv monitor unix:"$RUN/db.sock" Open_vSwitch Interface name,external_ids \
-		>"$W/log/monitor-iface-g0-$mode.csv" 2>&1 &
-	local vmon=$!
-	monitors+=("$mon" "$vmon")
+	monitor_lsps "$W/log/monitor-g0-$mode.csv"
+	local mon=${monitors[-1]}
+	monitor_interfaces "$W/log/monitor-iface-g0-$mode.csv"
+	local vmon=${monitors[-1]}
 	sleep 1
 	t0=$(now)
 	t0s=$(date -u -d "@$t0" '+%Y-%m-%d %H:%M:%S.%3N')
@@ -356,20 +277,9 @@ cat "$W/delays-gone.txt"
 
 # --- LSP before its VF: VF 8 created later, E2E_REPS times -------------------
 vsmon=$W/log/monitor-interface.csv nbmon=$W/log/monitor-lsp.csv
-ovsdb-client --timestamp -f csv monitor unix:"$RUN/db.sock" Open_vSwitch Interface name,external_ids \
-	>"$vsmon" 2>&1 &
-monitors+=($!)
-ovsdb-client --timestamp -f csv monitor "$OVN_NB_DB" OVN_Northbound Logical_Switch_Port name,up \
-	>"$nbmon" 2>&1 &
-monitors+=($!)
+monitor_interfaces "$vsmon"
+monitor_lsps "$nbmon"
 sleep 1
-# first_ts FILE REGEX: the timestamp (s.ms) of the first update with a line matching REGEX.
-first_ts() {
-	local ts
-	ts=$(awk -v re="$2" '/^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9:.]+$/ { ts = $0; next }
-		$0 ~ re { print ts; exit }' "$1")
-	[ -n "$ts" ] && date -u -d "$ts" +%s.%N
-}
 log_ts() { # the timestamp of the first ovn-controller log line matching REGEX
 	local ts
 	ts=$(grep -m1 -E "$1" "$W/log/ovn-controller.log" | cut -d'|' -f1)
@@ -389,9 +299,6 @@ last_wake_ts() {
 		END { print t }' "$W/log/ovn-controller.log")
 	[ -n "$ts" ] && date -u -d "$ts" +%s.%N
 }
-median() { tr ' ' '\n' | grep -v '^NA$' | grep . | sort -n |
-	awk '{ v[NR] = $1 } END { if (!NR) print "NA"; else if (NR % 2) print v[(NR + 1) / 2];
-		else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 d_seen="" d_wake="" d_plug="" d_iface="" d_up=""
 for ((r = 1; r <= REPS; r++)); do
 	lsp=late$r
