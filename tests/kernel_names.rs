@@ -22,16 +22,18 @@ use std::time::{Duration, Instant};
 use ovn_vif_rs::kernel::{KernelSource, DISCARD_BOUND, MAX_DATAGRAMS_PER_DRAIN};
 use ovn_vif_rs::lookup::{self, Refusal};
 use ovn_vif_rs::options::{Function, Request};
-use ovn_vif_rs::port::{DevlinkPort, Flavour, Mac, PortFunction};
+use ovn_vif_rs::port::Mac;
 use ovn_vif_rs::provider::Provider;
 use ovn_vif_rs::report;
 use ovn_vif_rs::rtnl::parse::{emit_dellink_family, emit_newlink, LinkInfo, AF_BRIDGE};
 use ovn_vif_rs::rtnl::settled::SETTLE_TIMEOUT;
 use ovn_vif_rs::table::Table;
-use ovn_vif_rs::testing::{netdev as nd, port_id as id};
+use ovn_vif_rs::testing::port_id as id;
 use ovn_vif_rs::testing::{Channel, FakeKernel, FakeRoots as Dirs};
 
-const MAC_PF: Mac = Mac([0x00, 0x53, 0x00, 0x00, 0x10, 0x00]);
+#[path = "common/bluefield.rs"]
+mod bluefield;
+use bluefield::{host_pf, host_vf as vf_port, uplink, MAC_PF};
 
 // ---- a log capture: the give-ups and the no-udev note are log lines ----
 
@@ -93,65 +95,23 @@ fn info(ifindex: u32, name: &str) -> LinkInfo {
     }
 }
 
-/// VF `vf`'s port; its netdev is `ifindex`/`name` as devlink reports it.
-fn vf_port(vf: u16, ifindex: u32, name: &str) -> DevlinkPort {
-    DevlinkPort {
-        id: id(100 + u32::from(vf)),
-        flavour: Flavour::PciVf,
-        controller: 1,
-        external: true,
-        number: None,
-        pfnum: Some(0),
-        vfnum: Some(vf),
-        sfnum: None,
-        netdev: nd(ifindex, name),
-        function: None,
-    }
-}
-
 /// Uplink p0 (ifindex 4) and host PF c1pf0 (ifindex 5, MAC `MAC_PF`),
 /// both already named by udev when `dirs` has udev.
 fn populate(k: &FakeKernel, dirs: &Dirs) {
     populate_at(k, dirs, 4, 5);
 }
 
-fn populate_at(k: &FakeKernel, dirs: &Dirs, uplink: u32, pf: u32) {
-    let physical = DevlinkPort {
-        id: id(65535),
-        flavour: Flavour::Physical,
-        controller: 0,
-        external: false,
-        number: Some(0),
-        pfnum: None,
-        vfnum: None,
-        sfnum: None,
-        netdev: nd(uplink, "p0"),
-        function: None,
-    };
-    let pcipf = DevlinkPort {
-        id: id(1),
-        flavour: Flavour::PciPf,
-        controller: 1,
-        external: true,
-        number: None,
-        pfnum: Some(0),
-        vfnum: None,
-        sfnum: None,
-        netdev: nd(pf, "c1pf0"),
-        function: Some(PortFunction {
-            hw_addr: Some(MAC_PF),
-            state: Some(1),
-            opstate: Some(1),
-        }),
-    };
+fn populate_at(k: &FakeKernel, dirs: &Dirs, uplink_ifindex: u32, pf: u32) {
+    let physical = uplink(uplink_ifindex);
+    let pcipf = host_pf(pf);
     let mut s = k.state();
-    s.links.insert(uplink, info(uplink, "p0"));
+    s.links.insert(uplink_ifindex, info(uplink_ifindex, "p0"));
     s.links.insert(pf, info(pf, "c1pf0"));
     s.ports.insert(physical.id.clone(), physical);
     s.ports.insert(pcipf.id.clone(), pcipf);
     drop(s);
     if dirs.udev_runs() {
-        dirs.udev_done(uplink);
+        dirs.udev_done(uplink_ifindex);
         dirs.udev_done(pf);
     }
 }
