@@ -28,7 +28,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use ovn_vif_rs::ffi::types::vif_plug_class;
@@ -45,19 +44,9 @@ use ovn_vif_rs::testing::Rng;
 #[path = "common/sim.rs"]
 mod sim;
 use sim::{
-    ifindex_of, sim_add, sim_del, sim_del_device, sim_fresh_device, sim_ports, write, SimPort,
+    ifindex_of, serial, sim_add, sim_del, sim_del_device, sim_fresh_device, sim_ports, vm_test,
+    write, SimPort,
 };
-
-/// The provider is one global, and the simulator one kernel object.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn enabled() -> bool {
-    std::env::var_os("OVN_VIF_RS_KERNEL_TESTS").is_some_and(|v| v == "1")
-}
 
 // ---------------------------------------------------------------------------
 // The vtable, as ovn-controller drives it.
@@ -303,10 +292,7 @@ fn show_loaded_renders_the_table_as_table_text_does() {
 
 #[test]
 fn vm_pf_hw_addr_change_moves_its_functions_to_the_new_mac() {
-    if !enabled() {
-        return;
-    }
-    let _g = serial();
+    let Some(_g) = vm_test() else { return };
     const ID: u32 = 11;
     const OLD: &str = "00:53:00:0b:10:00";
     const NEW: &str = "00:53:00:0b:10:99";
@@ -388,13 +374,10 @@ impl Drop for RuleFile {
 
 #[test]
 fn vm_udev_rule_rename_hands_out_only_the_final_name() {
-    if !enabled() {
-        return;
-    }
+    let Some(_g) = vm_test() else { return };
     if !Path::new("/run/udev/control").exists() {
         panic!("udevd is not running in the guest: this test needs it");
     }
-    let _g = serial();
     const ID: u32 = 12;
     const MAC: &str = "00:53:00:0c:10:00";
     sim_fresh_device(ID);
@@ -461,10 +444,7 @@ fn vm_udev_rule_rename_hands_out_only_the_final_name() {
 
 #[test]
 fn vm_device_without_pcipf_refuses_pf_requests_and_keeps_others_working() {
-    if !enabled() {
-        return;
-    }
-    let _g = serial();
+    let Some(_g) = vm_test() else { return };
     const CX6: u32 = 13;
     const NORMAL: u32 = 14;
     const UPLINK_MAC: &str = "00:53:00:0d:20:00";
@@ -588,10 +568,7 @@ fn pf_lines<'a>(text: &'a str, dev: &str) -> Vec<&'a str> {
 
 #[test]
 fn vm_1000_add_remove_rename_cycles_keep_the_table_equal_to_the_kernel() {
-    if !enabled() {
-        return;
-    }
-    let _g = serial();
+    let Some(_g) = vm_test() else { return };
     const ID: u32 = 15;
     const CYCLES: usize = 1000;
     // `show` names ports `platform/devlink_sim.15/3` and PFs
