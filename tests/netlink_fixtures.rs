@@ -266,33 +266,23 @@ fn every_attribute_rejects_bad_lengths_by_name() {
         parse_port_message(&m).unwrap_err().what,
         "DEVLINK_ATTR_PORT_NETDEV_NAME"
     );
-    // Nested function: truncated inner attribute, bad state length, oversized hw_addr.
-    let e = parse_port_message(&with_attr_payload(
-        &pf,
-        DEVLINK_ATTR_PORT_FUNCTION,
-        &[8, 0, 1, 0, 0],
-    ))
-    .unwrap_err();
-    assert_eq!(e.what, "DEVLINK_ATTR_PORT_FUNCTION");
-    let e = parse_port_message(&with_attr_payload(
-        &pf,
-        DEVLINK_ATTR_PORT_FUNCTION,
-        &[6, 0, 2, 0, 1, 1, 0, 0],
-    ))
-    .unwrap_err();
-    assert_eq!(e.what, "DEVLINK_PORT_FN_ATTR_STATE");
-    let e = parse_port_message(&with_attr_payload(
-        &pf,
-        DEVLINK_ATTR_PORT_FUNCTION,
-        &[6, 0, 3, 0, 1, 1, 0, 0],
-    ))
-    .unwrap_err();
-    assert_eq!(e.what, "DEVLINK_PORT_FN_ATTR_OPSTATE");
+    // Nested function: truncated inner attribute, bad state and opstate
+    // lengths, oversized hw_addr.
     let mut big = vec![40u8, 0, 1, 0];
     big.extend_from_slice(&[0xaa; 36]);
-    let e =
-        parse_port_message(&with_attr_payload(&pf, DEVLINK_ATTR_PORT_FUNCTION, &big)).unwrap_err();
-    assert_eq!(e.what, "DEVLINK_PORT_FUNCTION_ATTR_HW_ADDR");
+    for (function, name) in [
+        (&[8, 0, 1, 0, 0][..], "DEVLINK_ATTR_PORT_FUNCTION"),
+        (&[6, 0, 2, 0, 1, 1, 0, 0][..], "DEVLINK_PORT_FN_ATTR_STATE"),
+        (
+            &[6, 0, 3, 0, 1, 1, 0, 0][..],
+            "DEVLINK_PORT_FN_ATTR_OPSTATE",
+        ),
+        (&big[..], "DEVLINK_PORT_FUNCTION_ATTR_HW_ADDR"),
+    ] {
+        let m = with_attr_payload(&pf, DEVLINK_ATTR_PORT_FUNCTION, function);
+        let e = parse_port_message(&m).unwrap_err();
+        assert_eq!(e.what, name, "{e}");
+    }
     // A 20-byte (InfiniBand) hw_addr is not an Ethernet address: None.
     let mut ib = vec![24u8, 0, 1, 0];
     ib.extend_from_slice(&[0xaa; 20]);
