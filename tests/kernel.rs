@@ -25,7 +25,9 @@ use ovn_vif_rs::table::Table;
 
 #[path = "common/sim.rs"]
 mod sim;
-use sim::{kernel_release, sim_add, sim_del, sim_fresh_device, sim_ports, vm_test, write, SIM};
+use sim::{
+    kernel_release, sim_add, sim_del, sim_fresh_device, sim_port, sim_ports, vm_test, write, SIM,
+};
 
 #[test]
 fn rtnetlink_dump_on_this_host() {
@@ -188,11 +190,7 @@ fn vm_runtime_add_and_remove() {
             p.vfnum == Some(20) && p.netdev.is_some() && t.entry_by_id(&p.id).unwrap().settled
         })
     });
-    let index = sim_ports(1)
-        .into_iter()
-        .find(|p| p.flavour == "vf" && p.num == 20)
-        .unwrap()
-        .index;
+    let index = sim_port(&sim_ports(1), "vf", 20).index;
     assert_equals_fresh(&mut src, &mut t);
     sim_del(1, index);
     drain_until(&mut src, &mut t, "VF 20 gone", |t| {

@@ -44,8 +44,8 @@ use ovn_vif_rs::testing::Rng;
 #[path = "common/sim.rs"]
 mod sim;
 use sim::{
-    ifindex_of, serial, sim_add, sim_del, sim_del_device, sim_fresh_device, sim_ports, vm_test,
-    write, SimPort,
+    ifindex_of, serial, sim_add, sim_del, sim_del_device, sim_fresh_device, sim_port, sim_ports,
+    vm_test, write, SimPort,
 };
 
 // ---------------------------------------------------------------------------
@@ -304,14 +304,7 @@ fn vm_pf_hw_addr_change_moves_its_functions_to_the_new_mac() {
     udev_settle();
     let p = Loaded::init(None);
     let ports = sim_ports(ID);
-    let name_of = |flavour: &str, num: u32| {
-        ports
-            .iter()
-            .find(|q| q.flavour == flavour && q.num == num)
-            .unwrap()
-            .netdev
-            .clone()
-    };
+    let name_of = |flavour: &str, num: u32| sim_port(&ports, flavour, num).netdev.clone();
     let (pf, vf1, sf5) = (name_of("pf", 0), name_of("vf", 1), name_of("sf", 5));
     let pf_index = ports.iter().find(|q| q.flavour == "pf").unwrap().index;
     assert_eq!(p.prepare("pf", &Req::Pf(OLD.into())), Some(pf.clone()));
@@ -475,14 +468,8 @@ fn vm_device_without_pcipf_refuses_pf_requests_and_keeps_others_working() {
     let p = Loaded::init(None);
     let cx6 = sim_ports(CX6);
     let normal = sim_ports(NORMAL);
-    let netdev = |ports: &[SimPort], flavour: &str, num: u32| {
-        ports
-            .iter()
-            .find(|q| q.flavour == flavour && q.num == num)
-            .unwrap()
-            .netdev
-            .clone()
-    };
+    let netdev =
+        |ports: &[SimPort], flavour: &str, num: u32| sim_port(ports, flavour, num).netdev.clone();
 
     let pf_req = Req::Pf(UPLINK_MAC.into());
     assert_eq!(

@@ -79,6 +79,15 @@ pub struct SimPort {
     pub hw_addr: String,
 }
 
+/// The port of `flavour` (`pf`, `vf`, `sf`, ...) numbered `num` in `ports`.
+#[track_caller]
+pub fn sim_port<'a>(ports: &'a [SimPort], flavour: &str, num: u32) -> &'a SimPort {
+    ports
+        .iter()
+        .find(|q| q.flavour == flavour && q.num == num)
+        .unwrap_or_else(|| panic!("no {flavour} {num} in {ports:?}"))
+}
+
 /// Device `id`'s ports, from its `ports` file.
 pub fn sim_ports(id: u32) -> Vec<SimPort> {
     let text = std::fs::read_to_string(format!("{SIM}/{id}/ports")).unwrap();
