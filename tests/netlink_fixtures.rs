@@ -450,6 +450,13 @@ fn fresh_dump(k: &FakeKernel, d: &FakeRoots) -> Table {
     k.source(d.opts()).unwrap().load().unwrap()
 }
 
+/// `t` equals what a fresh source on `k` loads, and is consistent.
+#[track_caller]
+fn assert_equals_fresh_dump(t: &Table, k: &FakeKernel, d: &FakeRoots) {
+    assert_eq!(t.canonical(), fresh_dump(k, d).canonical());
+    t.check().unwrap();
+}
+
 fn info(ifindex: u32, name: &str, mac: Mac) -> LinkInfo {
     LinkInfo {
         ifindex,
@@ -521,8 +528,7 @@ fn dump_intr_is_redone() {
     assert_eq!(src.stats().dump_retries, 3);
     assert_eq!(k.state().port_dumps, 3);
     assert_eq!(k.state().link_dumps, 2);
-    let fresh = fresh_dump(&k, &d);
-    assert_eq!(t.canonical(), fresh.canonical());
+    assert_equals_fresh_dump(&t, &k, &d);
     // Interrupted forever: an error, not a half table.
     k.state().interrupt_port_dumps = 100;
     assert!(src.load().is_err());
@@ -563,9 +569,7 @@ fn monitor_add_rename_remove() {
     assert_eq!(src.stats().port_events, 4);
     assert_eq!(src.stats().link_events, 3);
     // Equal to a fresh dump.
-    let fresh = fresh_dump(&k, &d);
-    assert_eq!(t.canonical(), fresh.canonical());
-    t.check().unwrap();
+    assert_equals_fresh_dump(&t, &k, &d);
 }
 
 #[test]
@@ -588,13 +592,11 @@ fn overflow_resync_equals_fresh_dump() {
     // The rtnetlink overflow is still queued: next drain resyncs again.
     src.drain(&mut t).unwrap();
     src.drain(&mut t).unwrap();
-    let fresh = fresh_dump(&k, &d);
-    assert_eq!(t.canonical(), fresh.canonical());
+    assert_equals_fresh_dump(&t, &k, &d);
     assert!(t.entry_by_id(&vf_port(1).id).is_none());
     assert!(t.entry_by_id(&vf_port(9).id).is_some());
     assert!(t.entry_by_id(&vf_port(10).id).is_some());
     assert_eq!(t.link(4).unwrap().name, "uplink0");
-    t.check().unwrap();
 }
 
 /// The kernel reports ENOBUFS before the datagrams queued ahead of the
@@ -622,9 +624,7 @@ fn stale_datagrams_queued_before_an_overflow_do_not_resurrect() {
         t.entry_by_id(&vf_port(7).id).is_none(),
         "a deleted port came back"
     );
-    let fresh = fresh_dump(&k, &d);
-    assert_eq!(t.canonical(), fresh.canonical());
-    t.check().unwrap();
+    assert_equals_fresh_dump(&t, &k, &d);
 }
 
 #[test]
@@ -976,8 +976,7 @@ fn a_dump_failing_midway_leaves_the_socket_usable() {
     assert_eq!(e.raw_os_error(), Some(libc::ENOBUFS));
     // The rest of the failed dump was flushed: no EBUSY now.
     let t = src.load().unwrap();
-    let fresh = fresh_dump(&k, &d);
-    assert_eq!(t.canonical(), fresh.canonical());
+    assert_equals_fresh_dump(&t, &k, &d);
 }
 
 #[test]
