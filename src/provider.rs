@@ -253,13 +253,15 @@ impl Provider {
         }
     }
 
-    /// The class's `run`: drain pending events; true if a decision may
-    /// have changed since the previous `run` returned, in this drain or in
-    /// one a `prepare` did in between, and only then: a function's
-    /// plug-ready netdev or a PF's MAC appeared, went or changed, or the
-    /// table went behind or caught up ([`Table::decisions`]; a link no
-    /// port shows, a port function's state, a VF netdev's MAC are none);
-    /// the source became unavailable or available again; a reload.
+    /// The class's `run`: drain pending events; true if a decision already
+    /// given may have changed since the previous `run` returned, in this
+    /// drain or in one a `prepare` did in between, and only then: a
+    /// function's plug-ready netdev went or changed, a PF's MAC went or
+    /// changed or now collides, or the table went behind or caught up
+    /// ([`Table::decisions`]; an answer appearing, a link no port shows, a
+    /// port function's state, a VF netdev's MAC are none: a declined lport
+    /// is asked again anyway); the source became unavailable or available
+    /// again; a reload.
     pub fn run(&mut self) -> bool {
         self.run_seen = true;
         self.stats.runs += 1;
