@@ -58,7 +58,13 @@
 //! descriptors (when there is simply nothing to plug, e.g. no devlink, only
 //! once some port asked for a representor: a host without representor
 //! ports is never woken up for us).  The first successful retry serves
-//! again at once.
+//! again at once.  A failed retry is reported by `run` while some lport
+//! holds a function: a holder answered from its grant is checked against
+//! the kernel only when asked, and OVN with ovn-patch 0008 asks a plugged
+//! lport only after `run` reported a change, so without it a netdev
+//! deleted or renamed during the outage would stay plugged until the
+//! source comes back (however long that takes); with it, for at most one
+//! back-off step (a full pass per step, one syscall per holder).
 
 use std::collections::HashMap;
 use std::io;
@@ -259,7 +265,9 @@ impl Provider {
     /// plug-ready netdev or a PF's MAC appeared, went or changed, or the
     /// table went behind or caught up ([`Table::decisions`]; a link no
     /// port shows, a port function's state, a VF netdev's MAC are none);
-    /// the source became unavailable or available again; a reload.
+    /// the source became unavailable or available again, or a retry
+    /// failed while some lport holds a function (module docs, "When the
+    /// source is unavailable"); a reload.
     pub fn run(&mut self) -> bool {
         self.run_seen = true;
         self.stats.runs += 1;
@@ -894,6 +902,10 @@ impl Provider {
             }
             Err(e) => {
                 self.fail(&e);
+                // Holders are answered from their grants, which only an ask
+                // checks against the kernel: have them asked again (module
+                // docs, "When the source is unavailable").
+                self.unreported |= !self.claims.is_empty();
                 false
             }
         }

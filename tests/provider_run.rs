@@ -970,3 +970,78 @@ fn random_histories_with_collisions_uplinks_and_contests() {
          {full} with a reported change"
     );
 }
+
+// ---- a holder answered from its grant during an outage ----
+
+static GRANT_CLOCK_MS: AtomicU64 = AtomicU64::new(0);
+
+fn grant_clock() -> u64 {
+    GRANT_CLOCK_MS.load(Ordering::Relaxed)
+}
+
+/// Whether VF 3's netdev `pf0vf3` (ifindex 12) is gone from the kernel.
+static VF3_NETDEV_GONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `if_nametoindex` as the fake kernel's netdevs would answer it.
+fn vf3_ifindex(name: &str) -> Option<u32> {
+    (name == "pf0vf3" && !VF3_NETDEV_GONE.load(Ordering::Relaxed)).then_some(12)
+}
+
+/// During an outage a plugged holder is answered from its grant (the name
+/// it was given, if that still is the same netdev: src/provider.rs, "When
+/// the source is unavailable"), which the provider checks against the
+/// kernel only when asked; the table, not readable, changes nothing.  On a
+/// host with 0008 the holder is asked at the outage's start (reported),
+/// then only when `run` reports again: each failed retry (one per back-off
+/// step) must, or a netdev deleted during the outage stays plugged until
+/// the source comes back, however long that takes.
+#[test]
+fn a_holder_answered_from_its_grant_is_asked_again_at_each_retry_under_0008() {
+    let k = FakeKernel::new();
+    let pf0 = pf(D0, 2, 0, 0, PF_MAC, 11, "pf0hpf");
+    k.state().ports.insert(pf0.id.clone(), pf0);
+    k.state().links.insert(11, info(11, "pf0hpf", None));
+    let src = k.source(kernel_opts("outage-grant")).expect("source");
+    let mut p = Provider::new(Box::new(src), grant_clock).expect("load");
+    p.set_ifindex_of(vf3_ifindex);
+    k.link_new(&info(12, "pf0vf3", None));
+    k.port_new(&vf_port(3, 12, "pf0vf3"));
+    let mut lports = [("lsp1", None, true)];
+    iteration_0008(&mut p, &mut lports);
+    assert_eq!(lports[0].1.as_deref(), Some("pf0vf3"));
+
+    // Lost events, and every resync's dump fails: an outage.
+    k.overflow(Channel::DevlinkMon);
+    k.state().per_datagram = 1;
+    k.state().fail_port_dump = Some(libc::EIO);
+    let asked = iteration_0008(&mut p, &mut lports);
+    assert!(p.outage().is_some());
+    assert_eq!(
+        asked,
+        [("lsp1", Some("pf0vf3".to_owned()))],
+        "reported: the holder is asked and keeps its netdev"
+    );
+    assert!(
+        iteration_0008(&mut p, &mut lports).is_empty(),
+        "no retry due: nothing to ask"
+    );
+
+    // VF 3's netdev is deleted while the source cannot be read; the next
+    // retry fails too.
+    VF3_NETDEV_GONE.store(true, Ordering::Relaxed);
+    k.state().ports.remove(&vf_port(3, 12, "pf0vf3").id);
+    k.link_del_lost(12);
+    k.state().fail_port_dump = Some(libc::EIO);
+    GRANT_CLOCK_MS.fetch_add(1_000, Ordering::Relaxed);
+    let asked = iteration_0008(&mut p, &mut lports);
+    assert!(p.outage().is_some(), "the retry failed");
+    assert_eq!(
+        asked,
+        [("lsp1", None)],
+        "the failed retry is reported: the holder is asked, declined, unplugged"
+    );
+    // The source comes back: VF 3 is gone.
+    GRANT_CLOCK_MS.fetch_add(2_000, Ordering::Relaxed);
+    assert_eq!(iteration_0008(&mut p, &mut lports), [("lsp1", None)]);
+    assert!(p.outage().is_none());
+}
