@@ -1045,3 +1045,86 @@ fn a_holder_answered_from_its_grant_is_asked_again_at_each_retry_under_0008() {
     assert_eq!(iteration_0008(&mut p, &mut lports), [("lsp1", None)]);
     assert!(p.outage().is_none());
 }
+
+// ---- a holder answered from its grant while the table is behind ----
+
+static BEHIND_CLOCK_MS: AtomicU64 = AtomicU64::new(0);
+
+fn behind_clock() -> u64 {
+    BEHIND_CLOCK_MS.load(Ordering::Relaxed)
+}
+
+/// The ifindex the kernel's netdev `pf0vf3` has now (0: none).
+static PF0VF3_IFINDEX: AtomicU64 = AtomicU64::new(12);
+
+fn pf0vf3_ifindex(name: &str) -> Option<u32> {
+    let i = PF0VF3_IFINDEX.load(Ordering::Relaxed) as u32;
+    (name == "pf0vf3" && i != 0).then_some(i)
+}
+
+/// While the table is behind (a storm of events, read a bounded number
+/// per drain), a holder is answered from its grant.  When the table has
+/// already lost its function (VF 3 deleted) but the netdev still has its
+/// name, that answer rests on the kernel's name alone, which no table
+/// answer tracks: the netdev deleted and its name given to another
+/// function's new netdev (VF 5) change no answer the table counts (an
+/// appearance), yet the holder's answer is now a decline, and plugging
+/// the name would plug VF 5.  Under 0008 the holder must be asked again
+/// once the table applied such changes, not only when it catches up.
+#[test]
+fn a_holder_answered_from_its_grant_while_behind_is_asked_again_under_0008() {
+    let k = FakeKernel::new();
+    let pf0 = pf(D0, 2, 0, 0, PF_MAC, 11, "pf0hpf");
+    k.state().ports.insert(pf0.id.clone(), pf0);
+    k.state().links.insert(11, info(11, "pf0hpf", None));
+    let opts = KernelOptions {
+        max_datagrams_per_drain: 2,
+        ..kernel_opts("behind-grant")
+    };
+    let src = k.source(opts).expect("source");
+    let mut p = Provider::new(Box::new(src), behind_clock).expect("load");
+    p.set_ifindex_of(pf0vf3_ifindex);
+    k.link_new(&info(12, "pf0vf3", None));
+    k.port_new(&vf_port(3, 12, "pf0vf3"));
+    let mut lports = [("lsp1", None, true)];
+    iteration_0008(&mut p, &mut lports);
+    assert_eq!(lports[0].1.as_deref(), Some("pf0vf3"));
+    assert!(!p.table().behind());
+
+    // A storm: links nobody shows, more than a drain reads.
+    let mut filler = 0;
+    let mut storm = |k: &FakeKernel, n: usize| {
+        for _ in 0..n {
+            filler += 1;
+            k.link_new(&info(500 + filler, &format!("other{filler}"), None));
+        }
+    };
+    // VF 3's port goes first; its netdev lives on for a moment.
+    storm(&k, 10);
+    k.remove_port_61(&vf_port(3, 12, "pf0vf3").id);
+    let asked = iteration_0008(&mut p, &mut lports);
+    assert!(p.table().behind());
+    assert_eq!(
+        asked,
+        [("lsp1", Some("pf0vf3".to_owned()))],
+        "behind, and VF 3 gone from the table: the holder keeps its netdev"
+    );
+    // Then the netdev goes and VF 5 comes with a netdev named pf0vf3.
+    k.link_del(12);
+    k.link_new(&info(14, "pf0vf3", None));
+    k.add_port_61(&vf_port(5, 14, "pf0vf3"));
+    PF0VF3_IFINDEX.store(14, Ordering::Relaxed);
+    for i in 0..8 {
+        storm(&k, 3);
+        iteration_0008(&mut p, &mut lports);
+        assert!(p.table().behind(), "iteration {i}: the storm goes on");
+    }
+    assert!(
+        p.table().entry_by_id(&vf_port(5, 14, "").id).is_some(),
+        "VF 5 applied"
+    );
+    assert_eq!(
+        lports[0].1, None,
+        "pf0vf3 is VF 5's netdev now: lsp1 (VF 3) must not hold it"
+    );
+}
