@@ -527,20 +527,12 @@ impl Provider {
         // new plug must not get a name freed in that window.
         self.drain();
         if let Some(answer) = self.unavailable(lport, &req, opts.clone()) {
-            return answer.map(|n| {
-                self.note_hit(lport, &req);
-                plug(&n)
-            });
+            return answer.map(|n| self.hand_out(lport, &req, &n, plug));
         }
         let first = match lookup::lookup(&self.table, &req) {
             Ok(found) => {
                 let found = owned(found);
-                if !self.claim(lport, &req, found.clone(), opts) {
-                    return None;
-                }
-                let r = plug(&found.1);
-                self.note_hit(lport, &req);
-                return Some(r);
+                return self.claim_and_hand_out(lport, &req, found, opts, plug);
             }
             Err(r) => r,
         };
@@ -552,25 +544,16 @@ impl Provider {
         }
         self.check_healthy();
         if let Some(answer) = self.unavailable(lport, &req, opts.clone()) {
-            return answer.map(|n| {
-                self.note_hit(lport, &req);
-                plug(&n)
-            });
+            return answer.map(|n| self.hand_out(lport, &req, &n, plug));
         }
         match lookup::lookup(&self.table, &req) {
             Ok(found) => {
                 let found = owned(found);
-                if !self.claim(lport, &req, found.clone(), opts) {
-                    return None;
-                }
-                let r = plug(&found.1);
-                self.note_hit(lport, &req);
-                Some(r)
+                self.claim_and_hand_out(lport, &req, found, opts, plug)
             }
             Err(Refusal::EventsPending) => {
                 if let Some(n) = self.previous_answer(lport, &req) {
-                    self.note_hit(lport, &req);
-                    return Some(plug(&n));
+                    return Some(self.hand_out(lport, &req, &n, plug));
                 }
                 self.refuse(lport, &req, Refusal::EventsPending, opts);
                 None
@@ -580,6 +563,39 @@ impl Provider {
                 None
             }
         }
+    }
+
+    /// Hands `name` out to `lport` for `req` on the miss path: counts the
+    /// hit (forgetting an earlier refusal), then returns `plug(name)`.
+    fn hand_out<R>(
+        &mut self,
+        lport: &str,
+        req: &Request,
+        name: &str,
+        plug: impl FnOnce(&str) -> R,
+    ) -> R {
+        self.note_hit(lport, req);
+        plug(name)
+    }
+
+    /// The miss path's answer for a function the lookup `found`: handed
+    /// out if `lport` may claim it ([`Provider::claim`]), else declined.
+    fn claim_and_hand_out<K, V, R>(
+        &mut self,
+        lport: &str,
+        req: &Request,
+        found: Owned,
+        opts: impl IntoIterator<Item = (K, V)>,
+        plug: impl FnOnce(&str) -> R,
+    ) -> Option<R>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        if !self.claim(lport, req, found.clone(), opts) {
+            return None;
+        }
+        Some(self.hand_out(lport, req, &found.1, plug))
     }
 
     /// Declines `lport`'s request for `r` (and logs it, as any refusal).
