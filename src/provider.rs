@@ -59,14 +59,14 @@
 //! was deleted or renamed is declined (and unplugged, 0007) when next
 //! asked, so the cost is delay or downtime, and a wrong port at most
 //! until the host asks the holder again (below).  The provider retries
-//! (re-opens, reloads or resynchronises) at most once per back-off step, 1 s doubling to 60 s
-//! ([`crate::outage`]), on the next `run` or `prepare` after the step is
-//! due; hosted, the vtable registers a timer for it instead of the source's
-//! descriptors (when there is simply nothing to plug, e.g. no devlink, only
-//! once some port asked for a representor: a host without representor
-//! ports is never woken up for us).  The first successful retry serves
-//! again at once.  A failed retry is reported by `run` while some lport
-//! holds a function: a holder answered from its grant is checked against
+//! (re-opens, reloads or resynchronises) at most once per back-off step,
+//! 1 s doubling to 60 s ([`crate::outage`]), on the next `run` or
+//! `prepare` after the step is due; hosted, the vtable registers a timer
+//! for it instead of the source's descriptors (when there is simply
+//! nothing to plug, e.g. no devlink, only once some port asked for a
+//! representor: a host without representor ports is never woken up for
+//! us).  The first successful retry serves again at once.  A failed
+//! retry is reported by `run` while some lport holds a function: a holder answered from its grant is checked against
 //! the kernel only when asked, and OVN with ovn-patch 0008 asks a plugged
 //! lport only after `run` reported a change, so without it a netdev
 //! deleted or renamed during the outage would stay plugged until the
@@ -274,15 +274,17 @@ impl Provider {
         }
     }
 
-    /// The class's `run`: drain pending events; true if a decision may
-    /// have changed since the previous `run` returned, in this drain or in
-    /// one a `prepare` did in between, and only then: a function's
-    /// plug-ready netdev or a PF's MAC appeared, went or changed, or the
-    /// table went behind or caught up ([`Table::decisions`]; a link no
-    /// port shows, a port function's state, a VF netdev's MAC are none);
-    /// the source became unavailable or available again, or a retry
-    /// failed while some lport holds a function (module docs, "When the
-    /// source is unavailable"); a reload.
+    /// The class's `run`: drain pending events; true if a decision already
+    /// given may have changed since the previous `run` returned, in this
+    /// drain or in one a `prepare` did in between, and only then: a
+    /// function's plug-ready netdev went or changed, a PF's MAC went or
+    /// changed or now collides, or the table went behind or caught up
+    /// ([`Table::decisions`]; an answer appearing, a link no port shows, a
+    /// port function's state, a VF netdev's MAC are none: a declined lport
+    /// is asked again anyway); the source became unavailable or available
+    /// again, or a retry failed while some lport holds a function; any
+    /// table change while a holder's answer rests on an unbacked grant
+    /// (module docs, "When the source is unavailable"); a reload.
     pub fn run(&mut self) -> bool {
         self.run_seen = true;
         self.stats.runs += 1;
