@@ -698,6 +698,16 @@ fn group_vf(g: usize, n: u16, ifindex: u32, name: &str) -> DevlinkPort {
 /// MAC are the PCI_PF ports reporting it and, on a device without any
 /// PCI_PF port, the uplinks whose netdev has it; exactly one, or nothing.
 fn truth3(k: &FakeKernel, mac: &str, n: Option<u16>) -> Option<String> {
+    resolve3(k, mac, n).1.map(|(_, name)| name)
+}
+
+/// [`truth3`] with the number of PFs carrying `mac` and the device of the
+/// netdev it plugs.
+fn resolve3(
+    k: &FakeKernel,
+    mac: &str,
+    n: Option<u16>,
+) -> (usize, Option<(ovn_vif_rs::port::DevHandle, String)>) {
     use ovn_vif_rs::port::Flavour;
     let s = k.state();
     let mac = common::mac(mac);
@@ -723,20 +733,23 @@ fn truth3(k: &FakeKernel, mac: &str, n: Option<u16>) -> Option<String> {
         }
     }
     let [(handle, controller, pf_port)] = pfs.as_slice() else {
-        return None;
+        return (pfs.len(), None);
     };
     let port = match n {
-        None => (*pf_port)?,
+        None => *pf_port,
         Some(n) => s.ports.values().find(|p| {
             p.flavour == Flavour::PciVf
                 && p.id.handle == *handle
                 && p.controller == *controller
                 && p.pfnum == Some(0)
                 && p.vfnum == Some(n)
-        })?,
+        }),
     };
-    let ifindex = port.netdev.as_ref()?.ifindex;
-    s.links.get(&ifindex).map(|l| l.name.clone())
+    let name = port
+        .and_then(|p| p.netdev.as_ref())
+        .and_then(|nd| s.links.get(&nd.ifindex))
+        .map(|l| (handle.clone(), l.name.clone()));
+    (1, name)
 }
 
 /// Like [`random_histories_on_a_0008_host_never_leave_a_stale_plug`], over
@@ -752,12 +765,15 @@ fn truth3(k: &FakeKernel, mac: &str, n: Option<u16>) -> Option<String> {
 /// state resolves is plugged (for exactly one of the lports asking).
 #[test]
 fn random_histories_with_collisions_uplinks_and_contests() {
-    use common::{physical, D1};
+    use common::{handle, physical, D1};
     let histories = std::env::var("OVN_VIF_RS_RUN_HISTORIES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200u64);
     let (mut iterations, mut full, mut events) = (0u64, 0u64, 0u64);
+    // Iterations with a MAC on two PFs, with a plug through the uplink PF,
+    // with a contest (both lports of one function asking, one declined).
+    let (mut ambiguous, mut via_uplink, mut contested) = (0u64, 0u64, 0u64);
     for seed in 0..histories {
         let mut r = Rng(seed ^ 0x5eed_0008);
         let k = FakeKernel::new();
@@ -955,6 +971,21 @@ fn random_histories_with_collisions_uplinks_and_contests() {
                         panic!("{ctx}: {name} plugged for {other} and {lsp}");
                     }
                 }
+                ambiguous += u64::from(MACS3.iter().any(|m| resolve3(&k, m, None).0 > 1));
+                via_uplink += u64::from(lports.iter().any(|(_, m, n, plugged)| {
+                    plugged.is_some()
+                        && resolve3(&k, MACS3[*m], *n)
+                            .1
+                            .is_some_and(|(h, _)| h == handle(D1))
+                }));
+                contested += u64::from(lports.iter().filter(|l| l.0.ends_with("-dup")).any(
+                    |(dup, m, n, plugged)| {
+                        let holder = &dup[..dup.len() - 4];
+                        let other = lports.iter().find(|l| l.0 == holder);
+                        truth3(&k, MACS3[*m], *n).is_some()
+                            && other.is_some_and(|o| o.3.is_some() != plugged.is_some())
+                    },
+                ));
                 if it + 1 == busy + 2 {
                     for (lsp, m, n, _) in &lports {
                         if let Some(want) = truth3(&k, MACS3[*m], *n) {
@@ -967,8 +998,13 @@ fn random_histories_with_collisions_uplinks_and_contests() {
     }
     println!(
         "{histories} histories: {events} kernel events, {iterations} iterations, \
-         {full} with a reported change"
+         {full} with a reported change; {ambiguous} with a PF MAC on two PFs, \
+         {via_uplink} with a plug through the uplink PF, {contested} with a contest"
     );
+    // The histories reach what they are for (a handful may not).
+    if histories >= 50 {
+        assert!(ambiguous > 0 && via_uplink > 0 && contested > 0);
+    }
 }
 
 // ---- a holder answered from its grant during an outage ----
