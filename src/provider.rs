@@ -66,12 +66,13 @@
 //! nothing to plug, e.g. no devlink, only once some port asked for a
 //! representor: a host without representor ports is never woken up for
 //! us).  The first successful retry serves again at once.  A failed
-//! retry is reported by `run` while some lport holds a function: a holder answered from its grant is checked against
-//! the kernel only when asked, and OVN with ovn-patch 0008 asks a plugged
-//! lport only after `run` reported a change, so without it a netdev
-//! deleted or renamed during the outage would stay plugged until the
-//! source comes back (however long that takes); with it, for at most one
-//! back-off step (a full pass per step, one syscall per holder).
+//! retry is reported by `run` while some lport holds a function: a holder
+//! answered from its grant is checked against the kernel only when asked,
+//! and OVN with ovn-patch 0008 asks a plugged lport only after `run`
+//! reported a change, so without it a netdev deleted or renamed during
+//! the outage would stay plugged until the source comes back (however
+//! long that takes); with it, for at most one back-off step (a full pass
+//! per step, one syscall per holder).
 
 use std::collections::HashMap;
 use std::io;
