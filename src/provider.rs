@@ -47,18 +47,32 @@
 //! declines, which would free its function for a contender; its contract
 //! asks a provider that cannot answer for a moment for its previous
 //! answer.  The same exception holds while the table is behind
-//! (`events-pending`).  One syscall per such call, only then.  Declining
-//! everyone else is safe: OVN (with ovn-patch's crash fix) plugs nothing
-//! new, and a holder whose netdev was deleted or renamed is unplugged (or
-//! left) until a retry succeeds, so the cost is delay or downtime, never a
-//! wrong port.  The provider retries (re-opens, reloads or
-//! resynchronises) at most once per back-off step, 1 s doubling to 60 s
-//! ([`crate::outage`]), on the next `run` or `prepare` after the step is
-//! due; hosted, the vtable registers a timer for it instead of the source's
-//! descriptors (when there is simply nothing to plug, e.g. no devlink, only
-//! once some port asked for a representor: a host without representor
-//! ports is never woken up for us).  The first successful retry serves
-//! again at once.
+//! (`events-pending`); when the table no longer plugs that netdev for the
+//! function (deleted by an event already applied, the netdev still
+//! named), the answer rests on the kernel's name alone, which no table
+//! decision tracks, so until `run` next reports, every change the table
+//! applies is reported (ovn-patch 0008 asks a plugged lport only then):
+//! the name given to another function's netdev would otherwise stay
+//! plugged for the holder until the table caught up.  One syscall per
+//! such call, only then.  Declining everyone else is safe: OVN (with
+//! ovn-patch's crash fix) plugs nothing new, and a holder whose netdev
+//! was deleted or renamed is declined (and unplugged, 0007) when next
+//! asked, so the cost is delay or downtime, and a wrong port at most
+//! until the host asks the holder again (below).  The provider retries
+//! (re-opens, reloads or resynchronises) at most once per back-off step,
+//! 1 s doubling to 60 s ([`crate::outage`]), on the next `run` or
+//! `prepare` after the step is due; hosted, the vtable registers a timer
+//! for it instead of the source's descriptors (when there is simply
+//! nothing to plug, e.g. no devlink, only once some port asked for a
+//! representor: a host without representor ports is never woken up for
+//! us).  The first successful retry serves again at once.  A failed
+//! retry is reported by `run` while some lport holds a function: a holder
+//! answered from its grant is checked against the kernel only when asked,
+//! and OVN with ovn-patch 0008 asks a plugged lport only after `run`
+//! reported a change, so without it a netdev deleted or renamed during
+//! the outage would stay plugged until the source comes back (however
+//! long that takes); with it, for at most one back-off step (a full pass
+//! per step, one syscall per holder).
 
 use std::collections::HashMap;
 use std::io;
@@ -159,6 +173,12 @@ pub struct Provider {
     /// reconsiders plugged lports only when their rows change or `run`
     /// returns true) never misses a change that a `prepare` consumed.
     unreported: bool,
+    /// A holder was answered from its grant while the table was behind,
+    /// with a name the table does not plug for its function (module docs,
+    /// "When the source is unavailable"): that answer rests on the
+    /// kernel's name alone, so until `run` next reports, any change the
+    /// table applies is reported.
+    grant_unbacked: bool,
 }
 
 /// A refusal remembered for an lport.
@@ -196,6 +216,7 @@ impl Provider {
             outage: None,
             ifindex_of: crate::os::ifindex_of,
             unreported: false,
+            grant_unbacked: false,
         }
     }
 
@@ -236,10 +257,11 @@ impl Provider {
         }
         self.stats.drains += 1;
         self.last_drain_ms = (self.clock)();
+        let before = self.table_version();
         match self.source.drain(&mut self.table) {
             Ok(changed) => {
                 self.check_healthy();
-                self.unreported |= changed;
+                self.note_source(changed, before);
                 changed
             }
             Err(e) => {
@@ -253,18 +275,41 @@ impl Provider {
         }
     }
 
-    /// The class's `run`: drain pending events; true if a decision may
-    /// have changed since the previous `run` returned, in this drain or in
-    /// one a `prepare` did in between, and only then: a function's
-    /// plug-ready netdev or a PF's MAC appeared, went or changed, or the
-    /// table went behind or caught up ([`Table::decisions`]; a link no
-    /// port shows, a port function's state, a VF netdev's MAC are none);
-    /// the source became unavailable or available again; a reload.
+    /// The class's `run`: drain pending events; true if a decision already
+    /// given may have changed since the previous `run` returned, in this
+    /// drain or in one a `prepare` did in between, and only then: a
+    /// function's plug-ready netdev went or changed, a PF's MAC went or
+    /// changed or now collides, or the table went behind or caught up
+    /// ([`Table::decisions`]; an answer appearing, a link no port shows, a
+    /// port function's state, a VF netdev's MAC are none: a declined lport
+    /// is asked again anyway); the source became unavailable or available
+    /// again, or a retry failed while some lport holds a function; any
+    /// table change while a holder's answer rests on an unbacked grant
+    /// (module docs, "When the source is unavailable"); a reload.
     pub fn run(&mut self) -> bool {
         self.run_seen = true;
         self.stats.runs += 1;
         self.drain();
-        std::mem::take(&mut self.unreported)
+        let report = std::mem::take(&mut self.unreported);
+        if report {
+            // Every plugged lport is asked now: holders still answered
+            // from an unbacked grant say so again.
+            self.grant_unbacked = false;
+        }
+        report
+    }
+
+    /// Which table, at which change: moves whenever the table does.
+    fn table_version(&self) -> (u64, u64) {
+        (self.table.instance(), self.table.generation())
+    }
+
+    /// After a look at the source: `changed` says a decision may have
+    /// changed; while a holder's answer rests on an unbacked grant, any
+    /// change of the table since `before` is reported too.
+    fn note_source(&mut self, changed: bool, before: (u64, u64)) {
+        let moved = self.table_version() != before;
+        self.unreported |= changed || (moved && self.grant_unbacked);
     }
 
     /// Reloads the whole table (after a caught panic, or on request).  The
@@ -439,6 +484,12 @@ impl Provider {
             );
             return None;
         }
+        // The table's decisions track this answer only if the table plugs
+        // that netdev for the function (a change of it is counted); else
+        // it rests on the kernel's name alone.
+        let backed = entry_of(&self.table, f)
+            .is_some_and(|e| e.settled && e.name == Some(&name) && e.ifindex() == Some(ifindex));
+        self.grant_unbacked |= !backed;
         Some(name)
     }
 
@@ -479,48 +530,33 @@ impl Provider {
         // new plug must not get a name freed in that window.
         self.drain();
         if let Some(answer) = self.unavailable(lport, &req, opts.clone()) {
-            return answer.map(|n| {
-                self.note_hit(lport, &req);
-                plug(&n)
-            });
+            return answer.map(|n| self.hand_out(lport, &req, &n, plug));
         }
         let first = match lookup::lookup(&self.table, &req) {
             Ok(found) => {
                 let found = owned(found);
-                if !self.claim(lport, &req, found.clone(), opts) {
-                    return None;
-                }
-                let r = plug(&found.1);
-                self.note_hit(lport, &req);
-                return Some(r);
+                return self.claim_and_hand_out(lport, &req, found, opts, plug);
             }
             Err(r) => r,
         };
         // One more look at the source per call, at most.
         if let Refusal::NotSettled { .. } = first {
-            self.unreported |= self.source.recheck_unsettled(&mut self.table);
+            let before = self.table_version();
+            let changed = self.source.recheck_unsettled(&mut self.table);
+            self.note_source(changed, before);
         }
         self.check_healthy();
         if let Some(answer) = self.unavailable(lport, &req, opts.clone()) {
-            return answer.map(|n| {
-                self.note_hit(lport, &req);
-                plug(&n)
-            });
+            return answer.map(|n| self.hand_out(lport, &req, &n, plug));
         }
         match lookup::lookup(&self.table, &req) {
             Ok(found) => {
                 let found = owned(found);
-                if !self.claim(lport, &req, found.clone(), opts) {
-                    return None;
-                }
-                let r = plug(&found.1);
-                self.note_hit(lport, &req);
-                Some(r)
+                self.claim_and_hand_out(lport, &req, found, opts, plug)
             }
             Err(Refusal::EventsPending) => {
                 if let Some(n) = self.previous_answer(lport, &req) {
-                    self.note_hit(lport, &req);
-                    return Some(plug(&n));
+                    return Some(self.hand_out(lport, &req, &n, plug));
                 }
                 self.refuse(lport, &req, Refusal::EventsPending, opts);
                 None
@@ -530,6 +566,39 @@ impl Provider {
                 None
             }
         }
+    }
+
+    /// Hands `name` out to `lport` for `req` on the miss path: counts the
+    /// hit (forgetting an earlier refusal), then returns `plug(name)`.
+    fn hand_out<R>(
+        &mut self,
+        lport: &str,
+        req: &Request,
+        name: &str,
+        plug: impl FnOnce(&str) -> R,
+    ) -> R {
+        self.note_hit(lport, req);
+        plug(name)
+    }
+
+    /// The miss path's answer for a function the lookup `found`: handed
+    /// out if `lport` may claim it ([`Provider::claim`]), else declined.
+    fn claim_and_hand_out<K, V, R>(
+        &mut self,
+        lport: &str,
+        req: &Request,
+        found: Owned,
+        opts: impl IntoIterator<Item = (K, V)>,
+        plug: impl FnOnce(&str) -> R,
+    ) -> Option<R>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        if !self.claim(lport, req, found.clone(), opts) {
+            return None;
+        }
+        Some(self.hand_out(lport, req, &found.1, plug))
     }
 
     /// Declines `lport`'s request for `r` (and logs it, as any refusal).
@@ -894,6 +963,10 @@ impl Provider {
             }
             Err(e) => {
                 self.fail(&e);
+                // Holders are answered from their grants, which only an ask
+                // checks against the kernel: have them asked again (module
+                // docs, "When the source is unavailable").
+                self.unreported |= !self.claims.is_empty();
                 false
             }
         }
@@ -936,17 +1009,22 @@ fn owned(f: Found<'_>) -> Owned {
 /// The netdev name (and ifindex) `table` has for the function `f`; `None`
 /// when the table has no such function, or it has no netdev.
 fn netdev_of<'t>(table: &'t Table, f: &claims::FnId) -> Option<(&'t str, Option<u32>)> {
+    let e = entry_of(table, f)?;
+    Some((e.name?, e.ifindex()))
+}
+
+/// The port `table` indexes for the function `f`, if any.
+fn entry_of<'t>(table: &'t Table, f: &claims::FnId) -> Option<crate::table::Entry<'t>> {
     let pf = crate::table::PfKey {
         dev: table.dev_index(&f.dev)?,
         controller: f.controller,
         pfnum: f.pfnum,
     };
-    let e = match f.function {
+    match f.function {
         options::Function::Pf => table.pf_entry(&pf),
         options::Function::Vf(n) => table.vf_entry(&pf, n),
         options::Function::Sf(n) => table.sf_entry(&pf, n),
-    }?;
-    Some((e.name?, e.ifindex()))
+    }
 }
 
 /// The provider's options of an lport, for a log line.

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ovn_vif_rs::kernel::{dump_links, CaptureSink, KernelOptions, KernelSource, Tap};
@@ -25,7 +25,9 @@ use ovn_vif_rs::table::Table;
 
 #[path = "common/sim.rs"]
 mod sim;
-use sim::{kernel_release, sim_add, sim_del, sim_fresh_device, sim_ports, write, SIM};
+use sim::{
+    kernel_release, sim_add, sim_del, sim_fresh_device, sim_port, sim_ports, vm_test, write, SIM,
+};
 
 #[test]
 fn rtnetlink_dump_on_this_host() {
@@ -63,13 +65,6 @@ fn open_works_or_says_no_devlink() {
 }
 
 // ---- inside the VM ----
-
-fn enabled() -> bool {
-    std::env::var_os("OVN_VIF_RS_KERNEL_TESTS").is_some_and(|v| v == "1")
-}
-
-/// The simulator is one shared kernel object: one test at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -138,10 +133,7 @@ fn assert_equals_fresh<T: Transport>(src: &mut KernelSource<T>, t: &mut Table) {
 
 #[test]
 fn vm_initial_dump_of_the_bluefield_layout() {
-    if !enabled() {
-        return;
-    }
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_g) = vm_test() else { return };
     sh(&format!(
         "{}/tests/vm/bluefield-layout.sh 0 >/dev/null",
         repo().display()
@@ -187,10 +179,7 @@ fn vm_initial_dump_of_the_bluefield_layout() {
 
 #[test]
 fn vm_runtime_add_and_remove() {
-    if !enabled() {
-        return;
-    }
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_g) = vm_test() else { return };
     sim_fresh_device(1);
     sim_add(1, "pf controller=1 pf=0 external=1 mac=00:53:00:00:30:00");
     let mut src = KernelSource::open().unwrap();
@@ -201,11 +190,7 @@ fn vm_runtime_add_and_remove() {
             p.vfnum == Some(20) && p.netdev.is_some() && t.entry_by_id(&p.id).unwrap().settled
         })
     });
-    let index = sim_ports(1)
-        .into_iter()
-        .find(|p| p.flavour == "vf" && p.num == 20)
-        .unwrap()
-        .index;
+    let index = sim_port(&sim_ports(1), "vf", 20).index;
     assert_equals_fresh(&mut src, &mut t);
     sim_del(1, index);
     drain_until(&mut src, &mut t, "VF 20 gone", |t| {
@@ -220,10 +205,7 @@ fn vm_runtime_add_and_remove() {
 
 #[test]
 fn vm_rename_with_ip_link() {
-    if !enabled() {
-        return;
-    }
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_g) = vm_test() else { return };
     sim_fresh_device(2);
     sim_add(2, "vf controller=1 pf=0 vf=1 external=1");
     udev_settle();
@@ -254,10 +236,7 @@ fn vm_rename_with_ip_link() {
 
 #[test]
 fn vm_enobufs_storm_then_equal_to_a_fresh_dump() {
-    if !enabled() {
-        return;
-    }
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_g) = vm_test() else { return };
     sim_fresh_device(3);
     let opts = KernelOptions {
         rcvbuf: Some(256),
@@ -290,10 +269,7 @@ fn vm_capture() {
     let Some(dir) = std::env::var_os("OVN_VIF_RS_CAPTURE_DIR") else {
         return;
     };
-    if !enabled() {
-        return;
-    }
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_g) = vm_test() else { return };
     let dir = PathBuf::from(dir);
     std::fs::create_dir_all(&dir).unwrap();
     sim_fresh_device(4);
@@ -356,10 +332,7 @@ fn vm_capture() {
 
 #[test]
 fn vm_smartnic_sysfs_fallback() {
-    if !enabled() {
-        return;
-    }
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_g) = vm_test() else { return };
     sim_fresh_device(5);
     sim_add(5, "physical pf=0");
     sim_add(5, "pf controller=0 pf=0 external=0");
@@ -394,10 +367,7 @@ fn vm_smartnic_sysfs_fallback() {
 /// is not the netdev's deletion.
 #[test]
 fn vm_a_representor_leaving_a_bridge_stays_plugged() {
-    if !enabled() {
-        return;
-    }
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_g) = vm_test() else { return };
     sim_fresh_device(6);
     sim_add(6, "pf controller=1 pf=0 external=1 mac=00:53:00:00:60:00");
     sim_add(6, "vf controller=1 pf=0 vf=2 external=1");

@@ -22,16 +22,18 @@ use std::time::{Duration, Instant};
 use ovn_vif_rs::kernel::{KernelSource, DISCARD_BOUND, MAX_DATAGRAMS_PER_DRAIN};
 use ovn_vif_rs::lookup::{self, Refusal};
 use ovn_vif_rs::options::{Function, Request};
-use ovn_vif_rs::port::{DevlinkPort, Flavour, Mac, PortFunction};
+use ovn_vif_rs::port::Mac;
 use ovn_vif_rs::provider::Provider;
 use ovn_vif_rs::report;
 use ovn_vif_rs::rtnl::parse::{emit_dellink_family, emit_newlink, LinkInfo, AF_BRIDGE};
 use ovn_vif_rs::rtnl::settled::SETTLE_TIMEOUT;
 use ovn_vif_rs::table::Table;
-use ovn_vif_rs::testing::{netdev as nd, port_id as id};
-use ovn_vif_rs::testing::{Channel, FakeKernel, FakeRoots as Dirs};
+use ovn_vif_rs::testing::port_id as id;
+use ovn_vif_rs::testing::{Channel, FakeKernel, FakeRoots as Dirs, FakeTransport};
 
-const MAC_PF: Mac = Mac([0x00, 0x53, 0x00, 0x00, 0x10, 0x00]);
+#[path = "common/bluefield.rs"]
+mod bluefield;
+use bluefield::{host_pf, host_vf as vf_port, uplink, MAC_PF};
 
 // ---- a log capture: the give-ups and the no-udev note are log lines ----
 
@@ -93,65 +95,23 @@ fn info(ifindex: u32, name: &str) -> LinkInfo {
     }
 }
 
-/// VF `vf`'s port; its netdev is `ifindex`/`name` as devlink reports it.
-fn vf_port(vf: u16, ifindex: u32, name: &str) -> DevlinkPort {
-    DevlinkPort {
-        id: id(100 + u32::from(vf)),
-        flavour: Flavour::PciVf,
-        controller: 1,
-        external: true,
-        number: None,
-        pfnum: Some(0),
-        vfnum: Some(vf),
-        sfnum: None,
-        netdev: nd(ifindex, name),
-        function: None,
-    }
-}
-
 /// Uplink p0 (ifindex 4) and host PF c1pf0 (ifindex 5, MAC `MAC_PF`),
 /// both already named by udev when `dirs` has udev.
 fn populate(k: &FakeKernel, dirs: &Dirs) {
     populate_at(k, dirs, 4, 5);
 }
 
-fn populate_at(k: &FakeKernel, dirs: &Dirs, uplink: u32, pf: u32) {
-    let physical = DevlinkPort {
-        id: id(65535),
-        flavour: Flavour::Physical,
-        controller: 0,
-        external: false,
-        number: Some(0),
-        pfnum: None,
-        vfnum: None,
-        sfnum: None,
-        netdev: nd(uplink, "p0"),
-        function: None,
-    };
-    let pcipf = DevlinkPort {
-        id: id(1),
-        flavour: Flavour::PciPf,
-        controller: 1,
-        external: true,
-        number: None,
-        pfnum: Some(0),
-        vfnum: None,
-        sfnum: None,
-        netdev: nd(pf, "c1pf0"),
-        function: Some(PortFunction {
-            hw_addr: Some(MAC_PF),
-            state: Some(1),
-            opstate: Some(1),
-        }),
-    };
+fn populate_at(k: &FakeKernel, dirs: &Dirs, uplink_ifindex: u32, pf: u32) {
+    let physical = uplink(uplink_ifindex);
+    let pcipf = host_pf(pf);
     let mut s = k.state();
-    s.links.insert(uplink, info(uplink, "p0"));
+    s.links.insert(uplink_ifindex, info(uplink_ifindex, "p0"));
     s.links.insert(pf, info(pf, "c1pf0"));
     s.ports.insert(physical.id.clone(), physical);
     s.ports.insert(pcipf.id.clone(), pcipf);
     drop(s);
     if dirs.udev_runs() {
-        dirs.udev_done(uplink);
+        dirs.udev_done(uplink_ifindex);
         dirs.udev_done(pf);
     }
 }
@@ -191,9 +151,34 @@ fn new_vf_renamed_after(k: &FakeKernel, between: usize) {
     k.link_new(&info(102, "c1pf0vf2"));
 }
 
-fn source(k: &FakeKernel, d: &Dirs) -> KernelSource<ovn_vif_rs::testing::FakeTransport> {
+fn source(k: &FakeKernel, d: &Dirs) -> KernelSource<FakeTransport> {
     capture();
     k.source(d.opts()).unwrap()
+}
+
+/// A fake kernel holding [`populate`]'s layout (named by udev if `d` has
+/// udev).
+fn kernel(d: &Dirs) -> FakeKernel {
+    let k = FakeKernel::new();
+    populate(&k, d);
+    k
+}
+
+/// VF 0 with netdev `name` (ifindex 100), there before the source loads.
+fn vf0_present(k: &FakeKernel, name: &str) {
+    k.state().links.insert(100, info(100, name));
+    k.state().ports.insert(id(100), vf_port(0, 100, name));
+}
+
+/// The common start: roots [`dirs`]`(tag, udev)`, [`kernel`], a source
+/// opened on it and the table it loaded.  Keep the roots alive (bind them
+/// to `_d`, not `_`): dropping them removes the directories.
+fn loaded(tag: &str, udev: bool) -> (Dirs, FakeKernel, KernelSource<FakeTransport>, Table) {
+    let d = dirs(tag, udev);
+    let k = kernel(&d);
+    let mut src = source(&k, &d);
+    let t = src.load().unwrap();
+    (d, k, src, t)
 }
 
 // ---- item 2: a pre-rename name is never handed out ----
@@ -204,11 +189,7 @@ fn source(k: &FakeKernel, d: &Dirs) -> KernelSource<ovn_vif_rs::testing::FakeTra
 /// out of the drain as settled: the drain reads to EAGAIN.
 #[test]
 fn a_burst_between_first_name_and_rename_does_not_hand_out_the_first_name() {
-    let d = dirs("burst-udev", true);
-    let k = FakeKernel::new();
-    populate(&k, &d);
-    let mut src = source(&k, &d);
-    let mut t = src.load().unwrap();
+    let (d, k, mut src, mut t) = loaded("burst-udev", true);
     new_vf_renamed_after(&k, 1100);
     d.udev_done(102);
     src.drain(&mut t).unwrap();
@@ -221,11 +202,7 @@ fn a_burst_between_first_name_and_rename_does_not_hand_out_the_first_name() {
 /// as the kernel gives them, but only once nothing is queued.
 #[test]
 fn without_udev_a_burst_before_the_rename_does_not_hand_out_the_first_name() {
-    let d = dirs("burst-noudev", false);
-    let k = FakeKernel::new();
-    populate(&k, &d);
-    let mut src = source(&k, &d);
-    let mut t = src.load().unwrap();
+    let (_d, k, mut src, mut t) = loaded("burst-noudev", false);
     new_vf_renamed_after(&k, 1100);
     src.drain(&mut t).unwrap();
     assert_eq!(plugs(&t, &vf(2)), Ok("c1pf0vf2".to_owned()));
@@ -239,10 +216,8 @@ fn without_udev_a_burst_before_the_rename_does_not_hand_out_the_first_name() {
 fn a_drain_stopped_at_the_bound_hands_out_no_name_until_caught_up() {
     for with_udev in [true, false] {
         let d = dirs(&format!("bound-{with_udev}"), with_udev);
-        let k = FakeKernel::new();
-        populate(&k, &d);
-        k.state().links.insert(100, info(100, "c1pf0vf0"));
-        k.state().ports.insert(id(100), vf_port(0, 100, "c1pf0vf0"));
+        let k = kernel(&d);
+        vf0_present(&k, "c1pf0vf0");
         if with_udev {
             d.udev_done(100);
         }
@@ -278,8 +253,7 @@ fn a_drain_stopped_at_the_bound_hands_out_no_name_until_caught_up() {
 fn the_provider_catches_up_on_a_miss() {
     static NOW_MS: AtomicU64 = AtomicU64::new(0);
     let d = dirs("bound-provider", true);
-    let k = FakeKernel::new();
-    populate(&k, &d);
+    let k = kernel(&d);
     let src = source(&k, &d);
     let mut p = Provider::new(Box::new(src), || NOW_MS.load(Ordering::Relaxed)).unwrap();
     p.run();
@@ -301,8 +275,7 @@ fn the_provider_catches_up_on_a_miss() {
 #[test]
 fn the_settle_timeout_gives_up_with_a_log_line_naming_the_link() {
     let d = dirs("timeout", true);
-    let k = FakeKernel::new();
-    populate(&k, &d);
+    let k = kernel(&d);
     let mut src = source(&k, &d);
     let t0 = Instant::now();
     let now = Arc::new(Mutex::new(t0));
@@ -349,11 +322,7 @@ fn the_settle_timeout_gives_up_with_a_log_line_naming_the_link() {
 /// kernel gives them, and that is said once, not per event.
 #[test]
 fn without_udev_names_are_taken_as_given_and_that_is_logged_once() {
-    let d = dirs("noudev-log", false);
-    let k = FakeKernel::new();
-    populate(&k, &d);
-    let mut src = source(&k, &d);
-    let mut t = src.load().unwrap();
+    let (d, k, mut src, mut t) = loaded("noudev-log", false);
     for v in 0..3u16 {
         let ifindex = 110 + u32::from(v);
         let name = format!("eth{ifindex}");
@@ -416,11 +385,7 @@ fn a_port_leaving_a_bridge_is_not_deleted_captured() {
 /// the settledness and the hit index stay.
 #[test]
 fn a_port_leaving_a_bridge_keeps_its_settled_name() {
-    let d = dirs("bridge", true);
-    let k = FakeKernel::new();
-    populate(&k, &d);
-    let mut src = source(&k, &d);
-    let mut t = src.load().unwrap();
+    let (d, k, mut src, mut t) = loaded("bridge", true);
     k.add_port_61(&vf_port(4, 104, "eth7"));
     k.link_new(&info(104, "eth7"));
     k.link_new(&info(104, "c1pf0vf4"));
@@ -458,10 +423,8 @@ fn a_port_leaving_a_bridge_keeps_its_settled_name() {
 fn a_removed_functions_name_reused_by_another_function() {
     static NOW_MS: AtomicU64 = AtomicU64::new(0);
     let d = dirs("reuse", false);
-    let k = FakeKernel::new();
-    populate(&k, &d);
-    k.state().links.insert(100, info(100, "eth5"));
-    k.state().ports.insert(id(100), vf_port(0, 100, "eth5"));
+    let k = kernel(&d);
+    vf0_present(&k, "eth5");
     let src = source(&k, &d);
     let mut p = Provider::new(Box::new(src), || NOW_MS.load(Ordering::Relaxed)).unwrap();
     let none = Vec::<(&str, &str)>::new;
@@ -507,10 +470,8 @@ fn a_removed_functions_name_reused_by_another_function() {
 #[test]
 fn a_removed_functions_name_is_never_seen_for_it_between_drains() {
     let d = dirs("reuse-steps", false);
-    let k = FakeKernel::new();
-    populate(&k, &d);
-    k.state().links.insert(100, info(100, "eth5"));
-    k.state().ports.insert(id(100), vf_port(0, 100, "eth5"));
+    let k = kernel(&d);
+    vf0_present(&k, "eth5");
     let mut src = source(&k, &d);
     let mut t = src.load().unwrap();
     assert_eq!(plugs(&t, &vf(0)), Ok("eth5".to_owned()));
@@ -536,10 +497,8 @@ fn a_removed_functions_name_is_never_seen_for_it_between_drains() {
 #[test]
 fn after_lost_events_no_name_until_a_resync_completed() {
     let d = dirs("lost", false);
-    let k = FakeKernel::new();
-    populate(&k, &d);
-    k.state().links.insert(100, info(100, "c1pf0vf0"));
-    k.state().ports.insert(id(100), vf_port(0, 100, "c1pf0vf0"));
+    let k = kernel(&d);
+    vf0_present(&k, "c1pf0vf0");
     let mut src = source(&k, &d);
     let mut t = src.load().unwrap();
     assert_eq!(plugs(&t, &vf(0)), Ok("c1pf0vf0".to_owned()));
@@ -559,11 +518,7 @@ fn after_lost_events_no_name_until_a_resync_completed() {
 /// not be applied over it: here an old first name over udev's rename.
 #[test]
 fn a_resync_that_could_not_discard_everything_is_redone() {
-    let d = dirs("discard", false);
-    let k = FakeKernel::new();
-    populate(&k, &d);
-    let mut src = source(&k, &d);
-    let mut t = src.load().unwrap();
+    let (_d, k, mut src, mut t) = loaded("discard", false);
     k.add_port_61(&vf_port(2, 102, "eth5"));
     burst(&k, DISCARD_BOUND);
     k.link_new(&info(102, "eth5"));

@@ -28,7 +28,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use ovn_vif_rs::ffi::types::vif_plug_class;
@@ -45,19 +44,9 @@ use ovn_vif_rs::testing::Rng;
 #[path = "common/sim.rs"]
 mod sim;
 use sim::{
-    ifindex_of, sim_add, sim_del, sim_del_device, sim_fresh_device, sim_ports, write, SimPort,
+    ifindex_of, serial, sim_add, sim_del, sim_del_device, sim_fresh_device, sim_port, sim_ports,
+    vm_test, write, SimPort,
 };
-
-/// The provider is one global, and the simulator one kernel object.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn enabled() -> bool {
-    std::env::var_os("OVN_VIF_RS_KERNEL_TESTS").is_some_and(|v| v == "1")
-}
 
 // ---------------------------------------------------------------------------
 // The vtable, as ovn-controller drives it.
@@ -303,10 +292,7 @@ fn show_loaded_renders_the_table_as_table_text_does() {
 
 #[test]
 fn vm_pf_hw_addr_change_moves_its_functions_to_the_new_mac() {
-    if !enabled() {
-        return;
-    }
-    let _g = serial();
+    let Some(_g) = vm_test() else { return };
     const ID: u32 = 11;
     const OLD: &str = "00:53:00:0b:10:00";
     const NEW: &str = "00:53:00:0b:10:99";
@@ -318,14 +304,7 @@ fn vm_pf_hw_addr_change_moves_its_functions_to_the_new_mac() {
     udev_settle();
     let p = Loaded::init(None);
     let ports = sim_ports(ID);
-    let name_of = |flavour: &str, num: u32| {
-        ports
-            .iter()
-            .find(|q| q.flavour == flavour && q.num == num)
-            .unwrap()
-            .netdev
-            .clone()
-    };
+    let name_of = |flavour: &str, num: u32| sim_port(&ports, flavour, num).netdev.clone();
     let (pf, vf1, sf5) = (name_of("pf", 0), name_of("vf", 1), name_of("sf", 5));
     let pf_index = ports.iter().find(|q| q.flavour == "pf").unwrap().index;
     assert_eq!(p.prepare("pf", &Req::Pf(OLD.into())), Some(pf.clone()));
@@ -388,13 +367,10 @@ impl Drop for RuleFile {
 
 #[test]
 fn vm_udev_rule_rename_hands_out_only_the_final_name() {
-    if !enabled() {
-        return;
-    }
+    let Some(_g) = vm_test() else { return };
     if !Path::new("/run/udev/control").exists() {
         panic!("udevd is not running in the guest: this test needs it");
     }
-    let _g = serial();
     const ID: u32 = 12;
     const MAC: &str = "00:53:00:0c:10:00";
     sim_fresh_device(ID);
@@ -461,10 +437,7 @@ fn vm_udev_rule_rename_hands_out_only_the_final_name() {
 
 #[test]
 fn vm_device_without_pcipf_refuses_pf_requests_and_keeps_others_working() {
-    if !enabled() {
-        return;
-    }
-    let _g = serial();
+    let Some(_g) = vm_test() else { return };
     const CX6: u32 = 13;
     const NORMAL: u32 = 14;
     const UPLINK_MAC: &str = "00:53:00:0d:20:00";
@@ -495,14 +468,8 @@ fn vm_device_without_pcipf_refuses_pf_requests_and_keeps_others_working() {
     let p = Loaded::init(None);
     let cx6 = sim_ports(CX6);
     let normal = sim_ports(NORMAL);
-    let netdev = |ports: &[SimPort], flavour: &str, num: u32| {
-        ports
-            .iter()
-            .find(|q| q.flavour == flavour && q.num == num)
-            .unwrap()
-            .netdev
-            .clone()
-    };
+    let netdev =
+        |ports: &[SimPort], flavour: &str, num: u32| sim_port(ports, flavour, num).netdev.clone();
 
     let pf_req = Req::Pf(UPLINK_MAC.into());
     assert_eq!(
@@ -588,10 +555,7 @@ fn pf_lines<'a>(text: &'a str, dev: &str) -> Vec<&'a str> {
 
 #[test]
 fn vm_1000_add_remove_rename_cycles_keep_the_table_equal_to_the_kernel() {
-    if !enabled() {
-        return;
-    }
-    let _g = serial();
+    let Some(_g) = vm_test() else { return };
     const ID: u32 = 15;
     const CYCLES: usize = 1000;
     // `show` names ports `platform/devlink_sim.15/3` and PFs

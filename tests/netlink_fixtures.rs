@@ -9,14 +9,18 @@ use std::time::Duration;
 
 use ovn_vif_rs::devlink::attrs::*;
 use ovn_vif_rs::devlink::parse::{emit_port_message, parse_port_message, PortEvent};
-use ovn_vif_rs::kernel::{apply, Event, KernelOptions};
+use ovn_vif_rs::kernel::{apply, Event, KernelOptions, KernelSource};
 use ovn_vif_rs::netlink::genl::{parse_family_payload, FamilyInfo, GENL_HDRLEN};
 use ovn_vif_rs::netlink::wire::{self, MsgBuilder, ParseErrorKind};
 use ovn_vif_rs::port::{DevlinkPort, Flavour, Link, Mac, PortFunction};
 use ovn_vif_rs::rtnl::parse::{emit_newlink, parse_link_message, LinkEvent, LinkInfo};
 use ovn_vif_rs::table::{LinkPolicy, Table};
 use ovn_vif_rs::testing::{netdev as nd, port_id as id};
-use ovn_vif_rs::testing::{Channel, FakeKernel, FakeRoots, FAKE_DEVLINK_FAMILY};
+use ovn_vif_rs::testing::{Channel, FakeKernel, FakeRoots, FakeTransport, FAKE_DEVLINK_FAMILY};
+
+#[path = "common/bluefield.rs"]
+mod bluefield;
+use bluefield::{host_pf, host_vf, uplink, MAC_PF};
 
 fn fixture(name: &str) -> Vec<u8> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -25,41 +29,16 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-const MAC_PF: Mac = Mac([0x00, 0x53, 0x00, 0x00, 0x10, 0x00]);
 const MAC_VF: Mac = Mac([0x00, 0x53, 0x00, 0x00, 0x10, 0x03]);
 
+/// The uplink as `port_new_physical.bin` has it.
 fn physical() -> DevlinkPort {
-    DevlinkPort {
-        id: id(65535),
-        flavour: Flavour::Physical,
-        controller: 0,
-        external: false,
-        number: Some(0),
-        pfnum: None,
-        vfnum: None,
-        sfnum: None,
-        netdev: nd(4, "p0"),
-        function: None,
-    }
+    uplink(4)
 }
 
+/// The host PF as `port_new_pcipf.bin` has it.
 fn pcipf() -> DevlinkPort {
-    DevlinkPort {
-        id: id(1),
-        flavour: Flavour::PciPf,
-        controller: 1,
-        external: true,
-        number: None,
-        pfnum: Some(0),
-        vfnum: None,
-        sfnum: None,
-        netdev: nd(5, "c1pf0"),
-        function: Some(PortFunction {
-            hw_addr: Some(MAC_PF),
-            state: Some(1),
-            opstate: Some(1),
-        }),
-    }
+    host_pf(5)
 }
 
 fn pcivf() -> DevlinkPort {
@@ -287,33 +266,23 @@ fn every_attribute_rejects_bad_lengths_by_name() {
         parse_port_message(&m).unwrap_err().what,
         "DEVLINK_ATTR_PORT_NETDEV_NAME"
     );
-    // Nested function: truncated inner attribute, bad state length, oversized hw_addr.
-    let e = parse_port_message(&with_attr_payload(
-        &pf,
-        DEVLINK_ATTR_PORT_FUNCTION,
-        &[8, 0, 1, 0, 0],
-    ))
-    .unwrap_err();
-    assert_eq!(e.what, "DEVLINK_ATTR_PORT_FUNCTION");
-    let e = parse_port_message(&with_attr_payload(
-        &pf,
-        DEVLINK_ATTR_PORT_FUNCTION,
-        &[6, 0, 2, 0, 1, 1, 0, 0],
-    ))
-    .unwrap_err();
-    assert_eq!(e.what, "DEVLINK_PORT_FN_ATTR_STATE");
-    let e = parse_port_message(&with_attr_payload(
-        &pf,
-        DEVLINK_ATTR_PORT_FUNCTION,
-        &[6, 0, 3, 0, 1, 1, 0, 0],
-    ))
-    .unwrap_err();
-    assert_eq!(e.what, "DEVLINK_PORT_FN_ATTR_OPSTATE");
+    // Nested function: truncated inner attribute, bad state and opstate
+    // lengths, oversized hw_addr.
     let mut big = vec![40u8, 0, 1, 0];
     big.extend_from_slice(&[0xaa; 36]);
-    let e =
-        parse_port_message(&with_attr_payload(&pf, DEVLINK_ATTR_PORT_FUNCTION, &big)).unwrap_err();
-    assert_eq!(e.what, "DEVLINK_PORT_FUNCTION_ATTR_HW_ADDR");
+    for (function, name) in [
+        (&[8, 0, 1, 0, 0][..], "DEVLINK_ATTR_PORT_FUNCTION"),
+        (&[6, 0, 2, 0, 1, 1, 0, 0][..], "DEVLINK_PORT_FN_ATTR_STATE"),
+        (
+            &[6, 0, 3, 0, 1, 1, 0, 0][..],
+            "DEVLINK_PORT_FN_ATTR_OPSTATE",
+        ),
+        (&big[..], "DEVLINK_PORT_FUNCTION_ATTR_HW_ADDR"),
+    ] {
+        let m = with_attr_payload(&pf, DEVLINK_ATTR_PORT_FUNCTION, function);
+        let e = parse_port_message(&m).unwrap_err();
+        assert_eq!(e.what, name, "{e}");
+    }
     // A 20-byte (InfiniBand) hw_addr is not an Ethernet address: None.
     let mut ib = vec![24u8, 0, 1, 0];
     ib.extend_from_slice(&[0xaa; 20]);
@@ -448,6 +417,46 @@ fn dirs(tag: &str) -> FakeRoots {
     FakeRoots::new(tag).with_udev_data()
 }
 
+/// Roots where udev runs and has already finished with p0 and c1pf0
+/// (ifindex 4 and 5; see [`populate`]).
+fn udev_dirs(tag: &str) -> FakeRoots {
+    let d = dirs(tag);
+    d.udev_running();
+    d.udev_done(4);
+    d.udev_done(5);
+    d
+}
+
+/// A fake kernel holding [`populate`]'s layout with `vfs` VFs.
+fn kernel(vfs: u16) -> FakeKernel {
+    let k = FakeKernel::new();
+    populate(&k, vfs);
+    k
+}
+
+/// The common start: roots [`dirs`]`(tag)`, a fake kernel with `vfs` VFs,
+/// a source opened on it and the table it loaded.  Keep the roots alive
+/// (bind them to `_d`, not `_`): dropping them removes the directories.
+fn loaded(tag: &str, vfs: u16) -> (FakeRoots, FakeKernel, KernelSource<FakeTransport>, Table) {
+    let d = dirs(tag);
+    let k = kernel(vfs);
+    let mut src = k.source(d.opts()).unwrap();
+    let t = src.load().unwrap();
+    (d, k, src, t)
+}
+
+/// What a fresh source on `k` loads: the table every drained one must equal.
+fn fresh_dump(k: &FakeKernel, d: &FakeRoots) -> Table {
+    k.source(d.opts()).unwrap().load().unwrap()
+}
+
+/// `t` equals what a fresh source on `k` loads, and is consistent.
+#[track_caller]
+fn assert_equals_fresh_dump(t: &Table, k: &FakeKernel, d: &FakeRoots) {
+    assert_eq!(t.canonical(), fresh_dump(k, d).canonical());
+    t.check().unwrap();
+}
+
 fn info(ifindex: u32, name: &str, mac: Mac) -> LinkInfo {
     LinkInfo {
         ifindex,
@@ -476,19 +485,9 @@ fn populate(k: &FakeKernel, vfs: u16) {
     }
 }
 
+/// VF `v`'s representor, netdev `c1pf0vf<v>` (ifindex 100 + `v`).
 fn vf_port(v: u16) -> DevlinkPort {
-    DevlinkPort {
-        id: id(100 + v as u32),
-        flavour: Flavour::PciVf,
-        controller: 1,
-        external: true,
-        number: None,
-        pfnum: Some(0),
-        vfnum: Some(v),
-        sfnum: None,
-        netdev: nd(100 + v as u32, &format!("c1pf0vf{v}")),
-        function: None,
-    }
+    host_vf(v, 100 + u32::from(v), &format!("c1pf0vf{v}"))
 }
 
 #[test]
@@ -502,9 +501,8 @@ fn open_without_devlink_says_so() {
 #[test]
 fn load_dumps_everything() {
     let d = dirs("load");
-    let k = FakeKernel::new();
+    let k = kernel(5);
     k.state().per_datagram = 2;
-    populate(&k, 5);
     let mut src = k.source(d.opts()).unwrap();
     let t = src.load().unwrap();
     assert_eq!(t.entries().len(), 7);
@@ -519,8 +517,7 @@ fn load_dumps_everything() {
 #[test]
 fn dump_intr_is_redone() {
     let d = dirs("intr");
-    let k = FakeKernel::new();
-    populate(&k, 3);
+    let k = kernel(3);
     {
         let mut s = k.state();
         s.interrupt_port_dumps = 2;
@@ -531,8 +528,7 @@ fn dump_intr_is_redone() {
     assert_eq!(src.stats().dump_retries, 3);
     assert_eq!(k.state().port_dumps, 3);
     assert_eq!(k.state().link_dumps, 2);
-    let fresh = k.source(d.opts()).unwrap().load().unwrap();
-    assert_eq!(t.canonical(), fresh.canonical());
+    assert_equals_fresh_dump(&t, &k, &d);
     // Interrupted forever: an error, not a half table.
     k.state().interrupt_port_dumps = 100;
     assert!(src.load().is_err());
@@ -540,11 +536,7 @@ fn dump_intr_is_redone() {
 
 #[test]
 fn idle_drain_costs_one_recv_per_socket() {
-    let d = dirs("idle");
-    let k = FakeKernel::new();
-    populate(&k, 1);
-    let mut src = k.source(d.opts()).unwrap();
-    let mut t = src.load().unwrap();
+    let (_d, k, mut src, mut t) = loaded("idle", 1);
     let before = (k.recvs(Channel::DevlinkMon), k.recvs(Channel::RtnlMon));
     assert!(!src.drain(&mut t).unwrap());
     assert_eq!(k.recvs(Channel::DevlinkMon), before.0 + 1);
@@ -554,11 +546,7 @@ fn idle_drain_costs_one_recv_per_socket() {
 
 #[test]
 fn monitor_add_rename_remove() {
-    let d = dirs("mon");
-    let k = FakeKernel::new();
-    populate(&k, 1);
-    let mut src = k.source(d.opts()).unwrap();
-    let mut t = src.load().unwrap();
+    let (d, k, mut src, mut t) = loaded("mon", 1);
     // Add VF 5 the 6.1 way; its link appears on rtnetlink.
     let p = vf_port(5);
     k.add_port_61(&p);
@@ -581,18 +569,12 @@ fn monitor_add_rename_remove() {
     assert_eq!(src.stats().port_events, 4);
     assert_eq!(src.stats().link_events, 3);
     // Equal to a fresh dump.
-    let fresh = k.source(d.opts()).unwrap().load().unwrap();
-    assert_eq!(t.canonical(), fresh.canonical());
-    t.check().unwrap();
+    assert_equals_fresh_dump(&t, &k, &d);
 }
 
 #[test]
 fn overflow_resync_equals_fresh_dump() {
-    let d = dirs("ovf");
-    let k = FakeKernel::new();
-    populate(&k, 4);
-    let mut src = k.source(d.opts()).unwrap();
-    let mut t = src.load().unwrap();
+    let (d, k, mut src, mut t) = loaded("ovf", 4);
     // Changes whose notifications are lost: VF 1 removed, VF 9 added, p0
     // renamed; then the queues overflow.
     k.remove_port_61(&vf_port(1).id);
@@ -610,13 +592,11 @@ fn overflow_resync_equals_fresh_dump() {
     // The rtnetlink overflow is still queued: next drain resyncs again.
     src.drain(&mut t).unwrap();
     src.drain(&mut t).unwrap();
-    let fresh = k.source(d.opts()).unwrap().load().unwrap();
-    assert_eq!(t.canonical(), fresh.canonical());
+    assert_equals_fresh_dump(&t, &k, &d);
     assert!(t.entry_by_id(&vf_port(1).id).is_none());
     assert!(t.entry_by_id(&vf_port(9).id).is_some());
     assert!(t.entry_by_id(&vf_port(10).id).is_some());
     assert_eq!(t.link(4).unwrap().name, "uplink0");
-    t.check().unwrap();
 }
 
 /// The kernel reports ENOBUFS before the datagrams queued ahead of the
@@ -625,11 +605,7 @@ fn overflow_resync_equals_fresh_dump() {
 /// on Debian's 6.12 in the VM storm test (a ghost `eth0`).
 #[test]
 fn stale_datagrams_queued_before_an_overflow_do_not_resurrect() {
-    let d = dirs("stale");
-    let k = FakeKernel::new();
-    populate(&k, 2);
-    let mut src = k.source(d.opts()).unwrap();
-    let mut t = src.load().unwrap();
+    let (d, k, mut src, mut t) = loaded("stale", 2);
     k.link_new(&info(150, "eth150", MAC_VF));
     k.add_port_61(&vf_port(7));
     k.link_del_lost(150);
@@ -648,18 +624,12 @@ fn stale_datagrams_queued_before_an_overflow_do_not_resurrect() {
         t.entry_by_id(&vf_port(7).id).is_none(),
         "a deleted port came back"
     );
-    let fresh = k.source(d.opts()).unwrap().load().unwrap();
-    assert_eq!(t.canonical(), fresh.canonical());
-    t.check().unwrap();
+    assert_equals_fresh_dump(&t, &k, &d);
 }
 
 #[test]
 fn failed_resync_keeps_the_table_and_retries() {
-    let d = dirs("retry");
-    let k = FakeKernel::new();
-    populate(&k, 2);
-    let mut src = k.source(d.opts()).unwrap();
-    let mut t = src.load().unwrap();
+    let (_d, k, mut src, mut t) = loaded("retry", 2);
     let before = t.canonical();
     k.overflow(Channel::DevlinkMon);
     k.state().interrupt_port_dumps = 100;
@@ -677,11 +647,7 @@ fn failed_resync_keeps_the_table_and_retries() {
 
 #[test]
 fn malformed_notifications_are_counted_and_skipped() {
-    let d = dirs("bad");
-    let k = FakeKernel::new();
-    populate(&k, 1);
-    let mut src = k.source(d.opts()).unwrap();
-    let mut t = src.load().unwrap();
+    let (_d, k, mut src, mut t) = loaded("bad", 1);
     let mut bad = emit_port_message(FAKE_DEVLINK_FAMILY, 0, 0, DEVLINK_CMD_PORT_NEW, &vf_port(7));
     let n = bad.len();
     bad[n - 8] = 0xff; // the last attribute (EXTERNAL, 8 bytes) claims 255
@@ -705,12 +671,8 @@ fn malformed_notifications_are_counted_and_skipped() {
 /// unrelated traffic; seen as 10–50 s tails in the end-to-end test).
 #[test]
 fn udev_database_write_wakes_and_settles() {
-    let d = dirs("udev-watch");
-    d.udev_running();
-    d.udev_done(4);
-    d.udev_done(5);
-    let k = FakeKernel::new();
-    populate(&k, 0);
+    let d = udev_dirs("udev-watch");
+    let k = kernel(0);
     let mut src = k.source(d.opts()).unwrap();
     let fd = src.udev_fd().expect("udev runs: its database is watched");
     let mut t = src.load().unwrap();
@@ -741,12 +703,8 @@ fn udev_database_write_wakes_and_settles() {
 /// of declined prepares costs one pass, not one per call.
 #[test]
 fn udev_recheck_is_rate_limited() {
-    let d = dirs("udev-rl");
-    d.udev_running();
-    d.udev_done(4);
-    d.udev_done(5);
-    let k = FakeKernel::new();
-    populate(&k, 0);
+    let d = udev_dirs("udev-rl");
+    let k = kernel(0);
     let opts = KernelOptions {
         recheck_interval: Duration::from_secs(3600),
         ..d.opts()
@@ -782,8 +740,7 @@ fn udev_recheck_is_rate_limited() {
 fn stale_udev_control_socket_means_udev_is_not_running() {
     let d = dirs("udev-stale");
     drop(std::os::unix::net::UnixListener::bind(d.root.join("udev/control")).unwrap());
-    let k = FakeKernel::new();
-    populate(&k, 0);
+    let k = kernel(0);
     let mut src = k.source(d.opts()).unwrap();
     assert!(src.udev_fd().is_some(), "udev's database is still watched");
     let mut t = src.load().unwrap();
@@ -799,12 +756,8 @@ fn stale_udev_control_socket_means_udev_is_not_running() {
 
 #[test]
 fn udev_settling() {
-    let d = dirs("udev");
-    d.udev_running();
-    d.udev_done(4);
-    d.udev_done(5);
-    let k = FakeKernel::new();
-    populate(&k, 0);
+    let d = udev_dirs("udev");
+    let k = kernel(0);
     let mut src = k.source(d.opts()).unwrap();
     let mut t = src.load().unwrap();
     assert!(t.link(4).unwrap().settled);
@@ -849,8 +802,7 @@ fn smartnic_fallback() {
         "p0",
         "MAC        : 00:53:00:00:20:00\nMaxTxRate  : 0\nState      : Followed\n",
     );
-    let k = FakeKernel::new();
-    populate(&k, 1);
+    let k = kernel(1);
     // The host PF reports no MAC.
     {
         let mut s = k.state();
@@ -861,14 +813,13 @@ fn smartnic_fallback() {
             opstate: None,
         });
     }
-    let mut src = k.source(d.opts()).unwrap();
-    let t = src.load().unwrap();
+    let t = fresh_dump(&k, &d);
     let mac = Mac([0, 0x53, 0, 0, 0x20, 0]);
     assert!(t.pfs_with_mac(mac).is_some());
     assert_eq!(t.canonical().smartnic.len(), 1);
     // No file: no fallback.
     let d2 = dirs("snic2");
-    let t2 = k.source(d2.opts()).unwrap().load().unwrap();
+    let t2 = fresh_dump(&k, &d2);
     assert!(t2.pfs_with_mac(mac).is_none());
 }
 
@@ -1017,17 +968,15 @@ fn captured_612_sequences_replay() {
 #[test]
 fn a_dump_failing_midway_leaves_the_socket_usable() {
     let d = dirs("midway");
-    let k = FakeKernel::new();
+    let k = kernel(4);
     k.state().per_datagram = 1;
-    populate(&k, 4);
     let mut src = k.source(d.opts()).unwrap();
     k.state().fail_port_dump = Some(libc::ENOBUFS);
     let e = src.load().unwrap_err();
     assert_eq!(e.raw_os_error(), Some(libc::ENOBUFS));
     // The rest of the failed dump was flushed: no EBUSY now.
     let t = src.load().unwrap();
-    let fresh = k.source(d.opts()).unwrap().load().unwrap();
-    assert_eq!(t.canonical(), fresh.canonical());
+    assert_equals_fresh_dump(&t, &k, &d);
 }
 
 #[test]
@@ -1067,11 +1016,7 @@ mod nothing_lost {
         #![proptest_config(ProptestConfig::with_cases(96))]
         #[test]
         fn drained_table_equals_a_fresh_dump(ops in proptest::collection::vec(op(), 1..40)) {
-            let d = dirs("prop");
-            let k = FakeKernel::new();
-            populate(&k, 2);
-            let mut src = k.source(d.opts()).unwrap();
-            let mut t = src.load().unwrap();
+            let (d, k, mut src, mut t) = loaded("prop", 2);
             for op in ops {
                 match op {
                     Op::AddVf(v) => {
@@ -1112,7 +1057,7 @@ mod nothing_lost {
             for _ in 0..3 {
                 src.drain(&mut t).unwrap();
             }
-            let fresh = k.source(d.opts()).unwrap().load().unwrap();
+            let fresh = fresh_dump(&k, &d);
             prop_assert_eq!(t.canonical(), fresh.canonical());
             t.check().unwrap();
         }

@@ -56,11 +56,7 @@ use ovn_vif_rs::testing::Rng;
 
 #[path = "common/sim.rs"]
 mod sim;
-use sim::{ifindex_of, kernel_release, sim_ports, try_write, SimPort, SIM};
-
-fn enabled() -> bool {
-    std::env::var_os("OVN_VIF_RS_KERNEL_TESTS").is_some_and(|v| v == "1")
-}
+use sim::{enabled, ifindex_of, kernel_release, sim_ports, try_write, SimPort, SIM};
 
 const ID: u32 = 21;
 const MACS: [&str; 3] = [

@@ -676,3 +676,491 @@ fn random_histories_on_a_0008_host_never_leave_a_stale_plug() {
          {full} with a reported change"
     );
 }
+
+// ---- the same, with PF MAC collisions, an uplink PF, name moves, contests ----
+
+/// The MACs PFs take in [`random_histories_with_collisions_uplinks_and_contests`]:
+/// PF 0 of controller 0 starts with the first, PF 0 of controller 1 with
+/// the second, device 1's uplink (no PCI_PF port: its netdev MAC is the PF
+/// MAC) with the third; each may take any of them.
+const MACS3: [&str; 3] = [PF_MAC, "00:53:00:00:10:01", "00:53:00:00:10:02"];
+
+/// (device, controller, first devlink port index of its VFs).
+const GROUPS: [(&str, u32, u32); 3] = [(D0, 0, 10), (D0, 1, 30), (common::D1, 0, 10)];
+
+fn group_vf(g: usize, n: u16, ifindex: u32, name: &str) -> DevlinkPort {
+    let (dev, controller, base) = GROUPS[g];
+    vf(dev, base + u32::from(n), controller, 0, n, ifindex, name)
+}
+
+/// What the fake kernel's true state plugs for (PF MAC, VF `n` or the PF
+/// itself), by the documented rules (src/table/mod.rs): the PFs with that
+/// MAC are the PCI_PF ports reporting it and, on a device without any
+/// PCI_PF port, the uplinks whose netdev has it; exactly one, or nothing.
+fn truth3(k: &FakeKernel, mac: &str, n: Option<u16>) -> Option<String> {
+    resolve3(k, mac, n).1.map(|(_, name)| name)
+}
+
+/// [`truth3`] with the number of PFs carrying `mac` and the device of the
+/// netdev it plugs.
+fn resolve3(
+    k: &FakeKernel,
+    mac: &str,
+    n: Option<u16>,
+) -> (usize, Option<(ovn_vif_rs::port::DevHandle, String)>) {
+    use ovn_vif_rs::port::Flavour;
+    let s = k.state();
+    let mac = common::mac(mac);
+    let mut pfs = Vec::new();
+    for p in s.ports.values() {
+        let fn_mac = p.function.as_ref().and_then(|f| f.hw_addr);
+        if p.flavour == Flavour::PciPf && fn_mac == Some(mac) {
+            pfs.push((p.id.handle.clone(), p.controller, Some(p)));
+        }
+    }
+    for p in s.ports.values() {
+        let has_pcipf = s
+            .ports
+            .values()
+            .any(|q| q.flavour == Flavour::PciPf && q.id.handle == p.id.handle);
+        let link_mac = p
+            .netdev
+            .as_ref()
+            .and_then(|nd| s.links.get(&nd.ifindex))
+            .and_then(|l| l.mac);
+        if p.flavour == Flavour::Physical && !has_pcipf && link_mac == Some(mac) {
+            pfs.push((p.id.handle.clone(), 0, None));
+        }
+    }
+    let [(handle, controller, pf_port)] = pfs.as_slice() else {
+        return (pfs.len(), None);
+    };
+    let port = match n {
+        None => *pf_port,
+        Some(n) => s.ports.values().find(|p| {
+            p.flavour == Flavour::PciVf
+                && p.id.handle == *handle
+                && p.controller == *controller
+                && p.pfnum == Some(0)
+                && p.vfnum == Some(n)
+        }),
+    };
+    let name = port
+        .and_then(|p| p.netdev.as_ref())
+        .and_then(|nd| s.links.get(&nd.ifindex))
+        .map(|l| (handle.clone(), l.name.clone()));
+    (1, name)
+}
+
+/// Like [`random_histories_on_a_0008_host_never_leave_a_stale_plug`], over
+/// what that one leaves out: two controllers' PFs and an uplink-derived PF
+/// (a device without PCI_PF ports) whose MACs collide and move between
+/// them, the device gaining and losing a PCI_PF port (the uplink MAC stops
+/// and starts counting), netdev names swapped between VFs or moved from a
+/// deleted VF to a new one, VFs on every PF, and two lports asking for the
+/// same function (a contest, which `run` must report so the holder keeps
+/// it).  After every iteration: every plugged lport is plugged with what
+/// the true state resolves its request to, and no netdev is plugged for
+/// two lports; after two more idle iterations, every request the true
+/// state resolves is plugged (for exactly one of the lports asking).
+#[test]
+fn random_histories_with_collisions_uplinks_and_contests() {
+    use common::{handle, physical, D1};
+    let histories = std::env::var("OVN_VIF_RS_RUN_HISTORIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200u64);
+    let (mut iterations, mut full, mut events) = (0u64, 0u64, 0u64);
+    // Iterations with a MAC on two PFs, with a plug through the uplink PF,
+    // with a contest (both lports of one function asking, one declined).
+    let (mut ambiguous, mut via_uplink, mut contested) = (0u64, 0u64, 0u64);
+    for seed in 0..histories {
+        let mut r = Rng(seed ^ 0x5eed_0008);
+        let k = FakeKernel::new();
+        {
+            let mut s = k.state();
+            for p in [
+                pf(D0, 2, 0, 0, MACS3[0], 11, "pf0hpf"),
+                pf(D0, 3, 1, 0, MACS3[1], 21, "c1pf0hpf"),
+                physical(D1, 0, 0, 31, "p1"),
+            ] {
+                s.ports.insert(p.id.clone(), p);
+            }
+            s.links.insert(11, info(11, "pf0hpf", None));
+            s.links.insert(21, info(21, "c1pf0hpf", None));
+            s.links.insert(31, info(31, "p1", Some(MACS3[2])));
+        }
+        let src = k
+            .source(kernel_opts(&format!("random3-{seed}")))
+            .expect("fake kernel source");
+        let mut p = Provider::new(Box::new(src), clock).expect("load");
+        // (name, MAC index, VF number or the PF, plugged name)
+        let mut lports: Vec<(String, usize, Option<u16>, Option<String>)> = Vec::new();
+        for m in 0..MACS3.len() {
+            for n in 0..VFS {
+                lports.push((format!("lsp-m{m}-vf{n}"), m, Some(n), None));
+            }
+            lports.push((format!("lsp-m{m}-pf"), m, None, None));
+        }
+        lports.push(("lsp-m0-vf1-dup".into(), 0, Some(1), None));
+        lports.push(("lsp-m2-vf0-dup".into(), 2, Some(0), None));
+        let mut next_ifindex = 1000u32;
+        let find = |k: &FakeKernel, g: usize, n: u16| {
+            let id = group_vf(g, n, 0, "").id;
+            k.state().ports.get(&id).cloned()
+        };
+        let name_of = |k: &FakeKernel, p: &DevlinkPort| {
+            let i = p.netdev.as_ref()?.ifindex;
+            k.state().links.get(&i).map(|l| (i, l.name.clone()))
+        };
+        for step in 0..40 {
+            let what = r.below(16);
+            events += 1;
+            let g = r.below(GROUPS.len() as u64) as usize;
+            let n = r.below(u64::from(VFS)) as u16;
+            let existing = find(&k, g, n);
+            match (what, existing) {
+                (0..=2, None) => {
+                    next_ifindex += 1;
+                    let name = format!("eth{next_ifindex}");
+                    k.link_new(&info(next_ifindex, &name, None));
+                    k.add_port_61(&group_vf(g, n, next_ifindex, &name));
+                }
+                (3, Some(p)) => {
+                    let i = p.netdev.as_ref().map(|nd| nd.ifindex);
+                    k.remove_port_61(&p.id);
+                    if let Some(i) = i {
+                        k.link_del(i);
+                    }
+                }
+                (4, Some(p)) => {
+                    if let Some(nd) = &p.netdev {
+                        k.link_new(&info(nd.ifindex, &format!("vm{step}r{n}"), None));
+                    }
+                }
+                (5, Some(p)) => {
+                    // The same name on a new netdev.
+                    if let Some((i, name)) = name_of(&k, &p) {
+                        k.remove_port_61(&p.id);
+                        k.link_del(i);
+                        next_ifindex += 1;
+                        k.link_new(&info(next_ifindex, &name, None));
+                        k.add_port_61(&group_vf(g, n, next_ifindex, &name));
+                    }
+                }
+                (6, Some(p)) => {
+                    let mut q = p.clone();
+                    q.function = Some(PortFunction {
+                        hw_addr: Some(common::mac("00:53:00:00:77:00")),
+                        state: Some(r.below(2) as u8),
+                        opstate: Some(r.below(2) as u8),
+                    });
+                    k.port_new(&q);
+                }
+                (7, _) => {
+                    let m = MACS3[r.below(3) as usize];
+                    k.port_new(&pf(D0, 2, 0, 0, m, 11, "pf0hpf"));
+                }
+                (8, _) => {
+                    // Controller 1's PF: another MAC (maybe PF 0's), or
+                    // gone, or back.
+                    let c1 = pf(D0, 3, 1, 0, MACS3[r.below(3) as usize], 21, "c1pf0hpf");
+                    let present = k.state().ports.contains_key(&c1.id);
+                    match (present, r.below(3)) {
+                        (true, 0) => {
+                            k.remove_port_61(&c1.id);
+                            k.link_del(21);
+                        }
+                        (false, _) => {
+                            k.link_new(&info(21, "c1pf0hpf", None));
+                            k.add_port_61(&c1);
+                        }
+                        (true, _) => k.port_new(&c1),
+                    }
+                }
+                (9, _) => {
+                    // Device 1's uplink MAC: any of the three, or none.
+                    let m = match r.below(4) {
+                        3 => None,
+                        i => Some(MACS3[i as usize]),
+                    };
+                    let name = k.state().links.get(&31).map(|l| l.name.clone());
+                    k.link_new(&info(31, &name.unwrap_or("p1".into()), m));
+                }
+                (10, _) => {
+                    // Device 1 gains or loses a PCI_PF port (no MAC): its
+                    // uplink stops or starts being a PF MAC.
+                    let d1pf = pf(D1, 5, 0, 0, "", 41, "p1pf0hpf");
+                    if k.state().ports.contains_key(&d1pf.id) {
+                        k.remove_port_61(&d1pf.id);
+                        k.link_del(41);
+                    } else {
+                        k.link_new(&info(41, "p1pf0hpf", None));
+                        k.add_port_61(&d1pf);
+                    }
+                }
+                (11, Some(p)) => {
+                    // Two VFs swap their netdev names.
+                    let other = find(&k, r.below(3) as usize, r.below(u64::from(VFS)) as u16);
+                    let (a, b) = (name_of(&k, &p), other.and_then(|o| name_of(&k, &o)));
+                    if let (Some((ia, na)), Some((ib, nb))) = (a, b) {
+                        k.link_new(&info(ia, &format!("tmp{step}"), None));
+                        k.link_new(&info(ib, &na, None));
+                        k.link_new(&info(ia, &nb, None));
+                    }
+                }
+                (12, Some(p)) => {
+                    // The name moves: this VF goes, another comes with its
+                    // name on a new netdev.
+                    let (g2, n2) = (r.below(3) as usize, r.below(u64::from(VFS)) as u16);
+                    if let (Some((i, name)), None) = (name_of(&k, &p), find(&k, g2, n2)) {
+                        k.remove_port_61(&p.id);
+                        k.link_del(i);
+                        next_ifindex += 1;
+                        k.link_new(&info(next_ifindex, &name, None));
+                        k.add_port_61(&group_vf(g2, n2, next_ifindex, &name));
+                    }
+                }
+                (13, _) => k.overflow(if r.below(2) == 0 {
+                    Channel::DevlinkMon
+                } else {
+                    Channel::RtnlMon
+                }),
+                _ => {}
+            }
+            // One or two host iterations; then two idle ones for liveness.
+            let busy = 1 + r.below(2);
+            for it in 0..busy + 2 {
+                iterations += 1;
+                let reported = p.run();
+                full += u64::from(reported);
+                for (lsp, m, n, plugged) in lports.iter_mut() {
+                    if plugged.is_some() && !reported {
+                        continue;
+                    }
+                    let mut opts = vec![
+                        ("vif-plug-type".to_string(), "representor".to_string()),
+                        (
+                            "vif-plug:representor:pf-mac".to_string(),
+                            MACS3[*m].to_string(),
+                        ),
+                    ];
+                    if let Some(n) = n {
+                        opts.push(("vif-plug:representor:vf-num".into(), n.to_string()));
+                    }
+                    let got = p.prepare_create(lsp, opts, None, |s| s.to_string());
+                    if let Some(old) = plugged.as_deref() {
+                        if got.as_deref() != Some(old) {
+                            p.prepare_remove(lsp, Some(old));
+                        }
+                    }
+                    *plugged = got;
+                }
+                let ctx = format!("seed {seed} step {step} (event {what}) iteration {it}");
+                let mut names = std::collections::BTreeMap::new();
+                for (lsp, m, n, plugged) in &lports {
+                    let Some(name) = plugged else {
+                        continue;
+                    };
+                    assert_eq!(
+                        Some(name),
+                        truth3(&k, MACS3[*m], *n).as_ref(),
+                        "{ctx}: {lsp} holds a stale plug"
+                    );
+                    if let Some(other) = names.insert(name.clone(), lsp.clone()) {
+                        panic!("{ctx}: {name} plugged for {other} and {lsp}");
+                    }
+                }
+                ambiguous += u64::from(MACS3.iter().any(|m| resolve3(&k, m, None).0 > 1));
+                via_uplink += u64::from(lports.iter().any(|(_, m, n, plugged)| {
+                    plugged.is_some()
+                        && resolve3(&k, MACS3[*m], *n)
+                            .1
+                            .is_some_and(|(h, _)| h == handle(D1))
+                }));
+                contested += u64::from(lports.iter().filter(|l| l.0.ends_with("-dup")).any(
+                    |(dup, m, n, plugged)| {
+                        let holder = &dup[..dup.len() - 4];
+                        let other = lports.iter().find(|l| l.0 == holder);
+                        truth3(&k, MACS3[*m], *n).is_some()
+                            && other.is_some_and(|o| o.3.is_some() != plugged.is_some())
+                    },
+                ));
+                if it + 1 == busy + 2 {
+                    for (lsp, m, n, _) in &lports {
+                        if let Some(want) = truth3(&k, MACS3[*m], *n) {
+                            assert!(names.contains_key(&want), "{ctx}: {lsp}: {want} unplugged");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    println!(
+        "{histories} histories: {events} kernel events, {iterations} iterations, \
+         {full} with a reported change; {ambiguous} with a PF MAC on two PFs, \
+         {via_uplink} with a plug through the uplink PF, {contested} with a contest"
+    );
+    // The histories reach what they are for (a handful may not).
+    if histories >= 50 {
+        assert!(ambiguous > 0 && via_uplink > 0 && contested > 0);
+    }
+}
+
+// ---- a holder answered from its grant during an outage ----
+
+static GRANT_CLOCK_MS: AtomicU64 = AtomicU64::new(0);
+
+fn grant_clock() -> u64 {
+    GRANT_CLOCK_MS.load(Ordering::Relaxed)
+}
+
+/// Whether VF 3's netdev `pf0vf3` (ifindex 12) is gone from the kernel.
+static VF3_NETDEV_GONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `if_nametoindex` as the fake kernel's netdevs would answer it.
+fn vf3_ifindex(name: &str) -> Option<u32> {
+    (name == "pf0vf3" && !VF3_NETDEV_GONE.load(Ordering::Relaxed)).then_some(12)
+}
+
+/// During an outage a plugged holder is answered from its grant (the name
+/// it was given, if that still is the same netdev: src/provider.rs, "When
+/// the source is unavailable"), which the provider checks against the
+/// kernel only when asked; the table, not readable, changes nothing.  On a
+/// host with 0008 the holder is asked at the outage's start (reported),
+/// then only when `run` reports again: each failed retry (one per back-off
+/// step) must, or a netdev deleted during the outage stays plugged until
+/// the source comes back, however long that takes.
+#[test]
+fn a_holder_answered_from_its_grant_is_asked_again_at_each_retry_under_0008() {
+    let k = FakeKernel::new();
+    let pf0 = pf(D0, 2, 0, 0, PF_MAC, 11, "pf0hpf");
+    k.state().ports.insert(pf0.id.clone(), pf0);
+    k.state().links.insert(11, info(11, "pf0hpf", None));
+    let src = k.source(kernel_opts("outage-grant")).expect("source");
+    let mut p = Provider::new(Box::new(src), grant_clock).expect("load");
+    p.set_ifindex_of(vf3_ifindex);
+    k.link_new(&info(12, "pf0vf3", None));
+    k.port_new(&vf_port(3, 12, "pf0vf3"));
+    let mut lports = [("lsp1", None, true)];
+    iteration_0008(&mut p, &mut lports);
+    assert_eq!(lports[0].1.as_deref(), Some("pf0vf3"));
+
+    // Lost events, and every resync's dump fails: an outage.
+    k.overflow(Channel::DevlinkMon);
+    k.state().per_datagram = 1;
+    k.state().fail_port_dump = Some(libc::EIO);
+    let asked = iteration_0008(&mut p, &mut lports);
+    assert!(p.outage().is_some());
+    assert_eq!(
+        asked,
+        [("lsp1", Some("pf0vf3".to_owned()))],
+        "reported: the holder is asked and keeps its netdev"
+    );
+    assert!(
+        iteration_0008(&mut p, &mut lports).is_empty(),
+        "no retry due: nothing to ask"
+    );
+
+    // VF 3's netdev is deleted while the source cannot be read; the next
+    // retry fails too.
+    VF3_NETDEV_GONE.store(true, Ordering::Relaxed);
+    k.state().ports.remove(&vf_port(3, 12, "pf0vf3").id);
+    k.link_del_lost(12);
+    k.state().fail_port_dump = Some(libc::EIO);
+    GRANT_CLOCK_MS.fetch_add(1_000, Ordering::Relaxed);
+    let asked = iteration_0008(&mut p, &mut lports);
+    assert!(p.outage().is_some(), "the retry failed");
+    assert_eq!(
+        asked,
+        [("lsp1", None)],
+        "the failed retry is reported: the holder is asked, declined, unplugged"
+    );
+    // The source comes back: VF 3 is gone.
+    GRANT_CLOCK_MS.fetch_add(2_000, Ordering::Relaxed);
+    assert_eq!(iteration_0008(&mut p, &mut lports), [("lsp1", None)]);
+    assert!(p.outage().is_none());
+}
+
+// ---- a holder answered from its grant while the table is behind ----
+
+static BEHIND_CLOCK_MS: AtomicU64 = AtomicU64::new(0);
+
+fn behind_clock() -> u64 {
+    BEHIND_CLOCK_MS.load(Ordering::Relaxed)
+}
+
+/// The ifindex the kernel's netdev `pf0vf3` has now (0: none).
+static PF0VF3_IFINDEX: AtomicU64 = AtomicU64::new(12);
+
+fn pf0vf3_ifindex(name: &str) -> Option<u32> {
+    let i = PF0VF3_IFINDEX.load(Ordering::Relaxed) as u32;
+    (name == "pf0vf3" && i != 0).then_some(i)
+}
+
+/// While the table is behind (a storm of events, read a bounded number
+/// per drain), a holder is answered from its grant.  When the table has
+/// already lost its function (VF 3 deleted) but the netdev still has its
+/// name, that answer rests on the kernel's name alone, which no table
+/// answer tracks: the netdev deleted and its name given to another
+/// function's new netdev (VF 5) change no answer the table counts (an
+/// appearance), yet the holder's answer is now a decline, and plugging
+/// the name would plug VF 5.  Under 0008 the holder must be asked again
+/// once the table applied such changes, not only when it catches up.
+#[test]
+fn a_holder_answered_from_its_grant_while_behind_is_asked_again_under_0008() {
+    let k = FakeKernel::new();
+    let pf0 = pf(D0, 2, 0, 0, PF_MAC, 11, "pf0hpf");
+    k.state().ports.insert(pf0.id.clone(), pf0);
+    k.state().links.insert(11, info(11, "pf0hpf", None));
+    let opts = KernelOptions {
+        max_datagrams_per_drain: 2,
+        ..kernel_opts("behind-grant")
+    };
+    let src = k.source(opts).expect("source");
+    let mut p = Provider::new(Box::new(src), behind_clock).expect("load");
+    p.set_ifindex_of(pf0vf3_ifindex);
+    k.link_new(&info(12, "pf0vf3", None));
+    k.port_new(&vf_port(3, 12, "pf0vf3"));
+    let mut lports = [("lsp1", None, true)];
+    iteration_0008(&mut p, &mut lports);
+    assert_eq!(lports[0].1.as_deref(), Some("pf0vf3"));
+    assert!(!p.table().behind());
+
+    // A storm: links nobody shows, more than a drain reads.
+    let mut filler = 0;
+    let mut storm = |k: &FakeKernel, n: usize| {
+        for _ in 0..n {
+            filler += 1;
+            k.link_new(&info(500 + filler, &format!("other{filler}"), None));
+        }
+    };
+    // VF 3's port goes first; its netdev lives on for a moment.
+    storm(&k, 10);
+    k.remove_port_61(&vf_port(3, 12, "pf0vf3").id);
+    let asked = iteration_0008(&mut p, &mut lports);
+    assert!(p.table().behind());
+    assert_eq!(
+        asked,
+        [("lsp1", Some("pf0vf3".to_owned()))],
+        "behind, and VF 3 gone from the table: the holder keeps its netdev"
+    );
+    // Then the netdev goes and VF 5 comes with a netdev named pf0vf3.
+    k.link_del(12);
+    k.link_new(&info(14, "pf0vf3", None));
+    k.add_port_61(&vf_port(5, 14, "pf0vf3"));
+    PF0VF3_IFINDEX.store(14, Ordering::Relaxed);
+    for i in 0..8 {
+        storm(&k, 3);
+        iteration_0008(&mut p, &mut lports);
+        assert!(p.table().behind(), "iteration {i}: the storm goes on");
+    }
+    assert!(
+        p.table().entry_by_id(&vf_port(5, 14, "").id).is_some(),
+        "VF 5 applied"
+    );
+    assert_eq!(
+        lports[0].1, None,
+        "pf0vf3 is VF 5's netdev now: lsp1 (VF 3) must not hold it"
+    );
+}

@@ -12,7 +12,13 @@
 //!   table agrees with `lookup` on a table freshly built from
 //!   `table.canonical()` (incremental == rebuild), and with a naive reference
 //!   model that scans the canonical ports and applies the documented rules
-//!   (src/table/mod.rs module docs) directly.
+//!   (src/table/mod.rs module docs) directly;
+//! - decisions (src/table/mod.rs, "Decisions"): the counter moves exactly
+//!   when the whole-table rule says so, and a host with ovn-patch 0008
+//!   (which asks a plugged request again only when the counter moved)
+//!   never holds a plug the table no longer gives, whatever the steps in
+//!   between; the same for whole tables swapped in (`replace_with`) and
+//!   for the table going behind and catching up.
 
 mod common;
 
@@ -151,6 +157,9 @@ enum Op {
     UpsertLink(Link),
     RemoveLink(u32),
     SetSmartnic(DevHandle, u16, Option<Mac>),
+    /// The source says it has queued (or lost) events: no name is handed
+    /// out until it catches up (module docs, "Behind").
+    SetBehind(bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -160,6 +169,7 @@ fn op() -> impl Strategy<Value = Op> {
         5 => a_link().prop_map(Op::UpsertLink),
         2 => (1..6u32).prop_map(Op::RemoveLink),
         2 => (dev(), 0..2u16, mostly(any_mac())).prop_map(|(d, p, m)| Op::SetSmartnic(handle(d), p, m)),
+        1 => prop_oneof![1 => Just(true), 2 => Just(false)].prop_map(Op::SetBehind),
     ]
 }
 
@@ -170,6 +180,7 @@ fn apply(t: &mut Table, op: &Op) -> bool {
         Op::UpsertLink(l) => t.upsert_link(l),
         Op::RemoveLink(i) => t.remove_link(i),
         Op::SetSmartnic(h, p, m) => t.set_smartnic_pf_mac(&h, p, m),
+        Op::SetBehind(b) => t.set_behind(b),
     }
 }
 
@@ -481,6 +492,16 @@ impl<'a> Model<'a> {
     }
 }
 
+/// What a host plugs for a request: the netdev's name and ifindex (a
+/// netdev re-created under the same name is another plug).
+type Plug = (String, Option<u32>);
+
+fn plug(t: &Table, r: &Request) -> Option<Plug> {
+    lookup::lookup(t, r)
+        .ok()
+        .map(|f| (f.name.to_owned(), f.entry.ifindex()))
+}
+
 /// The table mode a test's `require_link` flag stands for.
 fn policy(require_link: bool) -> LinkPolicy {
     if require_link {
@@ -494,6 +515,10 @@ fn policy(require_link: bool) -> LinkPolicy {
 fn run(require_link: bool, ops: &[Op]) -> Result<(), TestCaseError> {
     let reqs = requests();
     let mut t = Table::new(policy(require_link));
+    // A host with ovn-patch 0008: the plug it holds per request (index in
+    // `reqs`).  It asks a plugged request again only when the counter
+    // moved (`run` reported), a declined one after every step.
+    let mut held: BTreeMap<usize, Plug> = BTreeMap::new();
     for (step, op) in ops.iter().enumerate() {
         let before = t.canonical();
         let g = t.generation();
@@ -513,11 +538,6 @@ fn run(require_link: bool, ops: &[Op]) -> Result<(), TestCaseError> {
         );
         prop_assert!(!counted || changed, "{}: decision without change", ctx());
         if !counted {
-            let plug = |t: &Table, r: &Request| {
-                lookup::lookup(t, r)
-                    .ok()
-                    .map(|f| (f.name.to_owned(), f.entry.ifindex()))
-            };
             for r in &reqs {
                 let Some(was) = plug(&before_t, r) else {
                     continue;
@@ -529,6 +549,26 @@ fn run(require_link: bool, ops: &[Op]) -> Result<(), TestCaseError> {
                     ctx(),
                     r
                 );
+            }
+        }
+        // The same over the whole history: whatever the uncounted steps
+        // since the host last asked, every plug it holds is still the
+        // answer (a stale plug on a 0008 host otherwise).
+        if counted {
+            held.clear();
+        }
+        for (i, was) in &held {
+            prop_assert_eq!(
+                Some(was.clone()),
+                plug(&t, &reqs[*i]),
+                "{}: {}: held plug is stale, no decision counted since it was given",
+                ctx(),
+                &reqs[*i]
+            );
+        }
+        for (i, r) in reqs.iter().enumerate() {
+            if let (false, Some(p)) = (held.contains_key(&i), plug(&t, r)) {
+                held.insert(i, p);
             }
         }
 
@@ -551,7 +591,8 @@ fn run(require_link: bool, ops: &[Op]) -> Result<(), TestCaseError> {
             );
         }
 
-        let fresh = rebuild(&t);
+        let mut fresh = rebuild(&t);
+        fresh.set_behind(t.behind());
         let c = t.canonical();
         prop_assert_eq!(
             &fresh.canonical(),
@@ -576,7 +617,11 @@ fn run(require_link: bool, ops: &[Op]) -> Result<(), TestCaseError> {
             let inc = outcome(&t, r);
             let reb = outcome(&fresh, r);
             prop_assert_eq!(&inc, &reb, "{}: {}: incremental vs rebuild", ctx(), r);
-            let want = model.lookup(&pf_macs, r);
+            let want = if t.behind() {
+                Outcome::EventsPending
+            } else {
+                model.lookup(&pf_macs, r)
+            };
             prop_assert_eq!(&inc, &want, "{}: {}: table vs reference model", ctx(), r);
             check_hit(&t, r).map_err(|e| TestCaseError::fail(format!("{}: {r}: {e}", ctx())))?;
             // The explanation of any refusal can be built (and says something).
@@ -592,6 +637,7 @@ fn run(require_link: bool, ops: &[Op]) -> Result<(), TestCaseError> {
 /// Removing everything leaves nothing behind: no PF MAC, no child count, no
 /// controller seen, no link.
 fn drain(mut t: Table) -> Result<(), TestCaseError> {
+    t.set_behind(false);
     let c = t.canonical();
     for p in &c.ports {
         prop_assert!(t.remove_port(&p.id));
@@ -783,6 +829,7 @@ fn dense_op() -> impl Strategy<Value = Op> {
         4 => a_link().prop_map(Op::UpsertLink),
         1 => (1..6u32).prop_map(Op::RemoveLink),
         3 => mostly(any_mac()).prop_map(|m| Op::SetSmartnic(handle(D0), 0, m)),
+        1 => prop_oneof![1 => Just(true), 2 => Just(false)].prop_map(Op::SetBehind),
     ]
 }
 
@@ -792,6 +839,96 @@ proptest! {
     #[test]
     fn state_machine_dense(require_link in any::<bool>(), ops in prop::collection::vec(dense_op(), 1..120)) {
         run(require_link, &ops)?;
+    }
+}
+
+/// Tables swapped in whole (`replace_with`: a re-read snapshot, a resync
+/// after lost events) after any number of changes: counted exactly when
+/// [`Table::decision_changed`] says so, and an uncounted swap keeps every
+/// plug given before (else a 0008 host keeps a stale plug).  The mutators,
+/// over the same changes one by one, count at least as much: a change the
+/// whole-table rule counts is counted on the way too.
+fn swaps(
+    require_link: bool,
+    base: &[Op],
+    extra: &[Op],
+    unrelated: &[Op],
+    behind: (bool, bool),
+) -> Result<(), TestCaseError> {
+    let reqs = requests();
+    let build = |from: &Table, ops: &[Op]| {
+        let mut t = from.clone();
+        for op in ops {
+            apply(&mut t, op);
+        }
+        t
+    };
+    let a = build(&Table::new(policy(require_link)), base);
+    let b = build(&a, extra);
+    prop_assert!(
+        !a.decision_changed(&b) || b.decisions() != a.decisions(),
+        "the whole-table rule counts a change the mutators did not: {:?}",
+        extra
+    );
+    let u = build(&Table::new(policy(require_link)), unrelated);
+    for (from, to) in [(&a, &b), (&b, &a), (&a, &u), (&u, &b)] {
+        let (mut from, mut to) = (from.clone(), to.clone());
+        from.set_behind(behind.0);
+        to.set_behind(behind.1);
+        let want = from.decision_changed(&to);
+        let mut swapped = from.clone();
+        let changed = swapped.replace_with(to.clone());
+        prop_assert_eq!(changed, want, "replace_with vs decision_changed");
+        prop_assert_eq!(swapped.decisions(), from.decisions() + u64::from(changed));
+        if changed {
+            continue;
+        }
+        for r in &reqs {
+            if let Some(was) = plug(&from, r) {
+                prop_assert_eq!(
+                    Some(was),
+                    plug(&swapped, r),
+                    "{}: answer changed by an uncounted swap",
+                    r
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn behind_pair() -> impl Strategy<Value = (bool, bool)> {
+    prop_oneof![
+        6 => Just((false, false)),
+        1 => Just((true, false)),
+        1 => Just((false, true)),
+        1 => Just((true, true)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn swapped_tables_count_what_changes_a_held_plug(
+        require_link in any::<bool>(),
+        base in prop::collection::vec(op(), 0..80),
+        extra in prop::collection::vec(op(), 1..12),
+        unrelated in prop::collection::vec(op(), 0..40),
+        behind in behind_pair(),
+    ) {
+        swaps(require_link, &base, &extra, &unrelated, behind)?;
+    }
+
+    #[test]
+    fn swapped_dense_tables_count_what_changes_a_held_plug(
+        require_link in any::<bool>(),
+        base in prop::collection::vec(dense_op(), 0..60),
+        extra in prop::collection::vec(dense_op(), 1..8),
+        unrelated in prop::collection::vec(dense_op(), 0..30),
+        behind in behind_pair(),
+    ) {
+        swaps(require_link, &base, &extra, &unrelated, behind)?;
     }
 }
 

@@ -58,6 +58,19 @@ impl State {
     pub fn queued(&self, c: Channel) -> usize {
         self.queues.get(key(c)).map_or(0, VecDeque::len)
     }
+
+    /// Queues a dump reply on `c`: `msgs` (made with `flags`, see
+    /// [`dump_flags`]) and NLMSG_DONE, [`State::per_datagram`] messages
+    /// a datagram; the DONE carries `flags`' `NLM_F_DUMP_INTR`.
+    fn queue_dump(&mut self, c: Channel, msgs: Vec<Vec<u8>>, seq: u32, flags: u16) {
+        let per = self.per_datagram.max(1);
+        let mut all = msgs;
+        all.push(emit_done(seq, flags & NLM_F_DUMP_INTR));
+        let q = self.queue(c);
+        for chunk in all.chunks(per) {
+            q.push_back(Ok(chunk.concat()));
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -242,23 +255,14 @@ impl FakeKernel {
                     return Ok(());
                 }
                 s.port_dumps += 1;
-                let intr = s.interrupt_port_dumps > 0;
-                s.interrupt_port_dumps = s.interrupt_port_dumps.saturating_sub(1);
-                let flags = NLM_F_MULTI | if intr { NLM_F_DUMP_INTR } else { 0 };
+                let flags = dump_flags(&mut s.interrupt_port_dumps);
                 let msgs: Vec<Vec<u8>> = s
                     .ports
                     .values()
                     // Like 6.1: dump replies say DEVLINK_CMD_NEW.
                     .map(|p| emit_port_message(m.ty, flags, seq, DEVLINK_CMD_NEW, p))
                     .collect();
-                let per = s.per_datagram.max(1);
-                queue_dump(
-                    s.queue(channel),
-                    msgs,
-                    per,
-                    seq,
-                    if intr { NLM_F_DUMP_INTR } else { 0 },
-                );
+                s.queue_dump(channel, msgs, seq, flags);
                 if let Some(errno) = s.fail_port_dump.take() {
                     let q = s.queue(channel);
                     if !q.is_empty() {
@@ -273,22 +277,13 @@ impl FakeKernel {
                     return Ok(());
                 }
                 s.link_dumps += 1;
-                let intr = s.interrupt_link_dumps > 0;
-                s.interrupt_link_dumps = s.interrupt_link_dumps.saturating_sub(1);
-                let flags = NLM_F_MULTI | if intr { NLM_F_DUMP_INTR } else { 0 };
+                let flags = dump_flags(&mut s.interrupt_link_dumps);
                 let msgs: Vec<Vec<u8>> = s
                     .links
                     .values()
                     .map(|l| emit_newlink(l, flags, seq))
                     .collect();
-                let per = s.per_datagram.max(1);
-                queue_dump(
-                    s.queue(channel),
-                    msgs,
-                    per,
-                    seq,
-                    if intr { NLM_F_DUMP_INTR } else { 0 },
-                );
+                s.queue_dump(channel, msgs, seq, flags);
             }
             Channel::DevlinkMon | Channel::RtnlMon => {
                 return Err(io::Error::new(
@@ -301,18 +296,12 @@ impl FakeKernel {
     }
 }
 
-fn queue_dump(
-    q: &mut VecDeque<io::Result<Vec<u8>>>,
-    msgs: Vec<Vec<u8>>,
-    per: usize,
-    seq: u32,
-    done_flags: u16,
-) {
-    let mut all = msgs;
-    all.push(emit_done(seq, done_flags));
-    for chunk in all.chunks(per) {
-        q.push_back(Ok(chunk.concat()));
-    }
+/// A dump reply's message flags: `NLM_F_MULTI`, and `NLM_F_DUMP_INTR`
+/// while `interrupt` (the next N dumps are interrupted) counts down.
+fn dump_flags(interrupt: &mut u32) -> u16 {
+    let intr = *interrupt > 0;
+    *interrupt = interrupt.saturating_sub(1);
+    NLM_F_MULTI | if intr { NLM_F_DUMP_INTR } else { 0 }
 }
 
 /// One fake socket.

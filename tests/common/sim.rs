@@ -6,8 +6,31 @@
 
 use std::io;
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 
 pub const SIM: &str = "/sys/kernel/debug/devlink_sim";
+
+/// Whether the real-kernel tests run here: `OVN_VIF_RS_KERNEL_TESTS=1`
+/// (the VM test bed sets it); elsewhere they return at once.
+pub fn enabled() -> bool {
+    std::env::var_os("OVN_VIF_RS_KERNEL_TESTS").is_some_and(|v| v == "1")
+}
+
+/// The simulator is one shared kernel object (and, for the vtable tests,
+/// the provider one global): one test at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Holds [`SERIAL`] for the calling test (a test that failed holding it
+/// does not fail the others).
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The start of a real-kernel test: `None` outside the VM test bed (the
+/// test returns), else [`serial`]'s guard, held for the test.
+pub fn vm_test() -> Option<MutexGuard<'static, ()>> {
+    enabled().then(serial)
+}
 
 /// Writes `what` to a sysfs/debugfs file; the error names both.
 pub fn try_write(path: impl AsRef<Path>, what: &str) -> io::Result<()> {
@@ -54,6 +77,15 @@ pub struct SimPort {
     pub num: u32,
     pub netdev: String,
     pub hw_addr: String,
+}
+
+/// The port of `flavour` (`pf`, `vf`, `sf`, ...) numbered `num` in `ports`.
+#[track_caller]
+pub fn sim_port<'a>(ports: &'a [SimPort], flavour: &str, num: u32) -> &'a SimPort {
+    ports
+        .iter()
+        .find(|q| q.flavour == flavour && q.num == num)
+        .unwrap_or_else(|| panic!("no {flavour} {num} in {ports:?}"))
 }
 
 /// Device `id`'s ports, from its `ports` file.

@@ -55,7 +55,9 @@ SIM=0
 # shellcheck source=tests/vm/bluefield-layout.sh
 . "$REPO/tests/vm/bluefield-layout.sh"
 
-rm -rf "$W" && mkdir -p "$W/log" || exit 2
+# Empty it rather than remove it: run-in-vm.sh shares E2E_WORKDIR with the
+# guest as a mount point, which cannot be removed.
+mkdir -p "$W" && find "$W" -mindepth 1 -delete && mkdir -p "$W/log" || exit 2
 # Sockets (and the databases, for their locks) on a guest-local file system:
 # the directories the host shares (9p) cannot hold a Unix socket.
 RUN=$(mktemp -d /tmp/e2e-representor.XXXXXX) || exit 2
