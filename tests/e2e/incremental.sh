@@ -17,8 +17,9 @@
 #   - new LSP: an LSP for a VF that already exists (the usual CMS flow);
 #   - new VF: an LSP first (declined), then its VF appears;
 # each with the vif-plug-run stopwatch (samples = iterations that ran
-# vif_plug_run, mean/max ms), the provider's prepare calls (its `show`
-# counters), prepares per sample, and ovn-controller's CPU time.
+# vif_plug_run; min, max and OVS's long-term average, in ms), the
+# provider's prepare calls (its `show` counters), prepares per sample, and
+# ovn-controller's CPU time.
 #
 # Environment:
 #   OVN_BUILDDIR     the built OVN tree (schemas, northd, utilities; required)
