@@ -102,13 +102,28 @@ fi
 
 echo "run.sh: kernel $kver, log $run/console.log" >&2
 start=$(date +%s)
-# stdout and stderr go to different files (see NOTES: never the same file).
-PATH=$VENV/bin:$PATH timeout -k 10 "$timeout" "$VNG" --run "/boot/vmlinuz-$kver" --disable-kvm --force-9p \
-	--memory "$memory" --cpus "$cpus" --user root "${rwargs[@]}" \
-	-- "$run/cmd.sh" </dev/null 2> >(tee "$run/vng.stderr" >&2) | tee "$run/console.log"
-vng_rc=${PIPESTATUS[0]}
-wait
-secs=$(( $(date +%s) - start ))
+# A boot that dies before the guest command starts (vng exits with rc 255
+# after a few seconds, nothing on its stderr: seen in two CI runs on
+# 2026-12-01, each time while another VM booted) is retried, at most twice,
+# loudly; the command itself never runs twice (without its "command
+# starts" line it never began).
+for attempt in 1 2 3; do
+	# stdout and stderr go to different files (see NOTES: never the same file).
+	PATH=$VENV/bin:$PATH timeout -k 10 "$timeout" "$VNG" --run "/boot/vmlinuz-$kver" --disable-kvm --force-9p \
+		--memory "$memory" --cpus "$cpus" --user root "${rwargs[@]}" \
+		-- "$run/cmd.sh" </dev/null 2> >(tee "$run/vng.stderr" >&2) | tee "$run/console.log"
+	vng_rc=${PIPESTATUS[0]}
+	wait
+	secs=$(( $(date +%s) - start ))
+	if [ -s "$run/exit-status" ] || [ "$vng_rc" = 124 ] || [ "$attempt" = 3 ] ||
+		grep -q 'run.sh: guest up .*command starts' "$run/vng.stderr"; then
+		break
+	fi
+	echo "run.sh: the VM died before the guest command started (vng rc $vng_rc after ${secs}s);" \
+		"retrying the boot ($attempt of 2)" >&2
+	mv "$run/vng.stderr" "$run/vng.stderr.boot$attempt"
+	sleep $((attempt * 3))
+done
 
 if [ ! -s "$run/exit-status" ]; then
 	echo "run.sh: FAILED: the guest command did not complete (vng rc $vng_rc after ${secs}s;" \
