@@ -508,6 +508,42 @@ impl Rng {
 }
 
 const PF_MACS: [&str; 2] = [PF_MAC, "00:53:00:00:10:01"];
+
+/// An lport of the random histories: name, index of its PF MAC, VF number
+/// (`None`: the PF itself), the name it is plugged with.
+type RandomLport = (String, usize, Option<u16>, Option<String>);
+
+/// One main-loop iteration of OVN with ovn-patch 0003 + 0008 for the random
+/// histories: `run`, then prepare for every declined lport, and for the
+/// plugged ones only when `run` reported a change (a changed answer is a
+/// replug: CREATE, then REMOVE of the old Interface; a decline unplugs,
+/// 0007).  Returns whether `run` reported a change.
+fn iteration_0008_random(p: &mut Provider, lports: &mut [RandomLport], macs: &[&str]) -> bool {
+    let reported = p.run();
+    for (lsp, m, n, plugged) in lports.iter_mut() {
+        if plugged.is_some() && !reported {
+            continue;
+        }
+        let mut opts = vec![
+            ("vif-plug-type".to_string(), "representor".to_string()),
+            (
+                "vif-plug:representor:pf-mac".to_string(),
+                macs[*m].to_string(),
+            ),
+        ];
+        if let Some(n) = n {
+            opts.push(("vif-plug:representor:vf-num".into(), n.to_string()));
+        }
+        let got = p.prepare_create(lsp, opts, None, |s| s.to_string());
+        if let Some(old) = plugged.as_deref() {
+            if got.as_deref() != Some(old) {
+                p.prepare_remove(lsp, Some(old));
+            }
+        }
+        *plugged = got;
+    }
+    reported
+}
 const VFS: u16 = 5;
 
 /// The netdev the fake kernel's true state plugs for VF `n` (or the PF's
@@ -552,7 +588,7 @@ fn random_histories_on_a_0008_host_never_leave_a_stale_plug() {
         let mut r = Rng(seed);
         let (mut p, k) = kernel_provider(&format!("random-{seed}"));
         // lports: (name, pf-mac index, VF number or the PF, plugged name)
-        let mut lports: Vec<(String, usize, Option<u16>, Option<String>)> = (0..VFS)
+        let mut lports: Vec<RandomLport> = (0..VFS)
             .map(|n| (format!("lsp-vf{n}"), (n % 2) as usize, Some(n), None))
             .collect();
         lports.push(("lsp-pf".into(), 0, None, None));
@@ -637,30 +673,8 @@ fn random_histories_on_a_0008_host_never_leave_a_stale_plug() {
             // One or two host iterations.
             for _ in 0..1 + r.below(2) {
                 iterations += 1;
-                let reported = p.run();
+                let reported = iteration_0008_random(&mut p, &mut lports, &PF_MACS);
                 full += u64::from(reported);
-                for (lsp, m, n, plugged) in lports.iter_mut() {
-                    if plugged.is_some() && !reported {
-                        continue;
-                    }
-                    let mut opts = vec![
-                        ("vif-plug-type".to_string(), "representor".to_string()),
-                        (
-                            "vif-plug:representor:pf-mac".to_string(),
-                            PF_MACS[*m].to_string(),
-                        ),
-                    ];
-                    if let Some(n) = n {
-                        opts.push(("vif-plug:representor:vf-num".into(), n.to_string()));
-                    }
-                    let got = p.prepare_create(lsp, opts, None, |s| s.to_string());
-                    if let Some(old) = plugged.as_deref() {
-                        if got.as_deref() != Some(old) {
-                            p.prepare_remove(lsp, Some(old));
-                        }
-                    }
-                    *plugged = got;
-                }
                 for (lsp, m, n, plugged) in &lports {
                     assert_eq!(
                         plugged.as_deref(),
@@ -795,7 +809,7 @@ fn random_histories_with_collisions_uplinks_and_contests() {
             .expect("fake kernel source");
         let mut p = Provider::new(Box::new(src), clock).expect("load");
         // (name, MAC index, VF number or the PF, plugged name)
-        let mut lports: Vec<(String, usize, Option<u16>, Option<String>)> = Vec::new();
+        let mut lports: Vec<RandomLport> = Vec::new();
         for m in 0..MACS3.len() {
             for n in 0..VFS {
                 lports.push((format!("lsp-m{m}-vf{n}"), m, Some(n), None));
@@ -932,30 +946,8 @@ fn random_histories_with_collisions_uplinks_and_contests() {
             let busy = 1 + r.below(2);
             for it in 0..busy + 2 {
                 iterations += 1;
-                let reported = p.run();
+                let reported = iteration_0008_random(&mut p, &mut lports, &MACS3);
                 full += u64::from(reported);
-                for (lsp, m, n, plugged) in lports.iter_mut() {
-                    if plugged.is_some() && !reported {
-                        continue;
-                    }
-                    let mut opts = vec![
-                        ("vif-plug-type".to_string(), "representor".to_string()),
-                        (
-                            "vif-plug:representor:pf-mac".to_string(),
-                            MACS3[*m].to_string(),
-                        ),
-                    ];
-                    if let Some(n) = n {
-                        opts.push(("vif-plug:representor:vf-num".into(), n.to_string()));
-                    }
-                    let got = p.prepare_create(lsp, opts, None, |s| s.to_string());
-                    if let Some(old) = plugged.as_deref() {
-                        if got.as_deref() != Some(old) {
-                            p.prepare_remove(lsp, Some(old));
-                        }
-                    }
-                    *plugged = got;
-                }
                 let ctx = format!("seed {seed} step {step} (event {what}) iteration {it}");
                 let mut names = std::collections::BTreeMap::new();
                 for (lsp, m, n, plugged) in &lports {
